@@ -1,0 +1,86 @@
+/// Every input's gradient against a central finite difference, as `gradtrace check` reports it.
+public struct GradientCheck: Sendable {
+    /// One input's comparison.
+    public struct Row: Sendable {
+        public var input: NodeID
+        public var name: String
+        public var value: Double
+        public var analytic: Double
+        public var numeric: Double
+        /// The finite-difference step used.
+        public var step: Double
+        /// |analytic − numeric| / max(1, |analytic|, |numeric|).
+        public var error: Double
+        /// The tolerance applied.
+        public var tolerance: Double
+        /// True when x ± step moves some relu or abs across its kink, where a difference quotient is meaningless.
+        public var nearKink: Bool
+        /// Passed, or excused by a kink.
+        public var passed: Bool { error <= tolerance || nearKink || (analytic.isNaN && numeric.isNaN) }
+    }
+
+    /// One row per input, in creation order.
+    public let rows: [Row]
+
+    /// True when every row passed.
+    public var passed: Bool { rows.allSatisfy(\.passed) }
+
+    /// Compares reverse-mode gradients with central differences `(f(x+h) − f(x−h)) / 2h`.
+    ///
+    /// The step `h = ∛ε · max(1, |x|)` balances truncation error (O(h²)) against rounding
+    /// (O(ε/h)); the tolerance grows with the output's magnitude relative to the gradient,
+    /// since the rounding error of the difference is about ε·|f| / h.
+    /// - Complexity: two forward evaluations per input, O(inputs × nodes).
+    public init(graph: Graph, output: NodeID) {
+        let grads = Trace.gradients(graph: graph, output: output)
+        let eps = Double.ulpOfOne
+        let kinks = (0..<graph.count).filter { graph[$0].op.hasKink }
+        var rows: [Row] = []
+        for id in graph.inputIDs {
+            let x = graph[id].value
+            let h = Double.ulpOfOne.squareRoot().squareRoot() * 0.6 * max(1, Swift.abs(x))  // ≈ 6e-6·max(1,|x|) ≈ ∛ε
+            let plus = graph.evaluated(setting: [id: x + h])
+            let minus = graph.evaluated(setting: [id: x - h])
+            let numeric = (plus[output] - minus[output]) / (2 * h)
+            let analytic = grads[id]
+            let scale = max(1, Swift.abs(analytic), Swift.abs(numeric))
+            let error = Swift.abs(analytic - numeric) / scale
+            let fScale = max(Swift.abs(plus[output]), Swift.abs(minus[output]), Swift.abs(graph[output].value))
+            let tolerance = max(1e-6, 100 * eps * fScale / h / scale)
+            var nearKink = false
+            for k in kinks {
+                let a = graph[k].a
+                let s0 = graph[a].value, sp = plus[a], sm = minus[a]
+                if s0 == 0 || s0.sign != sp.sign || s0.sign != sm.sign || sp == 0 || sm == 0 {
+                    nearKink = true
+                    break
+                }
+            }
+            rows.append(Row(input: id, name: graph.name(of: id) ?? "v\(id)", value: x, analytic: analytic,
+                            numeric: numeric, step: h, error: error.isNaN ? (analytic.isNaN && numeric.isNaN ? 0 : .infinity) : error,
+                            tolerance: tolerance, nearKink: nearKink && error > tolerance))
+        }
+        self.rows = rows
+    }
+
+    /// The report: a table of the worst mismatches first, then a verdict line.
+    public func write(outputName: String, limit: Int = 20, to out: inout some TextOutputStream) {
+        let sorted = rows.enumerated().sorted { l, r in
+            l.element.error != r.element.error ? l.element.error > r.element.error : l.offset < r.offset
+        }.map(\.element)
+        var table: [[String]] = [["input", "value", "reverse mode", "finite difference", "rel. error", "tolerance", ""]]
+        for r in sorted.prefix(limit) {
+            let verdict = r.error <= r.tolerance ? "ok" : (r.nearKink ? "near a kink (relu/abs): not a failure" : "FAIL")
+            table.append([r.name, NumberFormat.short(r.value, digits: 6), NumberFormat.short(r.analytic, digits: 10),
+                          NumberFormat.short(r.numeric, digits: 10), NumberFormat.short(r.error, digits: 2),
+                          NumberFormat.short(r.tolerance, digits: 2), verdict])
+        }
+        Report.writeTable(table, rightAligned: [1, 2, 3, 4, 5], to: &out)
+        if rows.count > limit { out.write("(\(rows.count - limit) more inputs, all with smaller errors)\n") }
+        let failed = rows.filter { !$0.passed }.count
+        let kinked = rows.filter { $0.nearKink }.count
+        out.write("\n\(rows.count - failed) of \(rows.count) gradients of \(outputName) agree with central finite differences")
+        if kinked > 0 { out.write(" (\(kinked) excused near a relu/abs kink)") }
+        out.write(failed == 0 ? ".\n" : "; \(failed) FAILED.\n")
+    }
+}

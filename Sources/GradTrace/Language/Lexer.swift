@@ -1,0 +1,181 @@
+/// A token of the program language.
+enum TokenKind: Equatable {
+    case number(Double)
+    case name(String)
+    case plus, minus, star, slash, caret   // `**` lexes as caret
+    case lparen, rparen, comma
+    case assign
+    case compound(Character)                // += -= *= /=
+    case end                                // newline or ';'
+    case eof
+}
+
+struct Token {
+    var kind: TokenKind
+    /// Byte offset of the token's first byte.
+    var offset: Int
+    var line: Int
+    var column: Int
+    /// The token's source text, for messages.
+    var text: String
+}
+
+/// Turns program bytes into tokens, one at a time (no token array, so 10⁶-line programs stay small).
+struct Lexer {
+    let bytes: [UInt8]
+    let file: String
+    private(set) var offset = 0
+    private(set) var line = 1
+    private var lineStart = 0
+    /// Column bookkeeping: the column of byte `colOffset` on the current line (keeps long lines O(n)).
+    private var colOffset = 0
+    private var colValue = 1
+
+    init(bytes: [UInt8], file: String) {
+        self.bytes = bytes
+        self.file = file
+    }
+
+    /// The column of byte offset `o` (at or after the last asked) on the current line, in Unicode scalars (1-based).
+    mutating func column(of o: Int) -> Int {
+        if colOffset < lineStart || colOffset > o { colOffset = lineStart; colValue = 1 }
+        var i = colOffset
+        while i < o && i < bytes.count {
+            if bytes[i] & 0xC0 != 0x80 { colValue += 1 }
+            i += 1
+        }
+        colOffset = i
+        return colValue
+    }
+
+    /// The text of the line that contains byte offset `o`, without its newline.
+    static func lineText(_ bytes: [UInt8], containing o: Int) -> String {
+        var s = min(o, bytes.count)
+        while s > 0 && bytes[s - 1] != 10 { s -= 1 }
+        var e = min(o, bytes.count)
+        while e < bytes.count && bytes[e] != 10 { e += 1 }
+        var slice = Array(bytes[s..<e])
+        if slice.last == 13 { slice.removeLast() }
+        return String(decoding: slice, as: UTF8.self)
+    }
+
+    func diagnostic(at offset: Int, line: Int, column: Int, _ message: String) -> Diagnostic {
+        Diagnostic(file: file, line: line, column: column, message: message,
+                   sourceLine: Lexer.lineText(bytes, containing: offset))
+    }
+
+    func diagnostic(at t: Token, _ message: String) -> Diagnostic {
+        diagnostic(at: t.offset, line: t.line, column: t.column, message)
+    }
+
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+    @inline(__always) static func isNameStart(_ b: UInt8) -> Bool {
+        (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 || b >= 0xC0
+    }
+    @inline(__always) static func isNameByte(_ b: UInt8) -> Bool { isNameStart(b) || isDigit(b) || (b >= 0x80) }
+
+    mutating func next() throws(Diagnostic) -> Token {
+        // Skip blanks and comments.
+        while offset < bytes.count {
+            let b = bytes[offset]
+            if b == 32 || b == 9 || b == 13 { offset += 1; continue }
+            if b == 35 {  // '#' to end of line
+                while offset < bytes.count && bytes[offset] != 10 { offset += 1 }
+                continue
+            }
+            break
+        }
+        let start = offset
+        let col = column(of: start)
+        func tok(_ k: TokenKind, _ len: Int) -> Token {
+            let text = String(decoding: bytes[start..<min(start + len, bytes.count)], as: UTF8.self)
+            return Token(kind: k, offset: start, line: line, column: col, text: text)
+        }
+        guard offset < bytes.count else { return Token(kind: .eof, offset: start, line: line, column: col, text: "end of input") }
+        let b = bytes[offset]
+        let next: UInt8 = offset + 1 < bytes.count ? bytes[offset + 1] : 0
+        switch b {
+        case 10:
+            let t = Token(kind: .end, offset: start, line: line, column: col, text: "end of line")
+            offset += 1
+            line += 1
+            lineStart = offset
+            return t
+        case 59: offset += 1; return tok(.end, 1)                          // ;
+        case 40: offset += 1; return tok(.lparen, 1)
+        case 41: offset += 1; return tok(.rparen, 1)
+        case 44: offset += 1; return tok(.comma, 1)
+        case 94: offset += 1; return tok(.caret, 1)                        // ^
+        case 61: offset += 1; return tok(.assign, 1)                       // =
+        case 43, 45, 42, 47:                                               // + - * /
+            if next == 61 {
+                offset += 2
+                return tok(.compound(Character(UnicodeScalar(b))), 2)
+            }
+            if b == 42 && next == 42 { offset += 2; return tok(.caret, 2) }  // **
+            offset += 1
+            switch b {
+            case 43: return tok(.plus, 1)
+            case 45: return tok(.minus, 1)
+            case 42: return tok(.star, 1)
+            default: return tok(.slash, 1)
+            }
+        default:
+            if Lexer.isDigit(b) || (b == 46 && Lexer.isDigit(next)) { return try number(start: start, column: col) }
+            if Lexer.isNameStart(b) {
+                var e = offset
+                while e < bytes.count && Lexer.isNameByte(bytes[e]) { e += 1 }
+                offset = e
+                let name = String(decoding: bytes[start..<e], as: UTF8.self)
+                return Token(kind: .name(name), offset: start, line: line, column: col, text: name)
+            }
+            let scalarText: String
+            if b < 32 || b == 127 {
+                scalarText = "control character 0x" + String(b, radix: 16, uppercase: true)
+            } else {
+                var e = offset + 1
+                while e < bytes.count && bytes[e] & 0xC0 == 0x80 { e += 1 }
+                scalarText = "'" + String(decoding: bytes[offset..<e], as: UTF8.self) + "'"
+            }
+            throw diagnostic(at: start, line: line, column: col,
+                             "unexpected \(scalarText): expected a name, a number, an operator (+ - * / ^) or parentheses")
+        }
+    }
+
+    private mutating func number(start: Int, column col: Int) throws(Diagnostic) -> Token {
+        var e = start
+        while e < bytes.count && Lexer.isDigit(bytes[e]) { e += 1 }
+        if e < bytes.count && bytes[e] == 46 {
+            e += 1
+            while e < bytes.count && Lexer.isDigit(bytes[e]) { e += 1 }
+        }
+        if e < bytes.count && (bytes[e] == 101 || bytes[e] == 69) {  // e E
+            var f = e + 1
+            if f < bytes.count && (bytes[f] == 43 || bytes[f] == 45) { f += 1 }
+            let digitsStart = f
+            while f < bytes.count && Lexer.isDigit(bytes[f]) { f += 1 }
+            if f == digitsStart {
+                var end = f
+                while end < bytes.count && Lexer.isNameByte(bytes[end]) { end += 1 }
+                let text = String(decoding: bytes[start..<end], as: UTF8.self)
+                throw diagnostic(at: start, line: line, column: col,
+                                 "malformed number '\(text)': expected digits after the exponent 'e'")
+            }
+            e = f
+        }
+        // A number glued to letters (`2x`, `3abc`) is a typo, not an implicit product.
+        if e < bytes.count && Lexer.isNameStart(bytes[e]) {
+            var end = e
+            while end < bytes.count && Lexer.isNameByte(bytes[end]) { end += 1 }
+            let text = String(decoding: bytes[start..<end], as: UTF8.self)
+            throw diagnostic(at: start, line: line, column: col,
+                             "malformed number '\(text)': write a product as '2*x'")
+        }
+        let text = String(decoding: bytes[start..<e], as: UTF8.self)
+        guard let v = Double(text), v.isFinite else {
+            throw diagnostic(at: start, line: line, column: col, "number '\(text)' is out of range for a double")
+        }
+        offset = e
+        return Token(kind: .number(v), offset: start, line: line, column: col, text: text)
+    }
+}

@@ -1,0 +1,146 @@
+/// Text and JSON reports of a traced graph: what `gradtrace trace` and `gradtrace grad` print.
+public enum Report {
+    /// Writes the JSON of DESIGN.md: output, value, every input with value and grad, nodes and steps.
+    ///
+    /// Keys come in a fixed order and inputs in creation order, so the bytes are stable.
+    public static func traceJSON(graph: Graph, trace: Trace, outputName: String, to out: inout some TextOutputStream) {
+        let g = trace.gradients
+        out.write("{\"output\": \(jsonString(outputName)), \"value\": \(NumberFormat.json(graph[trace.output].value)),\n")
+        out.write(" \"granularity\": \"\(trace.granularity.rawValue)\",\n")
+        writeInputs(graph: graph, gradients: g, to: &out)
+        out.write(",\n \"nodes\": [\n")
+        for id in 0..<graph.count {
+            let n = graph[id]
+            out.write("  {\"id\": \(id), \"name\": ")
+            out.write(graph.name(of: id).map(jsonString) ?? "null")
+            let names = graph.names(of: id)
+            if names.count > 1 { out.write(", \"names\": [" + names.map(jsonString).joined(separator: ", ") + "]") }
+            out.write(", \"op\": \"\(n.op.name)\"")
+            if case .powConst(let c) = n.op { out.write(", \"exponent\": \(NumberFormat.json(c))") }
+            out.write(", \"inputs\": [" + n.inputs.map(String.init).joined(separator: ", ") + "]")
+            out.write(", \"value\": \(NumberFormat.json(n.value)), \"grad\": \(NumberFormat.json(g[id]))}")
+            out.write(id + 1 < graph.count ? ",\n" : "\n")
+        }
+        out.write(" ],\n \"steps\": [\n")
+        for (k, s) in trace.steps.enumerated() {
+            out.write("  {\"step\": \(s.index), \"node\": \(s.node), \"upstream\": \(NumberFormat.json(s.upstream)), \"edges\": [")
+            var first = true
+            for e in trace.edges(of: s) {
+                if !first { out.write(", ") }
+                first = false
+                out.write("{\"input\": \(e.input), \"local\": \(NumberFormat.json(e.local)), \"upstream\": \(NumberFormat.json(e.upstream)), \"contribution\": \(NumberFormat.json(e.contribution)), \"accumulated\": \(NumberFormat.json(e.accumulated))}")
+            }
+            out.write("]}")
+            out.write(k + 1 < trace.steps.count ? ",\n" : "\n")
+        }
+        out.write(" ]}\n")
+    }
+
+    /// Writes `{"output", "value", "inputs"}` only.
+    public static func gradJSON(graph: Graph, output: NodeID, outputName: String, gradients: [Double],
+                                to out: inout some TextOutputStream) {
+        out.write("{\"output\": \(jsonString(outputName)), \"value\": \(NumberFormat.json(graph[output].value)),\n")
+        writeInputs(graph: graph, gradients: gradients, to: &out)
+        out.write("}\n")
+    }
+
+    static func writeInputs(graph: Graph, gradients: [Double], to out: inout some TextOutputStream) {
+        out.write(" \"inputs\": {")
+        var first = true
+        for id in graph.inputIDs {
+            out.write(first ? "\n" : ",\n")
+            first = false
+            out.write("  \(jsonString(graph.name(of: id) ?? "v\(id)")): {\"value\": \(NumberFormat.json(graph[id].value)), \"grad\": \(NumberFormat.json(gradients[id]))}")
+        }
+        out.write(first ? "}" : "\n }")
+    }
+
+    /// The gradient lines of `gradtrace grad`: `L = 676` then `dL/dw = 1248`, one per input.
+    public static func gradText(graph: Graph, output: NodeID, outputName: String, gradients: [Double],
+                                to out: inout some TextOutputStream) {
+        out.write("\(outputName) = \(NumberFormat.exact(graph[output].value))\n")
+        for id in graph.inputIDs {
+            let name = graph.name(of: id) ?? "v\(id)"
+            out.write("d\(outputName)/d\(name) = \(NumberFormat.exact(gradients[id]))\n")
+        }
+    }
+
+    /// The readable step table of `gradtrace trace`.
+    ///
+    /// ```text
+    /// step  node  edge          ∂node/∂input       local  ×  upstream  =  contribution   input grad
+    ///    1  L     v5 → L        2(v5)                 52  ×         1  =            52           52
+    /// ```
+    public static func traceTable(graph: Graph, trace: Trace, outputName: String, to out: inout some TextOutputStream) {
+        let labels = Labels(graph: graph)
+        out.write("\(outputName) = \(NumberFormat.short(graph[trace.output].value, digits: 8))\n\n")
+        let counts = graph.consumerCounts(towards: trace.output)
+        var rows: [[String]] = [["step", "node", "edge", "∂node/∂input", "local", "×", "upstream", "=", "contribution", "input grad", ""]]
+        for s in trace.steps {
+            for e in trace.edges(of: s) {
+                let node = graph[s.node]
+                let formula = node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.operand))
+                let partial = counts[e.input] > 1 && e.accumulated != e.contribution ? "(sum)" : ""
+                rows.append([
+                    String(s.index), labels.name(s.node), "\(labels.name(e.input)) → \(labels.name(s.node))", formula,
+                    NumberFormat.short(e.local, digits: 6), "×", NumberFormat.short(e.upstream, digits: 6), "=",
+                    NumberFormat.short(e.contribution, digits: 6), NumberFormat.short(e.accumulated, digits: 6), partial,
+                ])
+            }
+        }
+        writeTable(rows, rightAligned: [0, 4, 6, 8, 9], to: &out)
+        out.write("\n")
+        for id in graph.inputIDs {
+            let name = graph.name(of: id) ?? "v\(id)"
+            out.write("d\(outputName)/d\(name) = \(NumberFormat.short(trace.gradients[id], digits: 8))\n")
+        }
+    }
+
+    static func writeTable(_ rows: [[String]], rightAligned: Set<Int>, to out: inout some TextOutputStream) {
+        guard let width = rows.first?.count else { return }
+        var widths = [Int](repeating: 0, count: width)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        for r in rows {
+            var line = ""
+            for (i, c) in r.enumerated() {
+                let pad = String(repeating: " ", count: widths[i] - c.count)
+                line += rightAligned.contains(i) ? pad + c : c + pad
+                if i + 1 < r.count { line += "  " }
+            }
+            while line.last == " " { line.removeLast() }
+            out.write(line + "\n")
+        }
+    }
+
+    /// A JSON string literal with every needed escape.
+    public static func jsonString(_ s: String) -> String {
+        var o = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": o += "\\\""
+            case "\\": o += "\\\\"
+            case "\n": o += "\\n"
+            case "\r": o += "\\r"
+            case "\t": o += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let h = String(u.value, radix: 16)
+                    o += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else {
+                    o.unicodeScalars.append(u)
+                }
+            }
+        }
+        return o + "\""
+    }
+}
+
+/// How nodes are called in text: their name, else `v7`, constants by value.
+public struct Labels: Sendable {
+    public let graph: Graph
+    public init(graph: Graph) { self.graph = graph }
+    /// The node's display name.
+    public func name(_ id: NodeID) -> String { graph.displayName(of: id) }
+    /// The node as an operand inside a formula (same as ``name(_:)``).
+    public func operand(_ id: NodeID) -> String { graph.displayName(of: id) }
+}

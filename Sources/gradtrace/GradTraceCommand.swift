@@ -1,0 +1,86 @@
+import ArgumentParser
+import GradTrace
+
+struct GradTraceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gradtrace",
+        abstract: "Make the chain rule visible: record a computational graph, trace its backward pass step by step, and draw it.",
+        version: GradTraceVersion.string,
+        subcommands: [TraceCommand.self, GradCommand.self, CheckCommand.self]
+    )
+}
+
+enum GradTraceVersion {
+    static let string = "0.1.0"
+}
+
+struct TraceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Print the backward pass step by step: local × upstream = contribution, and each input's running sum."
+    )
+
+    @OptionGroup var program: ProgramOptions
+
+    @Flag(help: "Print JSON (output, value, inputs, nodes, steps) instead of the table.")
+    var json = false
+
+    @Option(help: "One step per node (default) or per edge.")
+    var granularity: Granularity = .node
+
+    func run() throws {
+        let p = try program.load()
+        let trace = Trace(graph: p.graph, output: p.output, granularity: granularity)
+        var out = StandardOutput.shared
+        if json {
+            Report.traceJSON(graph: p.graph, trace: trace, outputName: p.outputName, to: &out)
+        } else {
+            Report.traceTable(graph: p.graph, trace: trace, outputName: p.outputName, to: &out)
+        }
+    }
+}
+
+extension Granularity: ExpressibleByArgument {}
+
+struct GradCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grad",
+        abstract: "Print the output's value and its gradient with respect to every input."
+    )
+
+    @OptionGroup var program: ProgramOptions
+
+    @Flag(help: "Print JSON {\"output\", \"value\", \"inputs\"}.")
+    var json = false
+
+    func run() throws {
+        let p = try program.load()
+        let grads = Trace.gradients(graph: p.graph, output: p.output)
+        var out = StandardOutput.shared
+        if json {
+            Report.gradJSON(graph: p.graph, output: p.output, outputName: p.outputName, gradients: grads, to: &out)
+        } else {
+            Report.gradText(graph: p.graph, output: p.output, outputName: p.outputName, gradients: grads, to: &out)
+        }
+    }
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check every gradient against central finite differences; exit 1 when one disagrees."
+    )
+
+    @OptionGroup var program: ProgramOptions
+
+    func run() throws {
+        let p = try program.load()
+        let check = GradientCheck(graph: p.graph, output: p.output)
+        var out = StandardOutput.shared
+        check.write(outputName: p.outputName, to: &out)
+        if !check.passed {
+            out.flush()
+            throw ExitCode(1)
+        }
+    }
+}

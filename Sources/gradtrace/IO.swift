@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Buffered standard output as a `TextOutputStream` (large traces are written in big chunks).
+final class StandardOutput: TextOutputStream, @unchecked Sendable {
+    static let shared = StandardOutput()
+    private var buffer: [UInt8] = []
+
+    func write(_ string: String) {
+        buffer.append(contentsOf: string.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func write(bytes: [UInt8]) {
+        flush()
+        writeAll(bytes)
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        writeAll(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = Glibc.write(1, raw.baseAddress! + off, raw.count - off)
+                if n <= 0 { if errno == EINTR { continue }; return }
+                off += n
+            }
+        }
+    }
+}
+
+enum StandardError {
+    static func write(_ s: String) {
+        var bytes = Array(s.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = Glibc.write(2, raw.baseAddress! + off, raw.count - off)
+                if n <= 0 { if errno == EINTR { continue }; return }
+                off += n
+            }
+        }
+    }
+
+    /// True when standard error is a terminal (progress bars are shown only then).
+    static var isTerminal: Bool { isatty(2) != 0 }
+}
+
+/// A failure the CLI reports itself: message and exit code.
+struct CLIError: Error {
+    var message: String
+    var exitCode: Int32 = 2
+
+    init(_ message: String, exitCode: Int32 = 2) {
+        self.message = "gradtrace: error: " + message
+        self.exitCode = exitCode
+    }
+}
+
+/// Whole-file reads through POSIX calls.
+enum Files {
+    static func read(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw CLIError("cannot read '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+            throw CLIError("'\(path)' is a directory, not a program file")
+        }
+        return try readAll(fd: fd, name: path)
+    }
+
+    static func readAll(fd: Int32, name: String) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CLIError("cannot read \(name): \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import GradTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the command and maps every failure to the documented exit codes:
+/// 0 success, 1 a failed check, 2 bad input or usage (message on standard error, nothing on standard output).
+func runMain() -> Never {
+    do {
+        var command = try GradTraceCommand.parseAsRoot()
+        try command.run()
+        StandardOutput.shared.flush()
+        exit(0)
+    } catch let error as CLIError {
+        StandardError.write(error.message + "\n")
+        exit(error.exitCode)
+    } catch let d as Diagnostic {
+        StandardError.write(d.description + "\n")
+        exit(2)
+    } catch let p as Program.Problem {
+        if case .notUTF8 = p { StandardError.write("\(p)\n") } else { StandardError.write("gradtrace: error: \(p)\n") }
+        exit(2)
+    } catch {
+        let code = GradTraceCommand.exitCode(for: error)
+        if code == .success {
+            GradTraceCommand.exit(withError: error)  // --help, --version: printed to standard output
+        }
+        if let e = error as? ExitCode { exit(e.rawValue) }
+        StandardError.write(GradTraceCommand.fullMessage(for: error) + "\n")
+        exit(2)
+    }
+}
+
+runMain()
