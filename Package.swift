@@ -5,22 +5,38 @@ let package = Package(
     name: "GradTrace",
     products: [
         .library(name: "GradTrace", targets: ["GradTrace"]),
+        .library(name: "GradTraceRender", targets: ["GradTraceRender"]),
         .executable(name: "gradtrace", targets: ["gradtrace"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // The core: graph, ops, backward trace, Value API, program language. No C, no file I/O.
+        // The core: graph, ops, backward trace, Value API, program language, scenes. No C, no file I/O.
         .target(name: "GradTrace"),
+
+        // C libraries, found through pkg-config; the apt packages are named for SwiftPM's hints.
+        .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),
+        .systemLibrary(name: "CCairo", pkgConfig: "pangocairo", providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
+        .systemLibrary(name: "CImageCodecs", pkgConfig: "libpng", providers: [.apt(["libpng-dev", "libgif-dev"])]),
+
+        // DOT, Graphviz layout, Cairo/Pango painting, animations, the atomic writer.
+        .target(name: "GradTraceRender", dependencies: ["GradTrace", "CGraphviz", "CCairo", "CImageCodecs"]),
+
         .executableTarget(
             name: "gradtrace",
             dependencies: [
                 "GradTrace",
+                "GradTraceRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "gradtrace-bench", dependencies: ["GradTrace"], path: "Benchmarks/gradtrace-bench"),
+        // Throughput and render-time measurements: `swift run -c release gradtrace-bench`.
+        .executableTarget(name: "gradtrace-bench", dependencies: ["GradTrace", "GradTraceRender"], path: "Benchmarks/gradtrace-bench"),
+
         .testTarget(name: "GradTraceTests", dependencies: ["GradTrace"]),
+        .testTarget(name: "GradTraceRenderTests", dependencies: ["GradTrace", "GradTraceRender"],
+                    exclude: ["References"]),
+        .testTarget(name: "GradTraceCLITests", dependencies: ["gradtrace"]),
     ]
 )

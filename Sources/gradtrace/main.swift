@@ -1,5 +1,6 @@
 import ArgumentParser
 import GradTrace
+import GradTraceRender
 
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +17,9 @@ func runMain() -> Never {
     } catch let error as CLIError {
         StandardError.write(error.message + "\n")
         exit(error.exitCode)
+    } catch let r as RenderError {
+        StandardError.write("gradtrace: error: \(r)\n")
+        exit(2)
     } catch let d as Diagnostic {
         StandardError.write(d.description + "\n")
         exit(2)

@@ -106,21 +106,6 @@ public struct Graph: Sendable {
     /// The first name of node `id`, if any.
     public func name(of id: NodeID) -> String? { primaryName[id] }
 
-    /// A display name for any node: its first name; a constant's value; for an unnamed
-    /// operation over named operands its short expression (`output − target`); else `v` and its id (`v7`).
-    public func displayName(of id: NodeID) -> String {
-        if let n = primaryName[id] { return n }
-        let node = nodes[id]
-        if node.op.isLeaf { return NumberFormat.short(node.value) }
-        let operands = node.inputs.map { i -> String in
-            if let n = primaryName[i] { return n }
-            if nodes[i].op.isLeaf { return NumberFormat.short(nodes[i].value) }
-            return "v\(i)"
-        }
-        let text = node.op.expression(operands)
-        return text.unicodeScalars.count <= 18 ? text : "v\(id)"
-    }
-
     /// The last node named `name` (the current binding after reassignments). O(named nodes).
     public func lookup(_ name: String) -> NodeID? {
         for id in namedIDs.reversed() where primaryName[id] == name || aliases[id]?.contains(name) == true {

@@ -72,17 +72,17 @@ public enum Report {
     ///    1  L     v5 → L        2(v5)                 52  ×         1  =            52           52
     /// ```
     public static func traceTable(graph: Graph, trace: Trace, outputName: String, to out: inout some TextOutputStream) {
-        let labels = Labels(graph: graph)
+        let labels = NameTable(graph: graph)
         out.write("\(outputName) = \(NumberFormat.short(graph[trace.output].value, digits: 8))\n\n")
         let counts = graph.consumerCounts(towards: trace.output)
         var rows: [[String]] = [["step", "node", "edge", "∂node/∂input", "local", "×", "upstream", "=", "contribution", "input grad", ""]]
         for s in trace.steps {
             for e in trace.edges(of: s) {
                 let node = graph[s.node]
-                let formula = node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.operand))
+                let formula = node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.name))
                 let partial = counts[e.input] > 1 && e.accumulated != e.contribution ? "(sum)" : ""
                 rows.append([
-                    String(s.index), labels.name(s.node), "\(labels.name(e.input)) → \(labels.name(s.node))", formula,
+                    String(s.index), labels.name(of: s.node), "\(labels.name(of: e.input)) → \(labels.name(of: s.node))", formula,
                     NumberFormat.short(e.local, digits: 6), "×", NumberFormat.short(e.upstream, digits: 6), "=",
                     NumberFormat.short(e.contribution, digits: 6), NumberFormat.short(e.accumulated, digits: 6), partial,
                 ])
@@ -135,12 +135,34 @@ public enum Report {
     }
 }
 
-/// How nodes are called in text: their name, else `v7`, constants by value.
-public struct Labels: Sendable {
-    public let graph: Graph
-    public init(graph: Graph) { self.graph = graph }
-    /// The node's display name.
-    public func name(_ id: NodeID) -> String { graph.displayName(of: id) }
-    /// The node as an operand inside a formula (same as ``name(_:)``).
-    public func operand(_ id: NodeID) -> String { graph.displayName(of: id) }
+/// How nodes are called in text: their first name; a constant by its value; an unnamed
+/// operation as a temporary `t1`, `t2`, … numbered in creation order.
+///
+/// ```swift
+/// // x = 2; w = 3; u = w*x; L = (u^2 - 10)^2
+/// NameTable(graph: g).name(of: 4)   // "t1" (the unnamed u²; "t2" is u² − 10)
+/// ```
+public struct NameTable: Sendable {
+    private let names: [String]
+
+    /// Builds the table. O(nodes).
+    public init(graph: Graph) {
+        var names: [String] = []
+        names.reserveCapacity(graph.count)
+        var temps = 0
+        for id in 0..<graph.count {
+            if let n = graph.name(of: id) {
+                names.append(n)
+            } else if graph[id].op.isLeaf {
+                names.append(NumberFormat.short(graph[id].value))
+            } else {
+                temps += 1
+                names.append("t\(temps)")
+            }
+        }
+        self.names = names
+    }
+
+    /// The display name of node `id`.
+    public func name(of id: NodeID) -> String { names[id] }
 }

@@ -1,0 +1,340 @@
+/// What every node and edge shows at one step of the backward pass.
+///
+/// A scene is a pure function of (graph, trace, step): the DOT emitter and the
+/// painter both draw scenes, so every rule about "what is shown" lives here once.
+/// Step 0 is the forward state (values, no gradients); step k shows the pass
+/// after k steps, with step k's node and edges active.
+///
+/// ```swift
+/// let s = Scene(graph: g, trace: t, step: t.steps.count)
+/// s.nodes.first { $0.id == w }!.gradText    // "grad 1248"
+/// s.caption                                  // "∂L/∂x = ∂L/∂u · ∂u/∂x = 624 · 3 = 1872"
+/// ```
+public struct Scene: Sendable {
+    /// How far a node's gradient has got.
+    public enum NodeState: String, Sendable {
+        /// Step 0: the forward pass only.
+        case forward
+        /// No gradient has reached the node yet.
+        case pending
+        /// Some, not all, of the node's consumers have passed their contribution.
+        case accumulating
+        /// The gradient is complete.
+        case done
+        /// The node being processed at this step.
+        case active
+    }
+
+    /// Whether an edge's contribution has flowed.
+    public enum EdgeState: String, Sendable {
+        case idle, active, done
+    }
+
+    /// One node as drawn.
+    public struct NodeView: Sendable {
+        /// The node's id in the graph.
+        public var id: NodeID
+        /// First line: the name and what it computes (`u = w·x`), or the input's name.
+        public var title: String
+        /// Second line: `data 6`.
+        public var valueText: String
+        /// Third line: `grad 624`, `grad ?`, `grad 3 + … (1 of 2)`; empty at step 0.
+        public var gradText: String
+        public var state: NodeState
+        /// The value or gradient is NaN or infinite.
+        public var nonFinite: Bool
+        public var isOutput: Bool
+        public var isInput: Bool
+        /// The gradient as it stands (nil before any has arrived).
+        public var gradient: Double?
+        /// The lines in drawing order.
+        public var lines: [String] { [title, valueText, gradText] }
+    }
+
+    /// One edge (operand → consumer) as drawn.
+    public struct EdgeView: Sendable {
+        /// Index of the edge in ``Scene/edges``: stable across steps.
+        public var index: Int
+        /// The operand node.
+        public var from: NodeID
+        /// The consuming node.
+        public var to: NodeID
+        /// Which operand of `to` this is.
+        public var operand: Int
+        /// The ledger: `∂u/∂w = x = 2`, then `∂L/∂w = ∂L/∂u · ∂u/∂w = 624 · 2 = 1248`; empty until the edge runs.
+        public var lines: [String]
+        public var state: EdgeState
+    }
+
+    /// The step shown (0 = forward state).
+    public let step: Int
+    /// The number of steps in the trace.
+    public let stepCount: Int
+    /// The nodes drawn: the output's ancestors and every input, in id order.
+    public let nodes: [NodeView]
+    /// The edges drawn, in (consumer id, operand) order.
+    public let edges: [EdgeView]
+    /// One line saying what this step does (usable as alt text).
+    public let caption: String
+    /// The node active at this step, if any.
+    public let activeNode: NodeID?
+    /// An optional title drawn above the graph.
+    public let title: String?
+
+    /// Builds the scene of `step` (0…`trace.steps.count`). O(nodes + edges).
+    ///
+    /// With `summary`, the last step is drawn as the final state: nothing active, and a caption
+    /// listing every input's gradient.
+    public init(graph: Graph, trace: Trace, step: Int, title: String? = nil, summary: Bool = false) {
+        precondition(step >= 0 && step <= trace.steps.count, "step out of range")
+        let structure = SceneStructure(graph: graph, trace: trace)
+        let text = SceneText(graph: graph, trace: trace, consumers: structure.consumers)
+        self.step = step
+        self.stepCount = trace.steps.count
+        self.title = title
+
+        // Which edge records have run by this step: record k belongs to the step that holds it.
+        let ranAll = step > 0 ? trace.steps[step - 1].edgeRange.upperBound : 0
+        let activeRange = step > 0 ? trace.steps[step - 1].edgeRange : 0..<0
+        let isSummary = summary && step == trace.steps.count
+        activeNode = step > 0 && !isSummary ? trace.steps[step - 1].node : nil
+
+        // Running gradients and how many contributions each node has received.
+        var grad = [Double](repeating: 0, count: graph.count)
+        var received = [Int](repeating: 0, count: graph.count)
+        var contributions = [[Double]](repeating: [], count: graph.count)
+        if step > 0 { grad[trace.output] = 1 }
+        for r in 0..<ranAll {
+            let e = trace.edges[r]
+            grad[e.input] = e.accumulated
+            received[e.input] += 1
+            if structure.consumers[e.input] <= 3 { contributions[e.input].append(e.contribution) }
+        }
+
+        var nodes: [NodeView] = []
+        nodes.reserveCapacity(structure.visible.count)
+        for id in structure.visible {
+            let n = graph[id]
+            let total = structure.consumers[id]
+            var state: NodeState
+            var gradText = ""
+            var gradient: Double?
+            if step == 0 {
+                state = .forward
+            } else if id == trace.output || (total > 0 && received[id] == total) {
+                state = .done
+                gradient = grad[id]
+                gradText = text.finalGrad(grad[id], contributions: contributions[id], total: total)
+            } else if received[id] > 0 {
+                state = .accumulating
+                gradient = grad[id]
+                gradText = text.partialGrad(grad[id], received: received[id], total: total)
+            } else if total == 0 {
+                // Not on any path to the output: its gradient is 0 from the start.
+                state = .done
+                gradient = 0
+                gradText = "grad 0 (unused)"
+            } else {
+                state = .pending
+                gradText = "grad ?"
+            }
+            if id == activeNode { state = .active }
+            let nonFinite = !n.value.isFinite || (gradient.map { !$0.isFinite } ?? false)
+            nodes.append(NodeView(id: id, title: text.title(id), valueText: text.valueLine(n.value),
+                                  gradText: gradText, state: state, nonFinite: nonFinite,
+                                  isOutput: id == trace.output, isInput: n.op == .input, gradient: gradient))
+        }
+        self.nodes = nodes
+
+        var edges: [EdgeView] = []
+        edges.reserveCapacity(structure.edges.count)
+        for (k, e) in structure.edges.enumerated() {
+            let record = structure.recordIndex[k]
+            var state: EdgeState = .idle
+            var lines: [String] = []
+            if let r = record, r < ranAll {
+                state = activeRange.contains(r) && !isSummary ? .active : .done
+                lines = text.ledger(trace.edges[r], consumer: e.to)
+            }
+            edges.append(EdgeView(index: k, from: e.from, to: e.to, operand: e.operand, lines: lines, state: state))
+        }
+        self.edges = edges
+
+        if isSummary {
+            let out = text.name(trace.output)
+            let parts = graph.inputIDs.map { "∂\(out)/∂\(text.name($0)) = \(NumberFormat.short(trace.gradients[$0]))" }
+            caption = "all gradients: " + (parts.isEmpty ? "no inputs" : parts.joined(separator: ", "))
+        } else if step == 0 {
+            caption = "forward pass: \(text.name(trace.output)) = \(NumberFormat.short(graph[trace.output].value))"
+        } else {
+            let s = trace.steps[step - 1]
+            caption = trace.edges(of: s).map { text.chainLine($0, consumer: s.node) }.joined(separator: "; ")
+        }
+    }
+
+    /// The widest text every node and edge will ever show, per line: what a layout must make room for.
+    ///
+    /// Node entries hold three lines (title, value, the longest of all gradient texts the node
+    /// takes over the pass); edge entries the ledger of the final state. O(nodes + edges).
+    public static func layoutText(graph: Graph, trace: Trace) -> (nodes: [[[String]]], edges: [[String]]) {
+        let structure = SceneStructure(graph: graph, trace: trace)
+        let text = SceneText(graph: graph, trace: trace, consumers: structure.consumers)
+        // Every gradient text a node shows: pending, each partial sum, the final one.
+        var partials = [[String]](repeating: [], count: graph.count)
+        var received = [Int](repeating: 0, count: graph.count)
+        var contributions = [[Double]](repeating: [], count: graph.count)
+        for e in trace.edges {
+            received[e.input] += 1
+            let total = structure.consumers[e.input]
+            if total <= 3 { contributions[e.input].append(e.contribution) }
+            if received[e.input] < total {
+                partials[e.input].append(text.partialGrad(e.accumulated, received: received[e.input], total: total))
+            }
+        }
+        var nodes: [[[String]]] = []
+        for id in structure.visible {
+            let total = structure.consumers[id]
+            var grads = ["grad ?"] + partials[id]
+            if id == trace.output || total > 0 {
+                grads.append(text.finalGrad(trace.gradients[id], contributions: contributions[id], total: total))
+            } else {
+                grads.append("grad 0 (unused)")
+            }
+            nodes.append([[text.title(id)], [text.valueLine(graph[id].value)], grads])
+        }
+        var edges: [[String]] = []
+        for (k, e) in structure.edges.enumerated() {
+            if let r = structure.recordIndex[k] {
+                edges.append(text.ledger(trace.edges[r], consumer: e.to))
+            } else {
+                edges.append([])
+            }
+        }
+        return (nodes, edges)
+    }
+}
+
+/// The nodes and edges a scene draws, and where each edge's record sits in the trace.
+struct SceneStructure {
+    struct Edge { var from: NodeID; var to: NodeID; var operand: Int }
+    /// Visible node ids in ascending order.
+    var visible: [NodeID]
+    var edges: [Edge]
+    /// For each edge, the index of its record in `trace.edges` (nil if it never runs).
+    var recordIndex: [Int?]
+    /// Consumers of each node among the output's ancestors.
+    var consumers: [Int]
+
+    init(graph: Graph, trace: Trace) {
+        let mask = graph.ancestors(of: trace.output)
+        var visible: [NodeID] = []
+        for id in 0..<graph.count where (id < mask.count && mask[id]) || graph[id].op == .input {
+            visible.append(id)
+        }
+        var isVisible = [Bool](repeating: false, count: graph.count)
+        for id in visible { isVisible[id] = true }
+        // Records by (consumer, operand): steps visit each consumer once, so map consumer → first record.
+        var firstRecord = [Int](repeating: -1, count: graph.count)
+        for s in trace.steps where firstRecord[s.node] < 0 { firstRecord[s.node] = s.edgeRange.lowerBound }
+        var edges: [Edge] = []
+        var records: [Int?] = []
+        var consumers = [Int](repeating: 0, count: graph.count)
+        for id in visible where !graph[id].op.isLeaf {
+            for (k, input) in graph[id].inputs.enumerated() {
+                edges.append(Edge(from: input, to: id, operand: k))
+                records.append(firstRecord[id] >= 0 ? firstRecord[id] + k : nil)
+                if id < mask.count && mask[id] { consumers[input] += 1 }
+            }
+        }
+        self.visible = visible
+        self.edges = edges
+        self.recordIndex = records
+        self.consumers = consumers
+    }
+}
+
+/// The wording of labels, ledgers and captions.
+struct SceneText {
+    let graph: Graph
+    let trace: Trace
+    /// Consumers of each node among the output's ancestors.
+    let consumers: [Int]
+
+    let names: NameTable
+
+    init(graph: Graph, trace: Trace, consumers: [Int]) {
+        self.graph = graph
+        self.trace = trace
+        self.consumers = consumers
+        self.names = NameTable(graph: graph)
+    }
+
+    func name(_ id: NodeID) -> String { names.name(of: id) }
+
+    /// `∂L/∂w`, with non-trivial names in parentheses (`∂L/∂(output − target)`).
+    func partial(_ of: NodeID, _ wrt: NodeID) -> String {
+        "∂\(Op.wrap(name(of)))/∂\(Op.wrap(name(wrt)))"
+    }
+
+    func title(_ id: NodeID) -> String {
+        let n = graph[id]
+        switch n.op {
+        case .input: return graph.names(of: id).joined(separator: " = ")
+        case .constant: return "const"
+        default:
+            let expr = n.op.expression(n.inputs.map(name))
+            let given = graph.names(of: id)
+            if given.isEmpty { return name(id) + " = " + expr }
+            return given.joined(separator: " = ") + " = " + expr
+        }
+    }
+
+    func valueLine(_ v: Double) -> String { "data " + NumberFormat.short(v) }
+
+    func finalGrad(_ g: Double, contributions: [Double], total: Int) -> String {
+        if total >= 2 && contributions.count == total {
+            return "grad " + contributions.map { NumberFormat.short($0) }.joined(separator: " + ") + " = " + NumberFormat.short(g)
+        }
+        if total > 3 { return "grad \(NumberFormat.short(g)) (sum of \(total))" }
+        return "grad " + NumberFormat.short(g)
+    }
+
+    func partialGrad(_ g: Double, received: Int, total: Int) -> String {
+        "grad \(NumberFormat.short(g)) + … (\(received) of \(total))"
+    }
+
+    /// `∂u/∂w = x = 2`, then the chain line.
+    func ledger(_ e: EdgeRecord, consumer: NodeID) -> [String] {
+        let n = graph[consumer]
+        let formula = n.op.derivativeFormula(wrt: e.operand, operands: n.inputs.map(name))
+        let local = NumberFormat.short(e.local)
+        let same = formula.replacingMinus == local
+        let first = partial(consumer, e.input) + " = " + (same ? local : "\(formula) = \(local)")
+        // Next to the output the chain has one link: the local derivative is the whole story.
+        if consumer == trace.output { return [first] }
+        return [first, chainLine(e, consumer: consumer)]
+    }
+
+    /// `∂L/∂c = ∂L/∂d · ∂d/∂c = -2 · 1 = -2` (`+=` when the input has several consumers).
+    func chainLine(_ e: EdgeRecord, consumer: NodeID) -> String {
+        let out = trace.output
+        if consumer == out {
+            let n = graph[consumer]
+            let formula = n.op.derivativeFormula(wrt: e.operand, operands: n.inputs.map(name))
+            let local = NumberFormat.short(e.local)
+            let accumulates = e.accumulated != e.contribution || consumers[e.input] > 1
+            return partial(out, e.input) + (accumulates ? " += " : " = ")
+                + (formula.replacingMinus == local ? local : "\(formula) = \(local)")
+        }
+        let accumulates = e.accumulated != e.contribution || consumers[e.input] > 1
+        return partial(out, e.input) + (accumulates ? " += " : " = ") + partial(out, consumer) + " · " + partial(consumer, e.input)
+            + " = " + NumberFormat.short(e.upstream) + " · " + NumberFormat.short(e.local) + " = " + NumberFormat.short(e.contribution)
+    }
+}
+
+extension String {
+    /// The text with the typographic minus `−` as an ASCII hyphen, to compare formulas with numbers.
+    var replacingMinus: String {
+        String(unicodeScalars.map { $0 == "−" ? "-" : Character($0) })
+    }
+}

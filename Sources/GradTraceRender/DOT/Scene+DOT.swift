@@ -1,0 +1,92 @@
+import GradTrace
+
+/// Options shared by every drawing of a scene.
+public struct RenderStyle: Sendable {
+    /// Rank direction: `LR` (default) or `TB`.
+    public enum RankDir: String, Sendable, CaseIterable { case LR, TB }
+
+    public var rankdir: RankDir = .LR
+    public var theme: Theme = .light
+    /// Fonts, in points.
+    public var nodeFontSize: Double = 12
+    public var edgeFontSize: Double = 10
+    public var titleFontSize: Double = 16
+    public var fontFamily = "DejaVu Sans"
+
+    public init(rankdir: RankDir = .LR, theme: Theme = .light) {
+        self.rankdir = rankdir
+        self.theme = theme
+    }
+}
+
+extension Scene {
+    /// The DOT id of a node.
+    public static func dotID(_ id: NodeID) -> String { "n\(id)" }
+
+    /// The scene as a DOT graph a user can run through `dot`; with a layout, every node is
+    /// pinned at its position (`pos="x,y!"`) so that `neato -n2` redraws exactly that picture.
+    public func dot(style: RenderStyle, layout: Layout? = nil) -> DOTGraph {
+        let theme = style.theme
+        var g = DOTGraph(id: "gradtrace")
+        g.attributes = [
+            DOTAttribute("rankdir", style.rankdir.rawValue),
+            DOTAttribute("bgcolor", theme.background.hex),
+            DOTAttribute("fontname", style.fontFamily),
+            DOTAttribute("fontcolor", theme.text.hex),
+        ]
+        if let title, !title.isEmpty {
+            g.attributes += [DOTAttribute("label", title), DOTAttribute("labelloc", "t"),
+                             DOTAttribute("fontsize", DOTEscaping.number(style.titleFontSize))]
+        }
+        if let layout {
+            g.attributes.append(DOTAttribute("bb", "0,0,\(DOTEscaping.number(layout.graphWidth)),\(DOTEscaping.number(layout.graphHeight))"))
+        }
+        g.attributes.append(DOTAttribute("comment", "step \(step) of \(stepCount): \(caption)"))
+        g.nodeDefaults = [
+            DOTAttribute("shape", "box"), DOTAttribute("fontname", style.fontFamily),
+            DOTAttribute("fontsize", DOTEscaping.number(style.nodeFontSize)), DOTAttribute("fontcolor", theme.text.hex),
+        ]
+        g.edgeDefaults = [
+            DOTAttribute("fontname", style.fontFamily), DOTAttribute("fontsize", DOTEscaping.number(style.edgeFontSize)),
+        ]
+        for (k, n) in nodes.enumerated() {
+            let s = theme.style(n.state)
+            var styles = ["rounded", "filled"]
+            if s.dashed { styles.append("dashed") }
+            if n.isOutput { styles.append("bold") }
+            var attrs = [
+                DOTAttribute("label", n.lines.filter { !$0.isEmpty }.joined(separator: "\n")),
+                DOTAttribute("style", styles.joined(separator: ",")),
+                DOTAttribute("fillcolor", s.fill.hex),
+                DOTAttribute("color", n.nonFinite ? theme.warning.hex : s.border.hex),
+                DOTAttribute("penwidth", DOTEscaping.number(n.nonFinite ? 3 : s.borderWidth)),
+                DOTAttribute("class", n.state.rawValue),
+            ]
+            if let layout {
+                let box = layout.nodes[k]
+                attrs += [
+                    DOTAttribute("pos", "\(DOTEscaping.number(box.x)),\(DOTEscaping.number(layout.graphHeight - box.y))!"),
+                    DOTAttribute("width", DOTEscaping.number(box.width / 72, decimals: 4)),
+                    DOTAttribute("height", DOTEscaping.number(box.height / 72, decimals: 4)),
+                    DOTAttribute("fixedsize", "true"),
+                ]
+            }
+            g.statements.append(.node(Scene.dotID(n.id), attrs))
+        }
+        for e in edges {
+            let s = theme.style(e.state)
+            var attrs = [
+                DOTAttribute("color", s.line.hex),
+                DOTAttribute("penwidth", DOTEscaping.number(s.width)),
+                DOTAttribute("fontcolor", s.text.hex),
+                DOTAttribute("class", e.state.rawValue),
+            ]
+            if !e.lines.isEmpty { attrs.insert(DOTAttribute("label", e.lines.joined(separator: "\n")), at: 0) }
+            if let layout, e.index < layout.edges.count, let lp = layout.edges[e.index].labelCenter {
+                attrs.append(DOTAttribute("lp", "\(DOTEscaping.number(lp.x)),\(DOTEscaping.number(layout.graphHeight - lp.y))"))
+            }
+            g.statements.append(.edge(Scene.dotID(e.from), Scene.dotID(e.to), attrs))
+        }
+        return g
+    }
+}

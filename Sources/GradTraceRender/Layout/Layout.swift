@@ -1,0 +1,85 @@
+import GradTrace
+
+/// A point in layout space: points (1/72 inch), origin at the top left, y pointing down.
+public struct Point: Sendable, Hashable {
+    public var x: Double, y: Double
+    public init(_ x: Double, _ y: Double) { self.x = x; self.y = y }
+}
+
+/// The geometry of a scene, computed once per graph and shared by every frame.
+///
+/// Arrays run parallel to ``Scene/nodes`` and ``Scene/edges`` (the same for every step of a trace).
+public struct Layout: Sendable, Hashable {
+    /// A node's box: centre and size.
+    public struct Box: Sendable, Hashable {
+        public var x: Double, y: Double, width: Double, height: Double
+    }
+
+    /// An edge's path: cubic Bézier pieces (3k+1 points each), the arrow tip, and the label's centre.
+    public struct Path: Sendable, Hashable {
+        public var curves: [[Point]]
+        public var arrowTip: Point?
+        public var labelCenter: Point?
+        public var labelSize: (width: Double, height: Double)
+
+        public static func == (a: Path, b: Path) -> Bool {
+            a.curves == b.curves && a.arrowTip == b.arrowTip && a.labelCenter == b.labelCenter
+                && a.labelSize.width == b.labelSize.width && a.labelSize.height == b.labelSize.height
+        }
+
+        public func hash(into h: inout Hasher) {
+            h.combine(curves)
+            h.combine(arrowTip)
+            h.combine(labelCenter)
+        }
+    }
+
+    public var nodes: [Box]
+    public var edges: [Path]
+    /// The size of the graph drawing (Graphviz's bounding box), in points.
+    public var graphWidth: Double
+    public var graphHeight: Double
+}
+
+/// Sizes of everything a layout must make room for, measured from the widest text ever shown.
+public struct LayoutRequest: Sendable {
+    public var nodeSizes: [(width: Double, height: Double)]
+    /// (from index, to index) into the node list, and the label size (0×0 for none).
+    public var edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)]
+    public var rankdir: RenderStyle.RankDir
+
+    public init(nodeSizes: [(width: Double, height: Double)], edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)],
+                rankdir: RenderStyle.RankDir) {
+        self.nodeSizes = nodeSizes
+        self.edges = edges
+        self.rankdir = rankdir
+    }
+
+    /// The DOT handed to Graphviz: fixed-size boxes and fixed-size label cells, no text,
+    /// so Graphviz's own font metrics play no part.
+    func dot() -> DOTGraph {
+        var g = DOTGraph(id: "layout")
+        g.attributes = [
+            DOTAttribute("rankdir", rankdir.rawValue),
+            DOTAttribute("nodesep", "0.3"),
+            DOTAttribute("ranksep", "0.45"),
+        ]
+        g.nodeDefaults = [DOTAttribute("shape", "box"), DOTAttribute("fixedsize", "true"), DOTAttribute("label", "")]
+        g.edgeDefaults = [DOTAttribute("arrowsize", "0.9")]
+        for (i, s) in nodeSizes.enumerated() {
+            g.statements.append(.node("n\(i)", [
+                DOTAttribute("width", DOTEscaping.number(s.width / 72, decimals: 4)),
+                DOTAttribute("height", DOTEscaping.number(s.height / 72, decimals: 4)),
+            ]))
+        }
+        for (k, e) in edges.enumerated() {
+            var attrs = [DOTAttribute("id", "e\(k)")]
+            if e.labelWidth > 0 {
+                let w = Int(e.labelWidth.rounded(.up)), h = Int(e.labelHeight.rounded(.up))
+                attrs.append(DOTAttribute("label", html: "<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"0\"><TR><TD FIXEDSIZE=\"TRUE\" WIDTH=\"\(w)\" HEIGHT=\"\(h)\"></TD></TR></TABLE>"))
+            }
+            g.statements.append(.edge("n\(e.from)", "n\(e.to)", attrs))
+        }
+        return g
+    }
+}

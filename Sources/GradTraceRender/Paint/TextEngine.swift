@@ -1,0 +1,76 @@
+import CCairo
+import GradTrace
+
+/// Pango text in one font: measuring and drawing, with metric hinting off so that a
+/// measurement made once (for the layout) matches every later drawing on any surface.
+///
+/// Not thread-safe: each thread (each frame task) makes its own.
+final class TextEngine {
+    private let context: OpaquePointer        // PangoContext*
+    private let fontOptions: OpaquePointer    // cairo_font_options_t*
+    private var layouts: [FontKey: OpaquePointer] = [:]
+
+    struct FontKey: Hashable {
+        var size: Double
+        var bold: Bool
+    }
+
+    let family: String
+
+    init(family: String) {
+        self.family = family
+        fontOptions = cairo_font_options_create()
+        cairo_font_options_set_hint_metrics(fontOptions, CAIRO_HINT_METRICS_OFF)
+        cairo_font_options_set_hint_style(fontOptions, CAIRO_HINT_STYLE_NONE)
+        cairo_font_options_set_antialias(fontOptions, CAIRO_ANTIALIAS_GRAY)
+        let map = pango_cairo_font_map_get_default()
+        context = pango_font_map_create_context(map)
+        pango_cairo_context_set_font_options(context, fontOptions)
+    }
+
+    deinit {
+        for l in layouts.values { g_object_unref(UnsafeMutableRawPointer(l)) }
+        g_object_unref(UnsafeMutableRawPointer(context))
+        cairo_font_options_destroy(fontOptions)
+    }
+
+    private func layout(_ key: FontKey) -> OpaquePointer {
+        if let l = layouts[key] { return l }
+        let l = pango_layout_new(context)!
+        let desc = pango_font_description_new()!
+        family.withCString { pango_font_description_set_family(desc, $0) }
+        pango_font_description_set_absolute_size(desc, key.size * Double(PANGO_SCALE))
+        pango_font_description_set_weight(desc, key.bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL)
+        pango_layout_set_font_description(l, desc)
+        pango_font_description_free(desc)
+        layouts[key] = l
+        return l
+    }
+
+    /// Logical width and height of one line of text, in user units.
+    func measure(_ text: String, size: Double, bold: Bool = false) -> (width: Double, height: Double) {
+        let l = layout(FontKey(size: size, bold: bold))
+        text.withCString { pango_layout_set_text(l, $0, -1) }
+        var logical = PangoRectangle()
+        pango_layout_get_extents(l, nil, &logical)
+        return (Double(logical.width) / Double(PANGO_SCALE), Double(logical.height) / Double(PANGO_SCALE))
+    }
+
+    /// Height of a line in this font.
+    func lineHeight(size: Double) -> Double { measure("Ag∂", size: size).height }
+
+    /// Draws one line with its top-left corner at (x, y); `maxWidth` ellipsizes longer text.
+    func draw(_ text: String, on cr: OpaquePointer, x: Double, y: Double, size: Double, bold: Bool = false, maxWidth: Double? = nil) {
+        let l = layout(FontKey(size: size, bold: bold))
+        text.withCString { pango_layout_set_text(l, $0, -1) }
+        if let maxWidth {
+            pango_layout_set_width(l, Int32(maxWidth * Double(PANGO_SCALE)))
+            pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END)
+        } else {
+            pango_layout_set_width(l, -1)
+            pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_NONE)
+        }
+        cairo_move_to(cr, x, y)
+        pango_cairo_show_layout(cr, l)
+    }
+}

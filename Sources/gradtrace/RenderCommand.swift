@@ -1,0 +1,122 @@
+import ArgumentParser
+import GradTrace
+import GradTraceRender
+
+extension RenderStyle.RankDir: ExpressibleByArgument {}
+extension ThemeName: ExpressibleByArgument {}
+
+/// Drawing options shared by render, frames and animate.
+struct DrawingOptions: ParsableArguments {
+    @Option(help: "Rank direction: LR (left to right, default) or TB (top to bottom).")
+    var rankdir: RenderStyle.RankDir = .LR
+
+    @Option(help: "Colour theme: light or dark.")
+    var theme: ThemeName = .light
+
+    @Option(help: "Pixels per point for PNG (default 2; lowered automatically for very large graphs).")
+    var scale: Double?
+
+    @Option(help: "A title drawn above the graph.")
+    var title: String?
+
+    @Option(help: "One backward step per node (default) or per edge.")
+    var granularity: Granularity = .node
+
+    func validate() throws {
+        if let s = scale, !(s > 0 && s <= 16) { throw ValidationError("--scale must be a number above 0 and at most 16") }
+    }
+
+    var style: RenderStyle { RenderStyle(rankdir: rankdir, theme: Theme.named(theme)) }
+}
+
+/// Output formats by name and extension.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case dot, svg, png, pdf
+
+    static func from(path: String) -> OutputFormat? {
+        guard let dot = path.lastIndex(of: "."), !path[dot...].contains("/") else { return nil }
+        return OutputFormat(rawValue: path[path.index(after: dot)...].lowercased())
+    }
+
+    static func resolve(explicit: OutputFormat?, path: String) throws -> OutputFormat {
+        if let explicit { return explicit }
+        if path == "-" { throw CLIError("-o - (standard output) needs --format dot|svg|png|pdf") }
+        guard let f = from(path: path) else {
+            throw CLIError("cannot tell the format of '\(path)' from its extension: use .dot, .svg, .png or .pdf, or --format")
+        }
+        return f
+    }
+}
+
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Draw the graph at one step of the backward pass (default: the final state) as DOT, SVG, PNG or PDF."
+    )
+
+    @OptionGroup var program: ProgramOptions
+    @OptionGroup var drawing: DrawingOptions
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The output file, or - for standard output.", valueName: "file"))
+    var outputFile: String
+
+    @Option(help: "The output format (default: from the file's extension).")
+    var format: OutputFormat?
+
+    @Option(help: "The step to draw: 0 is the forward pass, the last step the final state (default).")
+    var step: Int?
+
+    @Flag(help: "Draw graphs above the node limit anyway (Graphviz may take minutes).")
+    var force = false
+
+    func run() throws {
+        let format = try OutputFormat.resolve(explicit: format, path: outputFile)
+        let p = try program.load()
+        let trace = Trace(graph: p.graph, output: p.output, granularity: drawing.granularity)
+        let step = self.step ?? trace.steps.count
+        let summary = self.step == nil
+        guard step >= 0 && step <= trace.steps.count else {
+            throw CLIError("--step \(step) is out of range: this trace has steps 0 (forward pass) to \(trace.steps.count)")
+        }
+        let bytes: [UInt8]
+        if format == .dot {
+            bytes = Array(Scene(graph: p.graph, trace: trace, step: step, title: drawing.title, summary: summary).dot(style: drawing.style).text.utf8)
+        } else {
+            try LargeGraphGuard.check(nodeCount: p.graph.count, force: force)
+            let diagram = try Diagram(graph: p.graph, trace: trace, style: drawing.style, title: drawing.title)
+            switch format {
+            case .png:
+                let wanted = drawing.scale ?? 2
+                let scale = drawing.scale == nil ? diagram.fittingScale(wanted, maxSide: 16000, maxPixels: 60_000_000) : wanted
+                bytes = try diagram.render(step: step, format: .png(scale: scale), summary: summary)
+            case .svg: bytes = try diagram.render(step: step, format: .svg, summary: summary)
+            default: bytes = try diagram.render(step: step, format: .pdf, summary: summary)
+            }
+        }
+        try emit(bytes, to: outputFile, protecting: program.inputPath)
+    }
+}
+
+/// Writes bytes to a file (atomically, skipping unchanged files) or to standard output.
+func emit(_ bytes: [UInt8], to path: String, protecting input: String?) throws {
+    if path == "-" {
+        StandardOutput.shared.write(bytes: bytes)
+        return
+    }
+    try Writer(protecting: input.map { [$0] } ?? []).write(bytes, to: path)
+}
+
+/// Refuses graphs that Graphviz would take minutes over, before calling it.
+enum LargeGraphGuard {
+    static let limit = 5000
+
+    static func check(nodeCount: Int, force: Bool) throws {
+        guard nodeCount > limit, !force else { return }
+        throw CLIError("""
+            the graph has \(nodeCount) nodes, more than the \(limit) that Graphviz lays out in reasonable time \
+            (a DAG of 5,000 nodes takes about 12 s, 20,000 nodes many minutes). \
+            Draw a smaller part with --output NAME, \
+            or pass --force to wait for it anyway
+            """)
+    }
+}
