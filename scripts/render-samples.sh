@@ -14,3 +14,9 @@ for s in samples/*.grad; do
   "$bin" render "$s" -o "output/$name.png"
   echo "output/$name.{svg,png,trace.txt}"
 done
+# The pictures README.md shows (small, committed).
+mkdir -p output/showcase
+"$bin" render samples/loss.grad -o output/showcase/loss.png --scale 1.5
+"$bin" render samples/loss.grad -o output/showcase/loss-step3.png --step 3 --scale 1.5
+"$bin" render samples/neuron.grad -o output/showcase/neuron.svg --title "micrograd's neuron: o = tanh(x1·w1 + x2·w2 + b)"
+echo "output/showcase/{loss.png,loss-step3.png,neuron.svg}"

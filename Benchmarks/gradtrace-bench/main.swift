@@ -1,1 +1,155 @@
-print("placeholder")
+// Throughput and render-time measurements. Run: swift run -c release gradtrace-bench [trace|render|all]
+// Prints a table; figures are quoted in the issue notes. Not a test: nothing here asserts.
+import Foundation
+import GradTrace
+import GradTraceRender
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// Best of `n` runs.
+func best(_ n: Int, _ body: () throws -> Void) rethrows -> Double {
+    var b = Double.infinity
+    for _ in 0..<n { b = min(b, try seconds(body)) }
+    return b
+}
+
+func fmt(_ x: Double, _ digits: Int = 3) -> String { NumberFormat.short(x, digits: digits) }
+
+/// y = y * 0.999999 + 0.000001, n times.
+func chain(_ n: Int) -> (Graph, NodeID) {
+    var g = Graph()
+    g.reserveCapacity(4 * n + 1)
+    var y = g.addInput("x", 0.5)
+    for _ in 0..<n {
+        let c = g.addConstant(0.999999)
+        let m = g.add(.mul, y, c)
+        let d = g.addConstant(0.000001)
+        y = g.add(.add, m, d)
+    }
+    return (g, y)
+}
+
+/// A micrograd-style MLP(3, [4, 4, 1]) on four samples with squared-error loss, built with the Value API.
+func mlpGraph() -> (Graph, NodeID) {
+    let tape = Tape()
+    var state: UInt64 = 42
+    func rnd() -> Double {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Double(state >> 11) / Double(1 << 53) * 2 - 1
+    }
+    let sizes = [3, 4, 4, 1]
+    var layers: [[([Value], Value)]] = []
+    for l in 0..<3 {
+        var neurons: [([Value], Value)] = []
+        for n in 0..<sizes[l + 1] {
+            let w = (0..<sizes[l]).map { tape.input("l\(l)n\(n)w\($0)", rnd()) }
+            neurons.append((w, tape.input("l\(l)n\(n)b", rnd())))
+        }
+        layers.append(neurons)
+    }
+    let xs: [[Double]] = [[2, 3, -1], [3, -1, 0.5], [0.5, 1, 1], [1, 1, -1]]
+    let ys: [Double] = [1, -1, -1, 1]
+    var loss: Value?
+    for (x, y) in zip(xs, ys) {
+        var act = x.map { tape.constant($0) }
+        for (l, layer) in layers.enumerated() {
+            act = layer.map { (w, b) in
+                var s = b
+                for (wi, xi) in zip(w, act) { s = s + wi * xi }
+                return l == 2 ? s : s.tanh()
+            }
+        }
+        let d = act[0] - y
+        let sq = d * d
+        loss = loss.map { $0 + sq } ?? sq
+    }
+    return (tape.graph, loss!.named("loss").id)
+}
+
+/// A layered DAG of about `n` nodes (≈1.4 edges a node) for render timing.
+func dag(_ n: Int) -> (Graph, NodeID) {
+    var g = Graph()
+    var ids: [NodeID] = []
+    for i in 0..<8 { ids.append(g.addInput("x\(i)", Double(i) * 0.1 + 0.1)) }
+    var state: UInt64 = 7
+    func pick(_ k: Int) -> Int {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Int(state >> 33) % k
+    }
+    while g.count < n {
+        let window = min(ids.count, 24)
+        let a = ids[ids.count - 1 - pick(window)]
+        if pick(10) < 4 {
+            ids.append(g.add(.tanh, a))
+        } else {
+            let b = ids[ids.count - 1 - pick(window)]
+            ids.append(g.add(pick(2) == 0 ? .add : .mul, a, b))
+        }
+    }
+    // Sum everything not yet consumed so the whole graph feeds the output.
+    var consumed = Set<NodeID>()
+    for id in 0..<g.count { for i in g[id].inputs { consumed.insert(i) } }
+    var out = ids.last!
+    for id in ids where !consumed.contains(id) && id != out { out = g.add(.add, out, id) }
+    return (g, out)
+}
+
+func benchTrace() {
+    print("## trace throughput (best of 3)")
+    print("| graph | nodes | record graph | backward, steps recorded | nodes/s | gradients only | nodes/s |")
+    print("|---|---|---|---|---|---|---|")
+    for n in [1_000, 100_000, 1_000_000] {
+        var g = Graph(), out = 0
+        let build = best(1) { (g, out) = chain(n) }
+        let t = best(3) { _ = Trace(graph: g, output: out) }
+        let q = best(3) { _ = Trace.gradients(graph: g, output: out) }
+        print("| chain of \(n) steps | \(g.count) | \(fmt(build * 1000)) ms | \(fmt(t * 1000)) ms | \(fmt(Double(g.count) / t)) | \(fmt(q * 1000)) ms | \(fmt(Double(g.count) / q)) |")
+    }
+    let (g, out) = mlpGraph()
+    let reps = 200
+    let t = best(3) { for _ in 0..<reps { _ = Trace(graph: g, output: out) } } / Double(reps)
+    let q = best(3) { for _ in 0..<reps { _ = Trace.gradients(graph: g, output: out) } } / Double(reps)
+    let build = best(3) { for _ in 0..<20 { _ = mlpGraph() } } / 20
+    print("| MLP(3,[4,4,1]) × 4 samples | \(g.count) | \(fmt(build * 1e6)) µs | \(fmt(t * 1e6)) µs | \(fmt(Double(g.count) / t)) | \(fmt(q * 1e6)) µs | \(fmt(Double(g.count) / q)) |")
+    let text = (["x = 0.5", "y = x"] + Array(repeating: "y = y * 0.999999 + 0.000001", count: 1_000_000)).joined(separator: "\n")
+    let parse = best(1) { _ = try? Program.parse(text) }
+    print("\nparse + evaluate a 10⁶-line program: \(fmt(parse)) s (\(fmt(Double(text.utf8.count) / parse / 1e6)) MB/s)")
+}
+
+func benchRender() throws {
+    print("\n## render of a DAG of ~1,000 nodes (best of 3)")
+    let (g, out) = dag(1000)
+    let trace = Trace(graph: g, output: out)
+    var diagram: Diagram?
+    let layout = try best(3) { diagram = try Diagram(graph: g, trace: trace, style: RenderStyle()) }
+    let d = diagram!
+    let svg = try best(3) { _ = try d.render(step: d.stepCount, format: .svg) }
+    let png = try best(3) { _ = try d.render(step: d.stepCount, format: .png(scale: 0.5)) }
+    let dotText = d.dot(step: d.stepCount, pinned: false)
+    let path = NSTemporaryDirectory() + "gradtrace-bench.dot"
+    try dotText.write(toFile: path, atomically: true, encoding: .utf8)
+    let dotCLI = try best(3) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["dot", "-Tsvg", path, "-o", "/dev/null"]
+        try p.run()
+        p.waitUntilExit()
+    }
+    let size = d.canvasSize
+    print("| step | time |")
+    print("|---|---|")
+    print("| nodes | \(g.count) (\(d.scene(step: 0).nodes.count) drawn, \(d.scene(step: 0).edges.count) edges), canvas \(Int(size.width)) × \(Int(size.height)) pt |")
+    print("| measure text + Graphviz layout (libgvc, in process) | \(fmt(layout * 1000)) ms |")
+    print("| paint SVG (Cairo) from that layout | \(fmt(svg * 1000)) ms |")
+    print("| paint + encode PNG at scale 0.5 | \(fmt(png * 1000)) ms |")
+    print("| GradTrace total, SVG (layout + paint) | \(fmt((layout + svg) * 1000)) ms |")
+    print("| `dot -Tsvg` on the DOT GradTrace emits | \(fmt(dotCLI * 1000)) ms |")
+}
+
+let what = CommandLine.arguments.dropFirst().first ?? "all"
+if what == "trace" || what == "all" { benchTrace() }
+if what == "render" || what == "all" { try benchRender() }

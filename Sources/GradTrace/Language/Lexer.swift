@@ -78,9 +78,12 @@ struct Lexer {
         // Skip blanks and comments.
         while offset < bytes.count {
             let b = bytes[offset]
-            if b == 32 || b == 9 || b == 13 { offset += 1; continue }
+            // A CR is a blank, except before LF, where CR LF is one line end (located at the CR, as LF alone).
+            let crlf = b == 13 && offset + 1 < bytes.count && bytes[offset + 1] == 10
+            if b == 32 || b == 9 || (b == 13 && !crlf) { offset += 1; continue }
             if b == 35 {  // '#' to end of line
-                while offset < bytes.count && bytes[offset] != 10 { offset += 1 }
+                while offset < bytes.count && bytes[offset] != 10
+                    && !(bytes[offset] == 13 && offset + 1 < bytes.count && bytes[offset + 1] == 10) { offset += 1 }
                 continue
             }
             break
@@ -95,9 +98,9 @@ struct Lexer {
         let b = bytes[offset]
         let next: UInt8 = offset + 1 < bytes.count ? bytes[offset + 1] : 0
         switch b {
-        case 10:
+        case 10, 13:  // LF, or the CR of CR LF (a lone CR was skipped as a blank)
             let t = Token(kind: .end, offset: start, line: line, column: col, text: "end of line")
-            offset += 1
+            offset += b == 13 ? 2 : 1
             line += 1
             lineStart = offset
             return t

@@ -71,13 +71,23 @@ public struct Program: Sendable {
                 i += 1
                 continue
             }
+            // The well-formed sequences of Unicode 15 table 3-7: the second byte's range depends on
+            // the first, which refuses overlong forms, UTF-16 surrogates and code points above U+10FFFF.
             let len: Int
-            if b & 0xE0 == 0xC0 && b >= 0xC2 { len = 2 }
-            else if b & 0xF0 == 0xE0 { len = 3 }
-            else if b & 0xF8 == 0xF0 && b <= 0xF4 { len = 4 }
-            else { return line }
+            var low: UInt8 = 0x80, high: UInt8 = 0xBF
+            switch b {
+            case 0xC2...0xDF: len = 2
+            case 0xE0: len = 3; low = 0xA0
+            case 0xED: len = 3; high = 0x9F
+            case 0xE1...0xEF: len = 3
+            case 0xF0: len = 4; low = 0x90
+            case 0xF4: len = 4; high = 0x8F
+            case 0xF1...0xF3: len = 4
+            default: return line
+            }
             if i + len > n { return line }
-            for k in 1..<len where bytes[i + k] & 0xC0 != 0x80 { return line }
+            if bytes[i + 1] < low || bytes[i + 1] > high { return line }
+            for k in 2..<len where bytes[i + k] & 0xC0 != 0x80 { return line }
             i += len
         }
         return nil
@@ -209,7 +219,8 @@ struct Parser {
         case binary(Op, Token)   // .add .sub .mul .div .pow
         case negate(Token)
         case paren(Token)
-        case call(String, Token, args: Int)
+        /// A function call: its name, the name's token, the arguments so far and the column of its '('.
+        case call(String, Token, args: Int, parenColumn: Int)
     }
 
     static func precedence(_ p: Pending) -> Int {
@@ -268,12 +279,12 @@ struct Parser {
                     expectOperand = false
                 case .name(let n):
                     if case .lparen = try peek().kind {
-                        _ = try next()
+                        let paren = try next()
                         guard n == "pow" || Op.namedFunctions.contains(where: { $0.name == n }) else {
                             let known = (Op.namedFunctions.map(\.name) + ["pow"]).joined(separator: ", ")
                             throw lexer.diagnostic(at: t, "unknown function '\(n)': the functions are \(known)")
                         }
-                        pending.append(.call(n, t, args: 0))
+                        pending.append(.call(n, t, args: 0, parenColumn: paren.column))
                     } else {
                         guard let id = scope[n] else {
                             var msg = "undefined name '\(n)'"
@@ -294,7 +305,7 @@ struct Parser {
                 case .plus:
                     break  // unary plus changes nothing
                 case .rparen:
-                    if case .call(let n, let ft, let args)? = pending.last, args == 0 {
+                    if case .call(let n, let ft, let args, _)? = pending.last, args == 0 {
                         let want = n == "pow" ? 2 : 1
                         throw lexer.diagnostic(at: ft, "\(n) takes \(want) argument\(want == 1 ? "" : "s"), got 0")
                     }
@@ -341,9 +352,9 @@ struct Parser {
                             ? "unexpected ',' outside a function call"
                             : "unbalanced ')': there is no '(' to close")
                     }
-                    if case .call(let n, let ft, let args) = open {
+                    if case .call(let n, let ft, let args, let parenColumn) = open {
                         if t.kind == .comma {
-                            pending[pending.count - 1] = .call(n, ft, args: args + 1)
+                            pending[pending.count - 1] = .call(n, ft, args: args + 1, parenColumn: parenColumn)
                             expectOperand = true
                         } else {
                             pending.removeLast()
@@ -357,8 +368,10 @@ struct Parser {
                 case .end, .eof:
                     while let top = pending.last {
                         switch top {
-                        case .paren(let open), .call(_, let open, _):
-                            throw lexer.diagnostic(at: t, "unbalanced parenthesis: expected ')' to close the '(' at column \(open.column + (open.kind == .lparen ? 0 : open.text.count)), found \(describe(t))")
+                        case .paren(let open):
+                            throw lexer.diagnostic(at: t, "unbalanced parenthesis: expected ')' to close the '(' at column \(open.column), found \(describe(t))")
+                        case .call(_, _, _, let parenColumn):
+                            throw lexer.diagnostic(at: t, "unbalanced parenthesis: expected ')' to close the '(' at column \(parenColumn), found \(describe(t))")
                         default:
                             pending.removeLast()
                             reduce(top, &operands)

@@ -168,7 +168,12 @@ public struct Scene: Sendable {
             caption = "forward pass: \(text.name(trace.output)) = \(NumberFormat.short(graph[trace.output].value))"
         } else {
             let s = trace.steps[step - 1]
-            caption = trace.edges(of: s).map { text.chainLine($0, consumer: s.node) }.joined(separator: "; ")
+            let shown = trace.edges(of: s).filter { graph[$0.input].op != .constant }
+            if shown.isEmpty {
+                caption = "∂\(text.name(trace.output))/∂\(text.name(s.node)) = \(NumberFormat.short(s.upstream)) (its inputs are constants)"
+            } else {
+                caption = shown.map { text.chainLine($0, consumer: s.node) }.joined(separator: "; ")
+            }
         }
     }
 
@@ -228,7 +233,8 @@ struct SceneStructure {
     init(graph: Graph, trace: Trace) {
         let mask = graph.ancestors(of: trace.output)
         var visible: [NodeID] = []
-        for id in 0..<graph.count where (id < mask.count && mask[id]) || graph[id].op == .input {
+        // Constants are drawn inside their consumer's title (`3·x`), not as boxes of their own.
+        for id in 0..<graph.count where graph[id].op != .constant && ((id < mask.count && mask[id]) || graph[id].op == .input) {
             visible.append(id)
         }
         var isVisible = [Bool](repeating: false, count: graph.count)
@@ -240,7 +246,7 @@ struct SceneStructure {
         var records: [Int?] = []
         var consumers = [Int](repeating: 0, count: graph.count)
         for id in visible where !graph[id].op.isLeaf {
-            for (k, input) in graph[id].inputs.enumerated() {
+            for (k, input) in graph[id].inputs.enumerated() where isVisible[input] {
                 edges.append(Edge(from: input, to: id, operand: k))
                 records.append(firstRecord[id] >= 0 ? firstRecord[id] + k : nil)
                 if id < mask.count && mask[id] { consumers[input] += 1 }
