@@ -82,8 +82,13 @@ extension Scene {
                 DOTAttribute("class", e.state.rawValue),
             ]
             if !e.lines.isEmpty { attrs.insert(DOTAttribute("label", e.lines.joined(separator: "\n")), at: 0) }
-            if let layout, e.index < layout.edges.count, let lp = layout.edges[e.index].labelCenter {
-                attrs.append(DOTAttribute("lp", "\(DOTEscaping.number(lp.x)),\(DOTEscaping.number(layout.graphHeight - lp.y))"))
+            if let layout, e.index < layout.edges.count {
+                let path = layout.edges[e.index]
+                func pt(_ p: Point) -> String { "\(DOTEscaping.number(p.x)),\(DOTEscaping.number(layout.graphHeight - p.y))" }
+                var spline = path.curves.first.map { $0.map(pt).joined(separator: " ") } ?? ""
+                if let tip = path.arrowTip { spline = "e,\(pt(tip)) " + spline }
+                if !spline.isEmpty { attrs.append(DOTAttribute("pos", spline)) }
+                if let lp = path.labelCenter { attrs.append(DOTAttribute("lp", pt(lp))) }
             }
             g.statements.append(.edge(Scene.dotID(e.from), Scene.dotID(e.to), attrs))
         }

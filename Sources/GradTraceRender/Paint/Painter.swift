@@ -44,22 +44,62 @@ struct Painter {
             guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo("SVG surface failed (status \(status.rawValue))") }
             return SVGNormalizer.normalize(sink.bytes, title: scene.title, description: scene.caption)
         case .pdf:
-            let sink = ByteSink()
-            let surface = cairo_pdf_surface_create_for_stream(ByteSink.write, Unmanaged.passUnretained(sink).toOpaque(), size.width, size.height)!
-            // A fixed date and creator: the same input gives the same bytes.
-            cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, "2000-01-01T00:00:00Z")
-            cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_MOD_DATE, "2000-01-01T00:00:00Z")
-            cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "GradTrace")
-            if let t = scene.title { t.withCString { cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, $0) } }
-            let cr = cairo_create(surface)!
-            draw(scene, on: cr)
-            cairo_destroy(cr)
-            cairo_surface_finish(surface)
-            let status = cairo_surface_status(surface)
-            cairo_surface_destroy(surface)
-            guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo("PDF surface failed (status \(status.rawValue))") }
-            return sink.bytes
+            return try renderPDFPages([scene])
         }
+    }
+
+    /// The scene drawn at `scale` as red, green and blue planes (for GIF frames).
+    func pixels(_ scene: Scene, scale: Double) throws(RenderError) -> GIFEncoder.Frame {
+        let size = diagram.canvasSize
+        let px = diagram.pixelSize(scale: scale)
+        guard px.width <= 32767, px.height <= 32767,
+              let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(px.width), Int32(px.height)),
+              cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {
+            throw RenderError.cairo("could not create a \(px.width) × \(px.height) image")
+        }
+        defer { cairo_surface_destroy(surface) }
+        let cr = cairo_create(surface)!
+        cairo_scale(cr, Double(px.width) / size.width, Double(px.height) / size.height)
+        draw(scene, on: cr)
+        cairo_destroy(cr)
+        cairo_surface_flush(surface)
+        let stride = Int(cairo_image_surface_get_stride(surface))
+        let data = cairo_image_surface_get_data(surface)!
+        let n = px.width * px.height
+        var r = [UInt8](repeating: 0, count: n), g = r, b = r
+        for y in 0..<px.height {
+            let row = data + y * stride
+            for x in 0..<px.width {
+                // Native-endian xRGB: on little-endian machines the bytes are B, G, R, x.
+                let p = row + 4 * x
+                r[y * px.width + x] = p[2]
+                g[y * px.width + x] = p[1]
+                b[y * px.width + x] = p[0]
+            }
+        }
+        return GIFEncoder.Frame(width: px.width, height: px.height, red: r, green: g, blue: b)
+    }
+
+    /// A PDF with one page per scene. The creation date is fixed, so the bytes are stable.
+    func renderPDFPages(_ scenes: [Scene]) throws(RenderError) -> [UInt8] {
+        let size = diagram.canvasSize
+        let sink = ByteSink()
+        let surface = cairo_pdf_surface_create_for_stream(ByteSink.write, Unmanaged.passUnretained(sink).toOpaque(), size.width, size.height)!
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, "2000-01-01T00:00:00Z")
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_MOD_DATE, "2000-01-01T00:00:00Z")
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "GradTrace")
+        if let t = scenes.first?.title { t.withCString { cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, $0) } }
+        let cr = cairo_create(surface)!
+        for scene in scenes {
+            draw(scene, on: cr)
+            cairo_show_page(cr)
+        }
+        cairo_destroy(cr)
+        cairo_surface_finish(surface)
+        let status = cairo_surface_status(surface)
+        cairo_surface_destroy(surface)
+        guard status == CAIRO_STATUS_SUCCESS else { throw RenderError.cairo("PDF surface failed (status \(status.rawValue))") }
+        return sink.bytes
     }
 
     // MARK: drawing
@@ -105,7 +145,6 @@ struct Painter {
         cairo_set_line_width(cr, s.width)
         cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT)
         var last: Point?
-        var beforeLast: Point?
         for curve in path.curves where !curve.isEmpty {
             cairo_move_to(cr, curve[0].x, curve[0].y)
             var i = 1
@@ -113,28 +152,19 @@ struct Painter {
                 cairo_curve_to(cr, curve[i].x, curve[i].y, curve[i + 1].x, curve[i + 1].y, curve[i + 2].x, curve[i + 2].y)
                 i += 3
             }
-            beforeLast = curve.count >= 2 ? curve[curve.count - 2] : nil
             last = curve.last
         }
         cairo_stroke(cr)
         if let tip = path.arrowTip, let from = last {
             arrowhead(from: from, to: tip, width: s.width, on: cr)
-        } else if let end = last, let prev = beforeLast {
-            _ = prev
-            _ = end
         }
     }
 
     func arrowhead(from: Point, to: Point, width: Double, on cr: OpaquePointer) {
-        let dx = to.x - from.x, dy = to.y - from.y
-        let len = (dx * dx + dy * dy).squareRoot()
-        guard len > 0 else { return }
-        let ux = dx / len, uy = dy / len
-        let half = 3.5 + width
-        // The arrow runs from the spline's end to the tip; Graphviz leaves exactly that gap.
-        cairo_move_to(cr, to.x, to.y)
-        cairo_line_to(cr, from.x - uy * half, from.y + ux * half)
-        cairo_line_to(cr, from.x + uy * half, from.y - ux * half)
+        let t = Arrow.triangle(from: from, to: to, width: width)
+        cairo_move_to(cr, t[0].x, t[0].y)
+        cairo_line_to(cr, t[1].x, t[1].y)
+        cairo_line_to(cr, t[2].x, t[2].y)
         cairo_close_path(cr)
         cairo_fill(cr)
     }

@@ -56,6 +56,13 @@ final class TextEngine {
         return (Double(logical.width) / Double(PANGO_SCALE), Double(logical.height) / Double(PANGO_SCALE))
     }
 
+    /// Distance from the top of a line to its baseline.
+    func baseline(size: Double, bold: Bool = false) -> Double {
+        let l = layout(FontKey(size: size, bold: bold))
+        "Ag∂".withCString { pango_layout_set_text(l, $0, -1) }
+        return Double(pango_layout_get_baseline(l)) / Double(PANGO_SCALE)
+    }
+
     /// Height of a line in this font.
     func lineHeight(size: Double) -> Double { measure("Ag∂", size: size).height }
 

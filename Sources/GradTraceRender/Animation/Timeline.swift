@@ -1,0 +1,72 @@
+import GradTrace
+
+/// Every step's scene folded into intervals: for each node and edge, the runs of frames over
+/// which it looks the same. An animation then needs one element per run, so its size grows
+/// with nodes + steps, not nodes × steps.
+struct Timeline {
+    /// Frames [from, to) over which an element shows one look.
+    struct Span: Hashable {
+        var from: Int
+        var to: Int
+    }
+
+    struct NodeRun {
+        var span: Span
+        var state: Scene.NodeState
+        var gradText: String
+        var nonFinite: Bool
+    }
+
+    struct EdgeRun {
+        var span: Span
+        var state: Scene.EdgeState
+        var lines: [String]
+    }
+
+    let frameCount: Int
+    let nodes: [[NodeRun]]
+    let edges: [[EdgeRun]]
+    let captions: [String]
+    /// Scene of the first frame (titles and values, which never change).
+    let base: Scene
+
+    /// Folds the scenes of steps 0…N. O(frames × (nodes + edges)) time, O(runs) memory.
+    init(diagram: Diagram) {
+        let count = diagram.stepCount + 1
+        var nodes: [[NodeRun]] = []
+        var edges: [[EdgeRun]] = []
+        var captions: [String] = []
+        var base: Scene?
+        for k in 0..<count {
+            let s = diagram.scene(step: k)
+            if base == nil {
+                base = s
+                nodes = s.nodes.map { [NodeRun(span: Span(from: 0, to: 1), state: $0.state, gradText: $0.gradText, nonFinite: $0.nonFinite)] }
+                edges = s.edges.map { [EdgeRun(span: Span(from: 0, to: 1), state: $0.state, lines: $0.lines)] }
+            } else {
+                for (i, n) in s.nodes.enumerated() {
+                    let last = nodes[i][nodes[i].count - 1]
+                    if last.state == n.state && last.gradText == n.gradText && last.nonFinite == n.nonFinite {
+                        nodes[i][nodes[i].count - 1].span.to = k + 1
+                    } else {
+                        nodes[i].append(NodeRun(span: Span(from: k, to: k + 1), state: n.state, gradText: n.gradText, nonFinite: n.nonFinite))
+                    }
+                }
+                for (i, e) in s.edges.enumerated() {
+                    let last = edges[i][edges[i].count - 1]
+                    if last.state == e.state && last.lines == e.lines {
+                        edges[i][edges[i].count - 1].span.to = k + 1
+                    } else {
+                        edges[i].append(EdgeRun(span: Span(from: k, to: k + 1), state: e.state, lines: e.lines))
+                    }
+                }
+            }
+            captions.append(k == 0 ? "step 0 of \(count - 1) · " + s.caption : "step \(k) of \(count - 1) · " + s.caption)
+        }
+        self.frameCount = count
+        self.nodes = nodes
+        self.edges = edges
+        self.captions = captions
+        self.base = base!
+    }
+}

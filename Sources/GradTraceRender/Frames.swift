@@ -1,0 +1,126 @@
+import Dispatch
+import GradTrace
+
+/// One frame per backward step, all on the diagram's one layout.
+public struct FrameSet: Sendable {
+    /// What a frame file is.
+    public enum Format: String, Sendable, CaseIterable { case png, svg, pdf, dot }
+
+    /// One entry of `manifest.json`.
+    public struct Entry: Sendable {
+        public var step: Int
+        public var file: String
+        public var activeNode: NodeID?
+        public var activeName: String?
+        public var caption: String
+    }
+
+    public let diagram: Diagram
+    public let format: Format
+    /// PNG scale (pixels per point).
+    public let scale: Double
+
+    public init(diagram: Diagram, format: Format, scale: Double) {
+        self.diagram = diagram
+        self.format = format
+        self.scale = scale
+    }
+
+    /// `step-007.png`: zero-padded to at least three digits, more when there are more steps.
+    public func fileName(step: Int) -> String {
+        let width = max(3, String(diagram.stepCount).count)
+        let n = String(step)
+        return "step-" + String(repeating: "0", count: width - n.count) + n + "." + format.rawValue
+    }
+
+    /// The manifest entries, one per frame (step 0 … N).
+    public func entries() -> [Entry] {
+        let names = NameTable(graph: diagram.graph)
+        return (0...diagram.stepCount).map { k in
+            let scene = diagram.scene(step: k)
+            return Entry(step: k, file: fileName(step: k), activeNode: scene.activeNode,
+                         activeName: scene.activeNode.map { names.name(of: $0) }, caption: scene.caption)
+        }
+    }
+
+    /// The bytes of one frame.
+    public func render(step: Int) throws(RenderError) -> [UInt8] {
+        switch format {
+        case .png: return try diagram.render(step: step, format: .png(scale: scale))
+        case .svg: return try diagram.render(step: step, format: .svg)
+        case .pdf: return try diagram.render(step: step, format: .pdf)
+        case .dot: return Array(diagram.dot(step: step, pinned: true).utf8)
+        }
+    }
+
+    /// Renders every frame in parallel (one Cairo surface per task; Graphviz is not called again)
+    /// and hands each to `sink` as soon as it is ready, from whichever thread drew it.
+    /// `progress` is called with the number of frames done so far.
+    public func renderAll(jobs: Int = 0, sink: @Sendable (Int, [UInt8]) throws -> Void,
+                          progress: @Sendable (Int) -> Void = { _ in }) throws {
+        let count = diagram.stepCount + 1
+        let state = FrameState()
+        let workers = jobs > 0 ? jobs : ProcessInfoShim.activeProcessorCount
+        let next = Counter()
+        DispatchQueue.concurrentPerform(iterations: min(workers, count)) { _ in
+            while true {
+                let k = next.increment() - 1
+                if k >= count || state.failed { return }
+                do {
+                    let bytes = try render(step: k)
+                    try sink(k, bytes)
+                    progress(state.finish())
+                } catch {
+                    state.fail(error)
+                    return
+                }
+            }
+        }
+        if let e = state.error { throw e }
+    }
+
+    /// A multi-page PDF, one page per step (for slides).
+    public func multipagePDF() throws(RenderError) -> [UInt8] {
+        try Painter(diagram: diagram).renderPDFPages((0...diagram.stepCount).map { diagram.scene(step: $0) })
+    }
+
+    /// `manifest.json`: the frame files with their active node and caption (usable as alt text).
+    public func manifest(outputName: String) -> String {
+        let size = diagram.canvasSize
+        var s = "{\"output\": \(Report.jsonString(outputName)), \"steps\": \(diagram.stepCount), \"format\": \"\(format.rawValue)\",\n"
+        if format == .png {
+            let px = diagram.pixelSize(scale: scale)
+            s += " \"width\": \(px.width), \"height\": \(px.height), \"scale\": \(NumberFormat.json(scale)),\n"
+        } else {
+            s += " \"width\": \(NumberFormat.json(size.width)), \"height\": \(NumberFormat.json(size.height)), \"units\": \"pt\",\n"
+        }
+        s += " \"frames\": [\n"
+        let list = entries()
+        for (i, e) in list.enumerated() {
+            s += "  {\"step\": \(e.step), \"file\": \(Report.jsonString(e.file)), \"active\": "
+            if let id = e.activeNode, let n = e.activeName {
+                s += "{\"id\": \(id), \"name\": \(Report.jsonString(n))}"
+            } else {
+                s += "null"
+            }
+            s += ", \"caption\": \(Report.jsonString(e.caption))}" + (i + 1 < list.count ? ",\n" : "\n")
+        }
+        return s + " ]}\n"
+    }
+}
+
+/// Shared state of a parallel run.
+final class FrameState: @unchecked Sendable {
+    private let lock = NSLockShim()
+    private(set) var error: Error?
+    private var done = 0
+    var failed: Bool { lock.with { error != nil } }
+    func fail(_ e: Error) { lock.with { if error == nil { error = e } } }
+    func finish() -> Int { lock.with { done += 1; return done } }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLockShim()
+    private var value = 0
+    func increment() -> Int { lock.with { value += 1; return value } }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import GradTrace
+import GradTraceRender
+
+struct AnimateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "animate",
+        abstract: "Animate the whole backward pass: a looping GIF, a self-animating SVG, or a self-contained HTML step player.",
+        discussion: "The kind follows the extension of -o: .gif, .svg or .html. The HTML player opens at step K with #step=K in its URL."
+    )
+
+    @OptionGroup var program: ProgramOptions
+    @OptionGroup var drawing: DrawingOptions
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The output file: FILE.gif, FILE.svg or FILE.html.", valueName: "file"))
+    var outputFile: String
+
+    @Option(help: "Steps per second (default 1; the last frame holds three times as long).")
+    var fps: Double = 1
+
+    @Flag(help: "Draw graphs above the node limit anyway.")
+    var force = false
+
+    func validate() throws {
+        guard fps > 0 && fps <= 50 else { throw ValidationError("--fps must be above 0 and at most 50") }
+    }
+
+    func run() throws {
+        let kind = outputFile.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        guard ["gif", "svg", "html", "htm"].contains(kind) else {
+            throw CLIError("cannot tell the animation kind of '\(outputFile)': use a .gif, .svg or .html file")
+        }
+        let p = try program.load()
+        try LargeGraphGuard.check(nodeCount: p.graph.count, force: force)
+        let trace = Trace(graph: p.graph, output: p.output, granularity: drawing.granularity)
+        let diagram = try Diagram(graph: p.graph, trace: trace, style: drawing.style, title: drawing.title)
+        let bytes: [UInt8]
+        switch kind {
+        case "gif":
+            let scale = drawing.scale ?? diagram.fittingScale(1, maxSide: 8000, maxPixels: 8_000_000)
+            bytes = try Animation.gif(diagram, fps: fps, scale: scale)
+        case "svg":
+            bytes = Animation.svg(diagram, fps: fps)
+        default:
+            bytes = Animation.html(diagram, fps: fps, title: drawing.title ?? "GradTrace: backward pass of \(p.outputName)")
+        }
+        try emit(bytes, to: outputFile, protecting: program.inputPath)
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import GradTrace
+import GradTraceRender
+
+extension FrameSet.Format: ExpressibleByArgument {}
+
+struct FramesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "frames",
+        abstract: "Draw one frame per backward step (step-000 is the forward pass), all on one layout, plus manifest.json.",
+        discussion: "With --format pdf and -o FILE.pdf, writes one PDF with a page per step instead."
+    )
+
+    @OptionGroup var program: ProgramOptions
+    @OptionGroup var drawing: DrawingOptions
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The folder for the frames (created if missing), or FILE.pdf for one multi-page PDF.", valueName: "dir"))
+    var outputDir: String
+
+    @Option(help: "Frame format: png (default), svg, pdf or dot (DOT frames carry the layout as pinned pos attributes).")
+    var format: FrameSet.Format?
+
+    @Option(help: "Frames drawn at once (default: one per core).")
+    var jobs: Int = 0
+
+    @Flag(help: "Draw graphs above the node limit anyway.")
+    var force = false
+
+    func run() throws {
+        let p = try program.load()
+        let trace = Trace(graph: p.graph, output: p.output, granularity: drawing.granularity)
+        let multipage = outputDir.lowercased().hasSuffix(".pdf")
+        let format = self.format ?? (multipage ? .pdf : .png)
+        if multipage && format != .pdf { throw CLIError("-o \(outputDir) is a PDF file: one multi-page PDF needs --format pdf") }
+        if format != .dot { try LargeGraphGuard.check(nodeCount: p.graph.count, force: force) }
+        let diagram = try Diagram(graph: p.graph, trace: trace, style: drawing.style, title: drawing.title)
+        let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: 16000, maxPixels: 30_000_000)
+        let frames = FrameSet(diagram: diagram, format: format, scale: scale)
+        let writer = Writer(protecting: program.inputPath.map { [$0] } ?? [])
+        if multipage {
+            try writer.write(try frames.multipagePDF(), to: outputDir)
+            return
+        }
+        try writer.makeDirectory(outputDir)
+        let total = diagram.stepCount + 1
+        let showProgress = StandardError.isTerminal && total > 4
+        try frames.renderAll(jobs: jobs, sink: { k, bytes in
+            try writer.write(bytes, to: outputDir + "/" + frames.fileName(step: k))
+        }, progress: { done in
+            if showProgress { StandardError.write("\rframes \(done)/\(total)" + (done == total ? "\n" : "")) }
+        })
+        try writer.write(Array(frames.manifest(outputName: p.outputName).utf8), to: outputDir + "/manifest.json")
+        StandardOutput.shared.write("\(total) frames (steps 0…\(diagram.stepCount)) and manifest.json in \(outputDir)\n")
+    }
+}
