@@ -31,8 +31,8 @@ struct AnimateCommand: ParsableCommand {
             throw CLIError("cannot tell the animation kind of '\(outputFile)': use a .gif, .svg or .html file")
         }
         let p = try program.load()
-        try LargeGraphGuard.check(nodeCount: p.graph.count, force: force)
-        let trace = Trace(graph: p.graph, output: p.output, granularity: drawing.granularity)
+                let trace = Trace(graph: p.graph, output: p.output, granularity: drawing.granularity)
+        try LargeGraphGuard.check(graph: p.graph, trace: trace, force: force)
         let diagram = try Diagram(graph: p.graph, trace: trace, style: drawing.style, title: drawing.title)
         let bytes: [UInt8]
         switch kind {

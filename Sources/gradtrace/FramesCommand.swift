@@ -33,7 +33,7 @@ struct FramesCommand: ParsableCommand {
         let multipage = outputDir.lowercased().hasSuffix(".pdf")
         let format = self.format ?? (multipage ? .pdf : .png)
         if multipage && format != .pdf { throw CLIError("-o \(outputDir) is a PDF file: one multi-page PDF needs --format pdf") }
-        if format != .dot { try LargeGraphGuard.check(nodeCount: p.graph.count, force: force) }
+        try LargeGraphGuard.check(graph: p.graph, trace: trace, force: force)
         let diagram = try Diagram(graph: p.graph, trace: trace, style: drawing.style, title: drawing.title)
         let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: 16000, maxPixels: 30_000_000)
         let frames = FrameSet(diagram: diagram, format: format, scale: scale)

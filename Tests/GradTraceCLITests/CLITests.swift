@@ -11,9 +11,9 @@ import Darwin
 // exit status, standard output and standard error.
 
 /// The package root: this file is Tests/GradTraceCLITests/CLITests.swift.
-private let packageRoot = URL(fileURLWithPath: #filePath)
+let packageRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private let samples = packageRoot.appendingPathComponent("samples")
+let samples = packageRoot.appendingPathComponent("samples")
 
 /// Finds the `gradtrace` binary built beside the test binary.
 ///
@@ -59,7 +59,7 @@ struct CLITestError: Error, CustomStringConvertible {
 }
 
 /// A folder for files the tests write, inside the build folder next to the binary.
-private func scratchDirectory() throws -> URL {
+func scratchDirectory() throws -> URL {
     let dir = try gradtraceURL.get().deletingLastPathComponent().appendingPathComponent("gradtrace-cli-tests", isDirectory: true)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir
@@ -98,7 +98,7 @@ private final class ProcessBox: @unchecked Sendable {
 }
 
 /// Runs `gradtrace` with `arguments`, feeding `stdin` (or nothing), with a time limit.
-private func gradtrace(_ arguments: [String], stdin: Data? = nil, timeout: Double = 60) throws -> Run {
+func gradtrace(_ arguments: [String], stdin: Data? = nil, timeout: Double = 60) throws -> Run {
     let p = Process()
     p.executableURL = try gradtraceURL.get()
     p.arguments = arguments
@@ -129,11 +129,11 @@ private func gradtrace(_ arguments: [String], stdin: Data? = nil, timeout: Doubl
                stderr: String(decoding: e, as: UTF8.self), stdoutBytes: o)
 }
 
-private func json(_ text: String) throws -> [String: Any] {
+func json(_ text: String) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object: \(text)")
 }
 
-private func number(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
+func number(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
 
 /// The `dOUT/dIN = V` lines of `gradtrace grad`, as a dictionary by input name.
 private func gradLines(_ text: String) -> [String: Double] {

@@ -344,3 +344,27 @@ extension String {
         String(unicodeScalars.map { $0 == "−" ? "-" : Character($0) })
     }
 }
+
+extension Scene {
+    /// What a layered layout of the drawn graph will have to place: nodes, edges, and the
+    /// virtual nodes that edges spanning several ranks become (Graphviz's `dot` routes a long
+    /// edge through one virtual node per rank it crosses, and its cost grows with them).
+    public struct LayoutEstimate: Sendable {
+        public var nodes: Int
+        public var edges: Int
+        public var virtualNodes: Int
+        /// A unitless cost: drawn nodes plus virtual nodes, doubled for edge labels (which take ranks of their own).
+        public var cost: Int { nodes + 2 * virtualNodes }
+    }
+
+    /// Estimates the layout work for the drawn graph. O(nodes + edges).
+    public static func layoutEstimate(graph: Graph, trace: Trace) -> LayoutEstimate {
+        let structure = SceneStructure(graph: graph, trace: trace)
+        var rank = [Int](repeating: 0, count: graph.count)
+        // Creation order is topological, and edges are listed by consumer in id order.
+        for e in structure.edges { rank[e.to] = max(rank[e.to], rank[e.from] + 1) }
+        var virtual = 0
+        for e in structure.edges { virtual += max(0, rank[e.to] - rank[e.from] - 1) }
+        return LayoutEstimate(nodes: structure.visible.count, edges: structure.edges.count, virtualNodes: virtual)
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// render, frames and animate through the command line, as a user runs them.
+@Suite(.serialized)
+struct DrawingCLITests {
+    func folder(_ name: String) throws -> URL {
+        let d = try scratchDirectory().appendingPathComponent(name, isDirectory: true)
+        try? FileManager.default.removeItem(at: d)
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    func bytes(_ url: URL) throws -> Data { try Data(contentsOf: url) }
+
+    @Test func renderEveryFormatTwiceGivesTheSameBytes() throws {
+        let d = try folder("render")
+        for f in ["dot", "svg", "png", "pdf"] {
+            let a = d.appendingPathComponent("a.\(f)"), b = d.appendingPathComponent("b.\(f)")
+            for u in [a, b] {
+                let r = try gradtrace(["render", "samples/loss.grad", "-o", u.path, "--title", #"Loss & "gradient" <demo> \ back"#])
+                #expect(r.status == 0, "\(f): \(r.stderr)")
+            }
+            #expect(try bytes(a) == bytes(b), "\(f) differs between runs")
+        }
+        let dot = String(decoding: try bytes(d.appendingPathComponent("a.dot")), as: UTF8.self)
+        for n in ["676", "52", "624", "1248"] { #expect(dot.contains(n)) }
+        _ = try XMLDocument(data: bytes(d.appendingPathComponent("a.svg")))
+    }
+
+    @Test func renderToStandardOutput() throws {
+        let r = try gradtrace(["render", "samples/loss.grad", "-o", "-", "--format", "dot"])
+        #expect(r.status == 0)
+        #expect(r.stdout.hasPrefix("digraph"))
+        let bad = try gradtrace(["render", "samples/loss.grad", "-o", "-"])
+        #expect(bad.status == 2 && bad.stdout.isEmpty && bad.stderr.contains("--format"))
+    }
+
+    @Test func stepsAndTheirLimits() throws {
+        let d = try folder("steps")
+        var outs: [Data] = []
+        for s in ["0", "1", "3"] {
+            let u = d.appendingPathComponent("s\(s).dot")
+            #expect(try gradtrace(["render", "samples/micrograd-chain.grad", "-o", u.path, "--step", s]).status == 0)
+            outs.append(try bytes(u))
+        }
+        #expect(Set(outs).count == 3)
+        let r = try gradtrace(["render", "samples/micrograd-chain.grad", "-o", d.appendingPathComponent("x.png").path, "--step", "99"])
+        #expect(r.status == 2 && r.stderr.contains("out of range"))
+        #expect(!FileManager.default.fileExists(atPath: d.appendingPathComponent("x.png").path))
+    }
+
+    @Test func neverWritesOverTheInputAndLeavesUnchangedFilesAlone() throws {
+        let d = try folder("safety")
+        let input = d.appendingPathComponent("prog.svg")
+        try Data("x = 2\ny = x * 3\n".utf8).write(to: input)
+        let r = try gradtrace(["render", input.path, "-o", input.path])
+        #expect(r.status == 2 && r.stderr.contains("input"))
+        #expect(String(decoding: try bytes(input), as: UTF8.self) == "x = 2\ny = x * 3\n")
+        let out = d.appendingPathComponent("out.png")
+        #expect(try gradtrace(["render", "samples/pipeline.grad", "-o", out.path]).status == 0)
+        let t1 = try FileManager.default.attributesOfItem(atPath: out.path)[.modificationDate] as! Date
+        Thread.sleep(forTimeInterval: 1.1)
+        #expect(try gradtrace(["render", "samples/pipeline.grad", "-o", out.path]).status == 0)
+        let t2 = try FileManager.default.attributesOfItem(atPath: out.path)[.modificationDate] as! Date
+        #expect(t1 == t2, "an unchanged file was rewritten")
+    }
+
+    @Test func framesInEveryFormatShareOneLayout() throws {
+        let d = try folder("frames")
+        let steps = 5  // the neuron sample: tanh, +, +, ×, ×
+        for f in ["dot", "png", "svg"] {
+            let r = try gradtrace(["frames", "samples/neuron.grad", "-o", d.appendingPathComponent(f).path, "--format", f])
+            #expect(r.status == 0, "\(f): \(r.stderr)")
+            let files = try FileManager.default.contentsOfDirectory(atPath: d.appendingPathComponent(f).path).sorted()
+            #expect(files.filter { $0.hasSuffix("." + f) }.count == steps + 1)
+            #expect(files.contains("step-000.\(f)") && files.contains("step-005.\(f)"))
+            let manifest = try json(String(decoding: bytes(d.appendingPathComponent("\(f)/manifest.json")), as: UTF8.self))
+            let frames = try #require(manifest["frames"] as? [[String: Any]])
+            #expect(frames.count == steps + 1)
+            #expect(frames.dropFirst().allSatisfy { ($0["caption"] as? String)?.isEmpty == false })
+        }
+        // DOT frames: node positions identical in every frame.
+        func positions(_ k: Int) throws -> [String] {
+            let text = String(decoding: try bytes(d.appendingPathComponent("dot/step-00\(k).dot")), as: UTF8.self)
+            return text.split(separator: "\n").filter { $0.contains("pos=\"") && !$0.contains("->") }.map { line in
+                let name = line.split(separator: " ").first.map(String.init) ?? ""
+                let pos = line.components(separatedBy: "pos=\"")[1].split(separator: "\"")[0]
+                return name + " " + pos
+            }
+        }
+        let p0 = try positions(0)
+        #expect(p0.count == 10)
+        for k in 1...steps { #expect(try positions(k) == p0) }
+        // PNG frames: one pixel size.
+        let sizes = try Set((0...steps).map { k in try bytes(d.appendingPathComponent("png/step-00\(k).png")).subdata(in: 16..<24) })
+        #expect(sizes.count == 1)
+        // neato -n2 reproduces a frame from its pinned positions.
+        let frame = d.appendingPathComponent("dot/step-003.dot").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["neato", "-n2", "-Tsvg", frame, "-o", d.appendingPathComponent("neato.svg").path]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
+    @Test func multiPagePDF() throws {
+        let d = try folder("pdf")
+        let u = d.appendingPathComponent("slides.pdf")
+        #expect(try gradtrace(["frames", "samples/micrograd-chain.grad", "-o", u.path]).status == 0)
+        let text = String(decoding: try bytes(u), as: UTF8.self)
+        #expect(text.hasPrefix("%PDF-"))
+        #expect(text.contains("/Count 4"), "one page per frame: steps 0…3")
+    }
+
+    @Test func animations() throws {
+        let d = try folder("animate")
+        for f in ["gif", "svg", "html"] {
+            let r = try gradtrace(["animate", "samples/micrograd-chain.grad", "-o", d.appendingPathComponent("a.\(f)").path])
+            #expect(r.status == 0, "\(f): \(r.stderr)")
+        }
+        let gif = try bytes(d.appendingPathComponent("a.gif"))
+        #expect(gif.prefix(6) == Data("GIF89a".utf8))
+        var count = 0
+        let g = [UInt8](gif)
+        for i in 0..<(g.count - 2) where g[i] == 0x21 && g[i + 1] == 0xF9 && g[i + 2] == 0x04 { count += 1 }
+        #expect(count >= 4)  // 3 steps + the forward state
+        let svg = String(decoding: try bytes(d.appendingPathComponent("a.svg")), as: UTF8.self)
+        _ = try XMLDocument(data: Data(svg.utf8))
+        #expect(svg.contains("@keyframes") && !svg.lowercased().contains("<script"))
+        let html = String(decoding: try bytes(d.appendingPathComponent("a.html")), as: UTF8.self)
+        // Self-contained: nothing loaded by URL (the SVG namespace is a name, not a request).
+        #expect(html.range(of: #"(src|href)\s*=\s*["']?(https?:)?//"#, options: .regularExpression) == nil)
+        #expect(!html.contains("<link") && !html.contains("@import") && !html.contains("url("))
+        let unknown = try gradtrace(["animate", "samples/loss.grad", "-o", d.appendingPathComponent("a.mp4").path])
+        #expect(unknown.status == 2)
+    }
+
+    /// The HTML player in a real browser: headless Chromium loads `#step=3`, runs the script,
+    /// and the dumped DOM shows step 3 and its caption.
+    @Test func htmlPlayerInChromium() throws {
+        let d = try folder("browser")
+        let html = d.appendingPathComponent("player.html")
+        #expect(try gradtrace(["animate", "samples/micrograd-chain.grad", "-o", html.path]).status == 0)
+        let caption = try gradtrace(["frames", "samples/micrograd-chain.grad", "-o", d.appendingPathComponent("f").path, "--format", "dot"])
+        #expect(caption.status == 0)
+        let manifest = try json(String(decoding: bytes(d.appendingPathComponent("f/manifest.json")), as: UTF8.self))
+        let step3 = try #require((manifest["frames"] as? [[String: Any]])?[3]["caption"] as? String)
+        let browser = ["chromium", "chromium-browser", "google-chrome"].first { name in
+            (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+        }
+        let found = try #require(browser, "no Chromium: scripts/test.sh installs Debian's chromium package")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [found, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                       "--user-data-dir=\(d.appendingPathComponent("profile").path)", "--dump-dom", html.absoluteString + "#step=3"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(dom.contains("data-step=\"3\""), "the player did not open at step 3")
+        #expect(dom.contains(step3.replacingOccurrences(of: "&", with: "&amp;")), "step 3's caption is not shown")
+        #expect(dom.contains("step 3 / 3"))
+    }
+}
