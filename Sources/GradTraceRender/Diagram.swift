@@ -1,3 +1,4 @@
+import Foundation
 import GradTrace
 
 /// A traced graph ready to draw: its style and its one layout, shared by every step.
@@ -8,7 +9,8 @@ import GradTrace
 /// ```
 public struct Diagram: Sendable {
     public let graph: Graph
-    public let trace: Trace
+    /// The pass drawn: backward (gradients) or forward (tangents).
+    public let pass: Pass
     public let style: RenderStyle
     public let title: String?
     /// The layout, made from the widest text any step shows.
@@ -37,11 +39,19 @@ public struct Diagram: Sendable {
         case pdf
     }
 
+    /// The colour scale of `--color-by grad`: log₁₀|derivative| from `low` to `high`.
+    public let colorScale: ColorScale?
+
+    /// A diagram of the backward pass.
+    public init(graph: Graph, trace: Trace, style: RenderStyle, title: String? = nil) throws(RenderError) {
+        try self.init(graph: graph, pass: .reverse(trace), style: style, title: title)
+    }
+
     /// Measures every text the pass will show, and lays the graph out once. Cost: Graphviz's layout
     /// plus O(nodes + edges) text measurements.
-    public init(graph: Graph, trace: Trace, style: RenderStyle, title: String? = nil) throws(RenderError) {
+    public init(graph: Graph, pass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
         self.graph = graph
-        self.trace = trace
+        self.pass = pass
         self.style = style
         self.title = title
         let text = TextEngine(family: style.fontFamily)
@@ -53,10 +63,15 @@ public struct Diagram: Sendable {
         var m = Metrics(nodeLine: nodeLine, edgeLine: edgeLine, titleLine: titleLine, captionLine: captionLine,
                         legendWidth: legendWidth, headerHeight: 0, footerHeight: 0)
         m.headerHeight = (title?.isEmpty == false) ? titleLine + 10 : 0
-        m.footerHeight = 2 * captionLine + 14
+        m.footerHeight = 2 * captionLine + 14 + (style.colorByGradient ? 2 * captionLine + 8 : 0)
+        if style.colorByGradient {
+            m.legendWidth = max(m.legendWidth, Painter.colorBarWidth(text: text, style: style))
+        }
+        colorScale = style.colorByGradient ? ColorScale(derivatives: visibleDerivatives(graph: graph, pass: pass)) : nil
 
-        let (nodeTexts, edgeTexts) = Scene.layoutText(graph: graph, trace: trace)
-        let visible = Scene(graph: graph, trace: trace, step: 0).nodes.map(\.id)
+        let (nodeTexts, edgeTexts) = Scene.layoutText(graph: graph, pass: pass)
+        let first = Scene(graph: graph, pass: pass, step: 0)
+        let visible = first.nodes.map(\.id)
         var index = [Int](repeating: -1, count: graph.count)
         for (k, id) in visible.enumerated() { index[id] = k }
         var sizes: [(width: Double, height: Double)] = []
@@ -67,25 +82,26 @@ public struct Diagram: Sendable {
             }
             sizes.append((w + 2 * m.nodePadX + 6, 3 * nodeLine + 2 * m.nodePadY))
         }
-        let structure = Scene(graph: graph, trace: trace, step: 0).edges
+        let structure = first.edges
         var edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)] = []
         for (k, e) in structure.enumerated() {
             let lines = edgeTexts[k]
             var w = 0.0
             for (i, l) in lines.enumerated() { w = max(w, text.measure(l, size: style.edgeFontSize, bold: i == 1).width) }
             let h = lines.isEmpty ? 0 : Double(lines.count) * edgeLine + 2 * m.labelPad
-            edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w + 2 * m.labelPad, h))
+            // A little slack: browsers drawing the SVG players set text a shade wider than Pango.
+            edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.04 + 2 * m.labelPad + 2, h))
         }
         self.metrics = m
         self.layout = try Graphviz.shared.layout(LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir))
     }
 
-    /// The number of backward steps (frames are 0…stepCount).
-    public var stepCount: Int { trace.steps.count }
+    /// The number of steps (frames are 0…stepCount).
+    public var stepCount: Int { pass.stepCount }
 
     /// The scene of one step; `summary` draws the last step as the final state (nothing active).
     public func scene(step: Int, summary: Bool = false) -> Scene {
-        Scene(graph: graph, trace: trace, step: step, title: title, summary: summary)
+        Scene(graph: graph, pass: pass, step: step, title: title, summary: summary)
     }
 
     /// The canvas size in points (every step has the same).
@@ -118,6 +134,74 @@ public struct Diagram: Sendable {
 
     /// DOT text of one step; `pinned` adds the shared layout as `pos` attributes.
     public func dot(step: Int, pinned: Bool, summary: Bool = false) -> String {
-        scene(step: step, summary: summary).dot(style: style, layout: pinned ? layout : nil).text
+        scene(step: step, summary: summary).dot(style: style, layout: pinned ? layout : nil, colorScale: colorScale).text
+    }
+}
+
+extension Diagram {
+    /// A node's fill and text colour: by state, or by gradient magnitude under `--color-by grad`.
+    func colors(_ n: Scene.NodeView) -> (fill: RGB, text: RGB, muted: RGB) {
+        let theme = style.theme
+        if let scale = colorScale, let g = n.gradient {
+            let fill = scale.color(g)
+            let luminance = 0.2126 * fill.r + 0.7152 * fill.g + 0.0722 * fill.b
+            return luminance < 0.45 ? (fill, RGB(0xFFFFFF), RGB(0xE0E0E0)) : (fill, RGB(0x111111), RGB(0x333333))
+        }
+        return (theme.style(n.state).fill, theme.text, theme.mutedText)
+    }
+}
+
+/// The final derivative of every drawn node.
+public func visibleDerivatives(graph: Graph, pass: Pass) -> [Double] {
+    let all = pass.finalDerivatives
+    return Scene(graph: graph, pass: pass, step: 0).nodes.map { all[$0.id] }
+}
+
+/// Maps log₁₀|derivative| onto a colour-blind-safe sequential palette (viridis), so vanishing
+/// and exploding gradients stand out. Zero maps to the bottom of the scale.
+public struct ColorScale: Sendable {
+    /// Decades covered: log₁₀ of the smallest and largest non-zero magnitudes.
+    public let low: Double
+    public let high: Double
+
+    /// The scale spanning the given derivatives (zeros and non-finite values are left out of the range).
+    public init(derivatives values: [Double]) {
+        let logs = values.filter { $0.isFinite && $0 != 0 }.map { Swift.abs($0) }.map { log10($0) }
+        var lo = logs.min() ?? 0, hi = logs.max() ?? 0
+        lo = lo.rounded(.down)
+        hi = hi.rounded(.up)
+        if hi - lo < 1 { hi = lo + 1 }
+        low = lo
+        high = hi
+    }
+
+    /// The position of a value on the scale, 0…1.
+    public func position(_ v: Double) -> Double {
+        guard v.isFinite, v != 0 else { return 0 }
+        return min(1, max(0, (log10(Swift.abs(v)) - low) / (high - low)))
+    }
+
+    /// Tick positions (decades), at most seven.
+    public var ticks: [Double] {
+        let span = Int(high - low)
+        let every = max(1, (span + 5) / 6)
+        return stride(from: Int(low), through: Int(high), by: every).map(Double.init)
+    }
+
+    /// The colour of a value.
+    public func color(_ v: Double) -> RGB { ColorScale.viridis(position(v)) }
+
+    /// Viridis, sampled at nine stops and interpolated linearly.
+    public static func viridis(_ t: Double) -> RGB {
+        let stops: [UInt32] = [0x440154, 0x472D7B, 0x3B528B, 0x2C728E, 0x21918C, 0x28AE80, 0x5EC962, 0xADDC30, 0xFDE725]
+        let x = min(1, max(0, t)) * Double(stops.count - 1)
+        let i = min(stops.count - 2, Int(x))
+        let f = x - Double(i)
+        let a = RGB(stops[i]), b = RGB(stops[i + 1])
+        var c = a
+        c.r = a.r + (b.r - a.r) * f
+        c.g = a.g + (b.g - a.g) * f
+        c.b = a.b + (b.b - a.b) * f
+        return c
     }
 }

@@ -11,6 +11,7 @@ struct AnimateCommand: ParsableCommand {
 
     @OptionGroup var program: ProgramOptions
     @OptionGroup var drawing: DrawingOptions
+    @OptionGroup var passOptions: PassOptions
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The output file: FILE.gif, FILE.svg or FILE.html.", valueName: "file"))
     var outputFile: String
@@ -31,9 +32,9 @@ struct AnimateCommand: ParsableCommand {
             throw CLIError("cannot tell the animation kind of '\(outputFile)': use a .gif, .svg or .html file")
         }
         let p = try program.load()
-                let trace = Trace(graph: p.graph, output: p.output, granularity: drawing.granularity)
-        try LargeGraphGuard.check(graph: p.graph, trace: trace, force: force)
-        let diagram = try Diagram(graph: p.graph, trace: trace, style: drawing.style, title: drawing.title)
+                let pass = try passOptions.pass(p, granularity: drawing.granularity)
+        try LargeGraphGuard.check(graph: p.graph, output: p.output, force: force)
+        let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
         let bytes: [UInt8]
         switch kind {
         case "gif":

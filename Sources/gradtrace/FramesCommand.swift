@@ -14,6 +14,7 @@ struct FramesCommand: ParsableCommand {
 
     @OptionGroup var program: ProgramOptions
     @OptionGroup var drawing: DrawingOptions
+    @OptionGroup var passOptions: PassOptions
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The folder for the frames (created if missing), or FILE.pdf for one multi-page PDF.", valueName: "dir"))
     var outputDir: String
@@ -29,12 +30,12 @@ struct FramesCommand: ParsableCommand {
 
     func run() throws {
         let p = try program.load()
-        let trace = Trace(graph: p.graph, output: p.output, granularity: drawing.granularity)
+        let pass = try passOptions.pass(p, granularity: drawing.granularity)
         let multipage = outputDir.lowercased().hasSuffix(".pdf")
         let format = self.format ?? (multipage ? .pdf : .png)
         if multipage && format != .pdf { throw CLIError("-o \(outputDir) is a PDF file: one multi-page PDF needs --format pdf") }
-        try LargeGraphGuard.check(graph: p.graph, trace: trace, force: force)
-        let diagram = try Diagram(graph: p.graph, trace: trace, style: drawing.style, title: drawing.title)
+        try LargeGraphGuard.check(graph: p.graph, output: p.output, force: force)
+        let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
         let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: 16000, maxPixels: 30_000_000)
         let frames = FrameSet(diagram: diagram, format: format, scale: scale)
         let writer = Writer(protecting: program.inputPath.map { [$0] } ?? [])

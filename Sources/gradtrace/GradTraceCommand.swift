@@ -28,10 +28,20 @@ struct TraceCommand: ParsableCommand {
     @Option(help: "One step per node (default) or per edge.")
     var granularity: Granularity = .node
 
+    @OptionGroup var passOptions: PassOptions
+
     func run() throws {
         let p = try program.load()
-        let trace = Trace(graph: p.graph, output: p.output, granularity: granularity)
         var out = StandardOutput.shared
+        if let (f, w) = try passOptions.forward(p) {
+            if json {
+                Report.forwardJSON(graph: p.graph, forward: f, outputName: p.outputName, wiggle: w, to: &out)
+            } else {
+                Report.forwardTable(graph: p.graph, forward: f, outputName: p.outputName, wiggle: w, to: &out)
+            }
+            return
+        }
+        let trace = Trace(graph: p.graph, output: p.output, granularity: granularity)
         if json {
             Report.traceJSON(graph: p.graph, trace: trace, outputName: p.outputName, to: &out)
         } else {

@@ -22,11 +22,14 @@ struct DrawingOptions: ParsableArguments {
     @Option(help: "One backward step per node (default) or per edge.")
     var granularity: Granularity = .node
 
+    @Option(name: .customLong("color-by"), help: "Node colours: state (default) or grad (log₁₀|gradient|, with a legend).")
+    var colorBy: ColorBy = .state
+
     func validate() throws {
         if let s = scale, !(s > 0 && s <= 16) { throw ValidationError("--scale must be a number above 0 and at most 16") }
     }
 
-    var style: RenderStyle { RenderStyle(rankdir: rankdir, theme: Theme.named(theme)) }
+    var style: RenderStyle { RenderStyle(rankdir: rankdir, theme: Theme.named(theme), colorByGradient: colorBy == .grad) }
 }
 
 /// Output formats by name and extension.
@@ -56,6 +59,7 @@ struct RenderCommand: ParsableCommand {
 
     @OptionGroup var program: ProgramOptions
     @OptionGroup var drawing: DrawingOptions
+    @OptionGroup var passOptions: PassOptions
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The output file, or - for standard output.", valueName: "file"))
     var outputFile: String
@@ -72,18 +76,22 @@ struct RenderCommand: ParsableCommand {
     func run() throws {
         let format = try OutputFormat.resolve(explicit: format, path: outputFile)
         let p = try program.load()
-        let trace = Trace(graph: p.graph, output: p.output, granularity: drawing.granularity)
-        let step = self.step ?? trace.steps.count
+        let pass = try passOptions.pass(p, granularity: drawing.granularity)
+        let step = self.step ?? pass.stepCount
         let summary = self.step == nil
-        guard step >= 0 && step <= trace.steps.count else {
-            throw CLIError("--step \(step) is out of range: this trace has steps 0 (forward pass) to \(trace.steps.count)")
+        guard step >= 0 && step <= pass.stepCount else {
+            throw CLIError("--step \(step) is out of range: this trace has steps 0 (forward pass) to \(pass.stepCount)")
         }
         let bytes: [UInt8]
-        if format == .dot {
-            bytes = Array(Scene(graph: p.graph, trace: trace, step: step, title: drawing.title, summary: summary).dot(style: drawing.style).text.utf8)
+        if format == .dot && !drawing.style.colorByGradient {
+            bytes = Array(Scene(graph: p.graph, pass: pass, step: step, title: drawing.title, summary: summary).dot(style: drawing.style).text.utf8)
+        } else if format == .dot {
+            let scene = Scene(graph: p.graph, pass: pass, step: step, title: drawing.title, summary: summary)
+            let scale = ColorScale(derivatives: visibleDerivatives(graph: p.graph, pass: pass))
+            bytes = Array(scene.dot(style: drawing.style, colorScale: scale).text.utf8)
         } else {
-            try LargeGraphGuard.check(graph: p.graph, trace: trace, force: force)
-            let diagram = try Diagram(graph: p.graph, trace: trace, style: drawing.style, title: drawing.title)
+            try LargeGraphGuard.check(graph: p.graph, output: p.output, force: force)
+            let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
             switch format {
             case .png:
                 let wanted = drawing.scale ?? 2
@@ -116,7 +124,7 @@ enum LargeGraphGuard {
     static let nodeLimit = 5000
     static let costLimit = 6000
 
-    static func check(graph: Graph, trace: Trace, force: Bool) throws {
+    static func check(graph: Graph, output: NodeID, force: Bool) throws {
         guard !force else { return }
         if graph.count > nodeLimit {
             throw CLIError("""
@@ -125,7 +133,7 @@ enum LargeGraphGuard {
                 Draw a smaller part with --output NAME, or pass --force to wait for it anyway
                 """)
         }
-        let e = Scene.layoutEstimate(graph: graph, trace: trace)
+        let e = Scene.layoutEstimate(graph: graph, output: output)
         if e.cost > costLimit {
             throw CLIError("""
                 laying out this graph would take Graphviz minutes: its \(e.nodes) drawn nodes have edges that skip \

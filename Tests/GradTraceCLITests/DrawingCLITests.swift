@@ -169,3 +169,56 @@ struct DrawingCLITests {
         #expect(dom.contains("step 3 / 3"))
     }
 }
+
+/// Forward mode and gradient colouring through the command line.
+@Suite(.serialized)
+struct ForwardCLITests {
+    @Test func forwardJSONTangents() throws {
+        let r = try gradtrace(["trace", "-e", "x = 1; u = 3*x; v = u + 1; h = v^2", "--mode", "forward", "--wrt", "x", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let d = try json(r.stdout)
+        let nodes = try #require(d["nodes"] as? [[String: Any]])
+        func t(_ n: String) -> Double? { number(nodes.first { $0["name"] as? String == n }?["tangent"]) }
+        #expect(t("u") == 3 && t("v") == 3 && t("h") == 24)
+        let g = try gradtrace(["grad", "-e", "x = 1; u = 3*x; v = u + 1; h = v^2"])
+        #expect(g.stdout.contains("dh/dx = 24"))
+    }
+
+    @Test func wiggleTable() throws {
+        let r = try gradtrace(["trace", "samples/wiggle.grad", "--mode", "forward", "--wrt", "x", "--wiggle", "0.01"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("from 9 to 9.1204") && r.stdout.contains("predicted 9.12"))
+    }
+
+    @Test func forwardModeErrors() throws {
+        #expect(try gradtrace(["trace", "samples/loss.grad", "--mode", "forward"]).status == 2)
+        #expect(try gradtrace(["trace", "samples/loss.grad", "--mode", "forward", "--wrt", "nope"]).status == 2)
+        #expect(try gradtrace(["trace", "samples/loss.grad", "--wiggle", "0.1"]).status == 2)
+    }
+
+    @Test func forwardDrawingsAndGradientColours() throws {
+        let d = try scratchDirectory().appendingPathComponent("forward", isDirectory: true)
+        try? FileManager.default.removeItem(at: d)
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        for (args, file) in [(["render", "--mode", "forward", "--wrt", "x", "--wiggle", "0.01"], "w.svg"),
+                             (["frames", "--mode", "forward", "--wrt", "x", "--format", "dot"], "fr"),
+                             (["animate", "--mode", "forward", "--wrt", "x"], "a.html"),
+                             (["render", "--color-by", "grad"], "c.png"),
+                             (["render", "--color-by", "grad"], "c.pdf"),
+                             (["render", "--color-by", "grad"], "c.dot")] {
+            let r = try gradtrace([args[0], "samples/wiggle.grad", "-o", d.appendingPathComponent(file).path] + args.dropFirst())
+            #expect(r.status == 0, "\(args) \(r.stderr)")
+        }
+        let svg = try String(contentsOf: d.appendingPathComponent("w.svg"), encoding: .utf8)
+        #expect(svg.contains("from 9 to 9.1204 (predicted 9.12)"), "the caption (the SVG's desc) shows actual and predicted")
+        let manifest = try json(String(contentsOf: d.appendingPathComponent("fr/manifest.json"), encoding: .utf8))
+        let caps = (manifest["frames"] as? [[String: Any]])?.compactMap { $0["caption"] as? String } ?? []
+        #expect(caps.last == "dy/dx = 2u · du/dx = 6 · 2 = 12")
+        let dot = try String(contentsOf: d.appendingPathComponent("c.dot"), encoding: .utf8)
+        // |grad| runs from 1 (y, the bottom of the scale: viridis purple) to 12 (x, higher up).
+        let yLine = dot.split(separator: "\n").first { $0.contains("label=\"y = u²") } ?? ""
+        let xLine = dot.split(separator: "\n").first { $0.contains("label=\"x\\n") } ?? ""
+        #expect(yLine.contains("fillcolor=\"#440154\""))
+        #expect(!xLine.contains("#440154") && xLine.contains("fillcolor=\"#"))
+    }
+}

@@ -81,6 +81,17 @@ public struct Scene: Sendable {
     /// An optional title drawn above the graph.
     public let title: String?
 
+    /// Assembles a scene from its parts (used by the forward-mode scene builder).
+    init(step: Int, stepCount: Int, nodes: [NodeView], edges: [EdgeView], caption: String, activeNode: NodeID?, title: String?) {
+        self.step = step
+        self.stepCount = stepCount
+        self.nodes = nodes
+        self.edges = edges
+        self.caption = caption
+        self.activeNode = activeNode
+        self.title = title
+    }
+
     /// Builds the scene of `step` (0…`trace.steps.count`). O(nodes + edges).
     ///
     /// With `summary`, the last step is drawn as the final state: nothing active, and a caption
@@ -231,7 +242,14 @@ struct SceneStructure {
     var consumers: [Int]
 
     init(graph: Graph, trace: Trace) {
-        let mask = graph.ancestors(of: trace.output)
+        var firstRecord = [Int](repeating: -1, count: graph.count)
+        for s in trace.steps where firstRecord[s.node] < 0 { firstRecord[s.node] = s.edgeRange.lowerBound }
+        self.init(graph: graph, output: trace.output, firstRecord: firstRecord)
+    }
+
+    /// `firstRecord[id]`: where node `id`'s edge records start in the reverse trace (-1: none).
+    init(graph: Graph, output: NodeID, firstRecord: [Int]? = nil) {
+        let mask = graph.ancestors(of: output)
         var visible: [NodeID] = []
         // Constants are drawn inside their consumer's title (`3·x`), not as boxes of their own.
         for id in 0..<graph.count where graph[id].op != .constant && ((id < mask.count && mask[id]) || graph[id].op == .input) {
@@ -239,16 +257,13 @@ struct SceneStructure {
         }
         var isVisible = [Bool](repeating: false, count: graph.count)
         for id in visible { isVisible[id] = true }
-        // Records by (consumer, operand): steps visit each consumer once, so map consumer → first record.
-        var firstRecord = [Int](repeating: -1, count: graph.count)
-        for s in trace.steps where firstRecord[s.node] < 0 { firstRecord[s.node] = s.edgeRange.lowerBound }
         var edges: [Edge] = []
         var records: [Int?] = []
         var consumers = [Int](repeating: 0, count: graph.count)
         for id in visible where !graph[id].op.isLeaf {
             for (k, input) in graph[id].inputs.enumerated() where isVisible[input] {
                 edges.append(Edge(from: input, to: id, operand: k))
-                records.append(firstRecord[id] >= 0 ? firstRecord[id] + k : nil)
+                if let f = firstRecord?[id], f >= 0 { records.append(f + k) } else { records.append(nil) }
                 if id < mask.count && mask[id] { consumers[input] += 1 }
             }
         }
@@ -268,11 +283,11 @@ struct SceneText {
 
     let names: NameTable
 
-    init(graph: Graph, trace: Trace, consumers: [Int]) {
+    init(graph: Graph, trace: Trace, consumers: [Int], names: NameTable? = nil) {
         self.graph = graph
         self.trace = trace
         self.consumers = consumers
-        self.names = NameTable(graph: graph)
+        self.names = names ?? NameTable(graph: graph)
     }
 
     func name(_ id: NodeID) -> String { names.name(of: id) }
@@ -358,8 +373,8 @@ extension Scene {
     }
 
     /// Estimates the layout work for the drawn graph. O(nodes + edges).
-    public static func layoutEstimate(graph: Graph, trace: Trace) -> LayoutEstimate {
-        let structure = SceneStructure(graph: graph, trace: trace)
+    public static func layoutEstimate(graph: Graph, output: NodeID) -> LayoutEstimate {
+        let structure = SceneStructure(graph: graph, output: output)
         var rank = [Int](repeating: 0, count: graph.count)
         // Creation order is topological, and edges are listed by consumer in id order.
         for e in structure.edges { rank[e.to] = max(rank[e.to], rank[e.from] + 1) }

@@ -15,6 +15,9 @@ struct Timeline {
         var state: Scene.NodeState
         var gradText: String
         var nonFinite: Bool
+        var gradient: Double?
+        /// The value line when it changes over the pass (forward mode with a wiggle).
+        var valueText: String?
     }
 
     struct EdgeRun {
@@ -41,15 +44,15 @@ struct Timeline {
             let s = diagram.scene(step: k)
             if base == nil {
                 base = s
-                nodes = s.nodes.map { [NodeRun(span: Span(from: 0, to: 1), state: $0.state, gradText: $0.gradText, nonFinite: $0.nonFinite)] }
+                nodes = s.nodes.map { [NodeRun(span: Span(from: 0, to: 1), state: $0.state, gradText: $0.gradText, nonFinite: $0.nonFinite, gradient: $0.gradient, valueText: $0.valueText)] }
                 edges = s.edges.map { [EdgeRun(span: Span(from: 0, to: 1), state: $0.state, lines: $0.lines)] }
             } else {
                 for (i, n) in s.nodes.enumerated() {
                     let last = nodes[i][nodes[i].count - 1]
-                    if last.state == n.state && last.gradText == n.gradText && last.nonFinite == n.nonFinite {
+                    if last.state == n.state && last.gradText == n.gradText && last.nonFinite == n.nonFinite && last.gradient == n.gradient && last.valueText == n.valueText {
                         nodes[i][nodes[i].count - 1].span.to = k + 1
                     } else {
-                        nodes[i].append(NodeRun(span: Span(from: k, to: k + 1), state: n.state, gradText: n.gradText, nonFinite: n.nonFinite))
+                        nodes[i].append(NodeRun(span: Span(from: k, to: k + 1), state: n.state, gradText: n.gradText, nonFinite: n.nonFinite, gradient: n.gradient, valueText: n.valueText))
                     }
                 }
                 for (i, e) in s.edges.enumerated() {

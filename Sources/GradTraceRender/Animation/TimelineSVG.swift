@@ -94,21 +94,40 @@ struct TimelineSVG {
             let x0 = box.x - box.width / 2, y0 = box.y - box.height / 2
             for run in runs {
                 let s = theme.style(run.state)
+                var view = n
+                view.state = run.state
+                view.gradient = run.gradient
+                let colors = d.colors(view)
                 let border = run.nonFinite ? theme.warning : s.border
                 let dash = s.dashed ? " stroke-dasharray=\"5,3\"" : ""
-                body += "<g\(timing(run.span))><rect x=\"\(Self.num(x0))\" y=\"\(Self.num(y0))\" width=\"\(Self.num(box.width))\" height=\"\(Self.num(box.height))\" rx=\"7\" fill=\"\(s.fill.hex)\" stroke=\"\(border.hex)\" stroke-width=\"\(Self.num(run.nonFinite ? 3 : s.borderWidth))\"\(dash)/>"
+                body += "<g\(timing(run.span))><rect x=\"\(Self.num(x0))\" y=\"\(Self.num(y0))\" width=\"\(Self.num(box.width))\" height=\"\(Self.num(box.height))\" rx=\"7\" fill=\"\(colors.fill.hex)\" stroke=\"\(border.hex)\" stroke-width=\"\(Self.num(run.nonFinite ? 3 : s.borderWidth))\"\(dash)/>"
                 if n.isOutput {
                     body += "<rect x=\"\(Self.num(x0 + 3))\" y=\"\(Self.num(y0 + 3))\" width=\"\(Self.num(box.width - 6))\" height=\"\(Self.num(box.height - 6))\" rx=\"5\" fill=\"none\" stroke=\"\(s.border.hex)\" stroke-width=\"1\"/>"
                 }
                 if !run.gradText.isEmpty {
-                    let color = run.state == .pending ? theme.mutedText : theme.text
+                    let color = run.state == .pending ? colors.muted : colors.text
                     body += "<text x=\"\(Self.num(box.x))\" y=\"\(Self.num(y0 + m.nodePadY + 2 * m.nodeLine + nodeBase))\" text-anchor=\"middle\" font-size=\"\(Self.num(d.style.nodeFontSize))\" fill=\"\(color.hex)\">\(Self.esc(run.gradText))</text>"
                 }
                 body += "</g>\n"
             }
-            body += "<text x=\"\(Self.num(box.x))\" y=\"\(Self.num(y0 + m.nodePadY + nodeBase))\" text-anchor=\"middle\" font-size=\"\(Self.num(d.style.nodeFontSize))\" font-weight=\"bold\" fill=\"\(theme.text.hex)\">\(Self.esc(n.title))</text>"
-            let value = (n.nonFinite ? "⚠ " : "") + n.valueText
-            body += "<text x=\"\(Self.num(box.x))\" y=\"\(Self.num(y0 + m.nodePadY + m.nodeLine + nodeBase))\" text-anchor=\"middle\" font-size=\"\(Self.num(d.style.nodeFontSize))\" fill=\"\((n.nonFinite ? theme.warning : theme.text).hex)\">\(Self.esc(value))</text>\n"
+        }
+        // Titles and values: static, unless colour or the wiggled value changes with the run.
+        for (i, runs) in timeline.nodes.enumerated() {
+            let box = d.layout.nodes[i]
+            let n = timeline.base.nodes[i]
+            let y0 = box.y - box.height / 2
+            let scenes = d.colorScale != nil || d.pass.isForward ? runs : [runs[runs.count - 1]]
+            for run in scenes {
+                var view = n
+                view.state = run.state
+                view.gradient = run.gradient
+                let colors = d.colors(view)
+                let valueText = d.pass.isForward ? (run.valueText ?? n.valueText) : n.valueText
+                let open = scenes.count > 1 ? "<g\(timing(run.span))>" : "<g>"
+                body += open + "<text x=\"\(Self.num(box.x))\" y=\"\(Self.num(y0 + m.nodePadY + nodeBase))\" text-anchor=\"middle\" font-size=\"\(Self.num(d.style.nodeFontSize))\" font-weight=\"bold\" fill=\"\(colors.text.hex)\">\(Self.esc(n.title))</text>"
+                let value = (n.nonFinite ? "⚠ " : "") + valueText
+                body += "<text x=\"\(Self.num(box.x))\" y=\"\(Self.num(y0 + m.nodePadY + m.nodeLine + nodeBase))\" text-anchor=\"middle\" font-size=\"\(Self.num(d.style.nodeFontSize))\" fill=\"\((n.nonFinite ? theme.warning : colors.text).hex)\">\(Self.esc(value))</text></g>\n"
+            }
         }
         // Edge ledgers on top.
         for (i, runs) in timeline.edges.enumerated() {
@@ -143,7 +162,7 @@ struct TimelineSVG {
 
         var head = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Self.num(size.width))pt\" height=\"\(Self.num(size.height))pt\" viewBox=\"0 0 \(Self.num(size.width)) \(Self.num(size.height))\" font-family=\"'DejaVu Sans', Verdana, sans-serif\">\n"
         if let t = d.title, !t.isEmpty { head += "<title>\(Self.esc(t))</title>\n" }
-        head += "<desc>\(Self.esc("Backward pass of \(NameTable(graph: d.graph).name(of: d.trace.output)), \(d.stepCount) steps"))</desc>\n"
+        head += "<desc>\(Self.esc("Backward pass of \(NameTable(graph: d.graph).name(of: d.pass.output)), \(d.stepCount) steps"))</desc>\n"
         if case .css(let seconds, let lastSeconds) = mode, !spanOrder.isEmpty {
             head += "<style>\n" + keyframes(seconds: seconds, lastSeconds: lastSeconds) + "</style>\n"
         }

@@ -12,10 +12,13 @@ public struct RenderStyle: Sendable {
     public var edgeFontSize: Double = 10
     public var titleFontSize: Double = 16
     public var fontFamily = "DejaVu Sans"
+    /// Fill nodes by log₁₀|gradient| (`--color-by grad`), with a legend.
+    public var colorByGradient = false
 
-    public init(rankdir: RankDir = .LR, theme: Theme = .light) {
+    public init(rankdir: RankDir = .LR, theme: Theme = .light, colorByGradient: Bool = false) {
         self.rankdir = rankdir
         self.theme = theme
+        self.colorByGradient = colorByGradient
     }
 }
 
@@ -25,7 +28,7 @@ extension Scene {
 
     /// The scene as a DOT graph a user can run through `dot`; with a layout, every node is
     /// pinned at its position (`pos="x,y!"`) so that `neato -n2` redraws exactly that picture.
-    public func dot(style: RenderStyle, layout: Layout? = nil) -> DOTGraph {
+    public func dot(style: RenderStyle, layout: Layout? = nil, colorScale: ColorScale? = nil) -> DOTGraph {
         let theme = style.theme
         var g = DOTGraph(id: "gradtrace")
         g.attributes = [
@@ -57,7 +60,7 @@ extension Scene {
             var attrs = [
                 DOTAttribute("label", n.lines.filter { !$0.isEmpty }.joined(separator: "\n")),
                 DOTAttribute("style", styles.joined(separator: ",")),
-                DOTAttribute("fillcolor", s.fill.hex),
+                DOTAttribute("fillcolor", (n.gradient.flatMap { g in colorScale.map { $0.color(g) } } ?? s.fill).hex),
                 DOTAttribute("color", n.nonFinite ? theme.warning.hex : s.border.hex),
                 DOTAttribute("penwidth", DOTEscaping.number(n.nonFinite ? 3 : s.borderWidth)),
                 DOTAttribute("class", n.state.rawValue),

@@ -198,7 +198,8 @@ struct Painter {
         let s = theme.style(n.state)
         let m = diagram.metrics
         let x0 = box.x - box.width / 2, y0 = box.y - box.height / 2
-        setColor(cr, s.fill)
+        let colors = diagram.colors(n)
+        setColor(cr, colors.fill)
         roundedRect(cr, x0, y0, box.width, box.height, 7)
         cairo_fill_preserve(cr)
         setColor(cr, n.nonFinite ? theme.warning : s.border)
@@ -219,7 +220,7 @@ struct Painter {
         let lines = [n.title, (n.nonFinite ? "⚠ " : "") + n.valueText, n.gradText]
         for (i, line) in lines.enumerated() where !line.isEmpty {
             let w = text.measure(line, size: diagram.style.nodeFontSize, bold: i == 0).width
-            setColor(cr, i == 1 && n.nonFinite ? theme.warning : (i == 2 && n.state == .pending ? theme.mutedText : theme.text))
+            setColor(cr, i == 1 && n.nonFinite ? theme.warning : (i == 2 && n.state == .pending ? colors.muted : colors.text))
             text.draw(line, on: cr, x: box.x - w / 2, y: y0 + m.nodePadY + Double(i) * m.nodeLine,
                       size: diagram.style.nodeFontSize, bold: i == 0)
         }
@@ -235,6 +236,44 @@ struct Painter {
         let head = scene.step == 0 ? "step 0 of \(scene.stepCount) · " : "step \(scene.step) of \(scene.stepCount) · "
         text.draw(head + scene.caption, on: cr, x: m.margin, y: y, size: fs, maxWidth: size.width - 2 * m.margin)
         Painter.drawLegend(text: text, style: diagram.style, on: cr, x: m.margin, y: y + m.captionLine + 4)
+        if let scale = diagram.colorScale {
+            drawColorBar(scale, on: cr, x: m.margin, y: y + 2 * m.captionLine + 10)
+        }
+    }
+
+    static let colorBarNote = "(0 is drawn at the low end)"
+
+    static func colorBarWidth(text: TextEngine, style: RenderStyle) -> Double {
+        text.measure("|gradient|", size: style.edgeFontSize).width + 8 + 240 + 14
+            + text.measure(colorBarNote, size: style.edgeFontSize - 1).width + 8
+    }
+
+    /// The colour bar of `--color-by grad`: 10^low … 10^high, one tick per decade.
+    func drawColorBar(_ scale: ColorScale, on cr: OpaquePointer, x: Double, y: Double) {
+        let theme = diagram.style.theme
+        let fs = diagram.style.edgeFontSize
+        let label = diagram.pass.isForward ? "|tangent|" : "|gradient|"
+        setColor(cr, theme.text)
+        text.draw(label, on: cr, x: x, y: y - 1, size: fs)
+        let bx = x + text.measure(label, size: fs).width + 8
+        let width = 240.0, height = 11.0
+        for i in 0..<120 {
+            setColor(cr, ColorScale.viridis(Double(i) / 119))
+            cairo_rectangle(cr, bx + Double(i) * width / 120, y + 1, width / 120 + 0.3, height)
+            cairo_fill(cr)
+        }
+        setColor(cr, theme.mutedText)
+        cairo_set_line_width(cr, 0.8)
+        cairo_rectangle(cr, bx, y + 1, width, height)
+        cairo_stroke(cr)
+        for (i, tick) in scale.ticks.enumerated() {
+            let tx = bx + width * (tick - scale.low) / (scale.high - scale.low)
+            _ = i
+            let t = "1e\(Int(tick))"
+            let tw = text.measure(t, size: fs - 1).width
+            text.draw(t, on: cr, x: tx - tw / 2, y: y + height + 1, size: fs - 1)
+        }
+        text.draw(Painter.colorBarNote, on: cr, x: bx + width + 14, y: y - 1, size: fs - 1)
     }
 
     static let legendEntries: [(Scene.NodeState, String)] = [

@@ -1,0 +1,54 @@
+/// Which pass a picture shows: the backward pass (gradients ∂L/∂v, output first) or the
+/// forward-mode pass (tangents dv/dx, from one input towards the output).
+public enum Pass: Sendable {
+    case reverse(Trace)
+    case forward(ForwardTrace, wiggle: Wiggle?)
+
+    /// The node the pass is about.
+    public var output: NodeID {
+        switch self {
+        case .reverse(let t): return t.output
+        case .forward(let f, _): return f.output
+        }
+    }
+
+    /// Number of steps (frames are 0…stepCount).
+    public var stepCount: Int {
+        switch self {
+        case .reverse(let t): return t.steps.count
+        case .forward(let f, _): return f.steps.count
+        }
+    }
+
+    /// True for forward mode.
+    public var isForward: Bool {
+        if case .forward = self { return true }
+        return false
+    }
+
+    /// Every node's final derivative: the gradient ∂L/∂v, or the tangent dv/dx.
+    public var finalDerivatives: [Double] {
+        switch self {
+        case .reverse(let t): return t.gradients
+        case .forward(let f, _): return f.tangents
+        }
+    }
+}
+
+extension Scene {
+    /// The scene of `step` of either pass.
+    public init(graph: Graph, pass: Pass, step: Int, title: String? = nil, summary: Bool = false) {
+        switch pass {
+        case .reverse(let t): self.init(graph: graph, trace: t, step: step, title: title, summary: summary)
+        case .forward(let f, let w): self.init(graph: graph, forward: f, wiggle: w, step: step, title: title, summary: summary)
+        }
+    }
+
+    /// The widest texts of either pass (see ``layoutText(graph:trace:)``).
+    public static func layoutText(graph: Graph, pass: Pass) -> (nodes: [[[String]]], edges: [[String]]) {
+        switch pass {
+        case .reverse(let t): return layoutText(graph: graph, trace: t)
+        case .forward(let f, let w): return layoutText(graph: graph, forward: f, wiggle: w)
+        }
+    }
+}
