@@ -34,9 +34,12 @@ let package = Package(
         // Throughput and render-time measurements: `swift run -c release gradtrace-bench`.
         .executableTarget(name: "gradtrace-bench", dependencies: ["GradTrace", "GradTraceRender"], path: "Benchmarks/gradtrace-bench"),
 
+        // micrograd's README demo through the Swift API (the CLI tests run it).
+        .executableTarget(name: "gradtrace-example-mlp", dependencies: ["GradTrace", "GradTraceRender"], path: "Examples/mlp-demo"),
+
         .testTarget(name: "GradTraceTests", dependencies: ["GradTrace"]),
         .testTarget(name: "GradTraceRenderTests", dependencies: ["GradTrace", "GradTraceRender"],
                     exclude: ["References"]),
-        .testTarget(name: "GradTraceCLITests", dependencies: ["gradtrace"]),
+        .testTarget(name: "GradTraceCLITests", dependencies: ["gradtrace", "gradtrace-example-mlp"]),
     ]
 )

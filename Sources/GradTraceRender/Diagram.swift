@@ -34,7 +34,8 @@ public struct Diagram: Sendable {
 
     /// Output formats of ``render(step:format:)``.
     public enum Format: Sendable, Hashable {
-        case png(scale: Double)
+        /// PNG at `scale` pixels per point; zlib `compression` 0…9 (6 by default; frames use a faster 2).
+        case png(scale: Double, compression: Int = 6)
         case svg
         case pdf
     }

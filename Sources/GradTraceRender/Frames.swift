@@ -46,7 +46,7 @@ public struct FrameSet: Sendable {
     /// The bytes of one frame.
     public func render(step: Int) throws(RenderError) -> [UInt8] {
         switch format {
-        case .png: return try diagram.render(step: step, format: .png(scale: scale))
+        case .png: return try diagram.render(step: step, format: .png(scale: scale, compression: 2))
         case .svg: return try diagram.render(step: step, format: .svg)
         case .pdf: return try diagram.render(step: step, format: .pdf)
         case .dot: return Array(diagram.dot(step: step, pinned: true).utf8)

@@ -36,7 +36,8 @@ struct FramesCommand: ParsableCommand {
         if multipage && format != .pdf { throw CLIError("-o \(outputDir) is a PDF file: one multi-page PDF needs --format pdf") }
         try LargeGraphGuard.check(graph: p.graph, output: p.output, force: force)
         let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
-        let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: 16000, maxPixels: 30_000_000)
+        // Frames come by the hundred: by default at most 8 megapixels each (text stays readable at 1 px/pt).
+        let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
         let frames = FrameSet(diagram: diagram, format: format, scale: scale)
         let writer = Writer(protecting: program.inputPath.map { [$0] } ?? [])
         if multipage {

@@ -20,7 +20,7 @@ let samples = packageRoot.appendingPathComponent("samples")
 /// SwiftPM puts every product of a build in one folder: on Linux the test runner is
 /// `<products>/<Package>PackageTests.xctest` (a plain executable), on macOS it lives inside that
 /// bundle. `GRADTRACE_BIN` overrides the search.
-private let gradtraceURL: Result<URL, CLITestError> = {
+let gradtraceURL: Result<URL, CLITestError> = {
     #if canImport(Glibc)
     signal(SIGPIPE, SIG_IGN)  // a child that exits early must not kill the test process through a pipe write
     #endif

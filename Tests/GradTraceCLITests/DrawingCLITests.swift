@@ -222,3 +222,65 @@ struct ForwardCLITests {
         #expect(!xLine.contains("#440154") && xLine.contains("fillcolor=\"#"))
     }
 }
+
+/// Networks: the generator, the committed demo, the Swift example, and the large-graph guard.
+@Suite(.serialized)
+struct NetworkCLITests {
+    @Test func generatorWritesTheCommittedDemo() throws {
+        let r = try gradtrace(["generate", "mlp"])
+        #expect(r.status == 0)
+        let committed = try String(contentsOf: samples.appendingPathComponent("mlp-demo.grad"), encoding: .utf8)
+        #expect(r.stdout == committed, "regenerate with: gradtrace generate mlp -o samples/mlp-demo.grad")
+        #expect(try gradtrace(["generate", "mlp", "--layers", "4,x"]).status == 2)
+        #expect(try gradtrace(["generate", "net"]).status == 2)
+    }
+
+    @Test func demoChecksRendersAndAnimates() throws {
+        let d = try scratchDirectory().appendingPathComponent("mlp", isDirectory: true)
+        try? FileManager.default.removeItem(at: d)
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        let check = try gradtrace(["check", "samples/mlp-demo.grad"])
+        #expect(check.status == 0 && check.stdout.contains("41 of 41 gradients"))
+        let trace = try json(try gradtrace(["trace", "samples/mlp-demo.grad", "--json"]).stdout)
+        #expect((trace["nodes"] as? [Any])?.count == 394)
+        #expect((trace["steps"] as? [Any])?.count == 300)
+        #expect(try gradtrace(["render", "samples/mlp-demo.grad", "-o", d.appendingPathComponent("m.svg").path]).status == 0)
+        #expect(try gradtrace(["animate", "samples/mlp-demo.grad", "-o", d.appendingPathComponent("m.html").path]).status == 0)
+        let frames = try gradtrace(["frames", "samples/mlp-demo.grad", "-o", d.appendingPathComponent("f").path, "--format", "dot"])
+        #expect(frames.status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: d.appendingPathComponent("f").path).count == 302)
+    }
+
+    @Test func swiftExampleRuns() throws {
+        let exe = try gradtraceURL.get().deletingLastPathComponent().appendingPathComponent("gradtrace-example-mlp")
+        let out = try scratchDirectory().appendingPathComponent("example-mlp.svg")
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = [out.path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(text.contains("loss = 6.894784969625063"))
+        #expect(text.contains("394 values, 300 backward steps, 41 parameters"))
+        #expect(FileManager.default.fileExists(atPath: out.path))
+    }
+
+    /// A 20,000-node graph is refused before Graphviz, fast, with advice.
+    @Test func largeGraphGuard() throws {
+        var lines = ["x = 0.3"]
+        for i in 0..<5000 { lines.append("a\(i) = x * \(1 + i % 7) + \(i % 3)") }
+        lines.append("s = " + (0..<5000).map { "tanh(a\($0))" }.joined(separator: " + "))
+        let file = try scratchDirectory().appendingPathComponent("big.grad")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+        let start = Date()
+        let r = try gradtrace(["render", file.path, "-o", try scratchDirectory().appendingPathComponent("big.svg").path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("--force"))
+        #expect(Date().timeIntervalSince(start) < 10)
+        let dot = try gradtrace(["render", file.path, "-o", "-", "--format", "dot"])
+        #expect(dot.status == 0, "DOT needs no layout, so it is not refused")
+    }
+}

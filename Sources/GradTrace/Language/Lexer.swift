@@ -72,7 +72,8 @@ struct Lexer {
     @inline(__always) static func isNameStart(_ b: UInt8) -> Bool {
         (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 || b >= 0xC0
     }
-    @inline(__always) static func isNameByte(_ b: UInt8) -> Bool { isNameStart(b) || isDigit(b) || (b >= 0x80) }
+    /// Name bytes: letters, digits, `_`, non-ASCII, and `.` inside a name (`l1.n2.w0`, as the nn helpers name parameters).
+    @inline(__always) static func isNameByte(_ b: UInt8) -> Bool { isNameStart(b) || isDigit(b) || (b >= 0x80) || b == 46 }
 
     mutating func next() throws(Diagnostic) -> Token {
         // Skip blanks and comments.

@@ -15,7 +15,7 @@ struct Painter {
     func render(_ scene: Scene, format: Diagram.Format) throws(RenderError) -> [UInt8] {
         let size = diagram.canvasSize
         switch format {
-        case .png(let scale):
+        case .png(let scale, let compression):
             let px = diagram.pixelSize(scale: scale)
             guard px.width <= 32767, px.height <= 32767 else {
                 throw RenderError.tooLarge("the picture would be \(px.width) × \(px.height) pixels, over Cairo's 32,767-pixel limit: lower --scale (at most \(NumberFormat.short(diagram.fittingScale(scale), digits: 3)) fits)")
@@ -30,7 +30,7 @@ struct Painter {
             draw(scene, on: cr)
             cairo_destroy(cr)
             cairo_surface_flush(surface)
-            return try PNGEncoder.encode(surface: surface, compression: 6)
+            return try PNGEncoder.encode(surface: surface, compression: Int32(max(0, min(9, compression))))
         case .svg:
             let sink = ByteSink()
             let surface = cairo_svg_surface_create_for_stream(ByteSink.write, Unmanaged.passUnretained(sink).toOpaque(), size.width, size.height)!

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import GradTrace
+import GradTraceRender
+
+extension Activation: ExpressibleByArgument {}
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write a program for a network: `generate mlp` builds micrograd's MLP with GradTrace's nn helpers and writes it out node for node.",
+        discussion: """
+            The default is micrograd's README demo: MLP(3, [4, 4, 1]) with tanh, on the four samples \
+            [[2,3,-1], [3,-1,0.5], [0.5,1,1], [1,1,-1]] with targets [1,-1,-1,1], and a sum of squared errors. \
+            Weights are drawn from a seeded generator, so the same options give the same program.
+            """
+    )
+
+    @Argument(help: "What to generate: mlp.")
+    var kind: String
+
+    @Option(help: "Inputs per sample.")
+    var inputs: Int = 3
+
+    @Option(help: "Layer sizes, comma-separated (the last is the output layer).")
+    var layers: String = "4,4,1"
+
+    @Option(help: "Hidden-layer activation: tanh or relu.")
+    var activation: Activation = .tanh
+
+    @Option(help: "Seed of the weight initialisation.")
+    var seed: UInt64 = 1337
+
+    @Option(help: "Number of demo samples to use (1…4).")
+    var samples: Int = 4
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The program file to write, or - for standard output.", valueName: "file"))
+    var outputFile: String = "-"
+
+    func run() throws {
+        guard kind == "mlp" else { throw CLIError("generate knows 'mlp' only, not '\(kind)'") }
+        let sizes = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.count == layers.split(separator: ",").count, sizes.allSatisfy({ $0 > 0 && $0 <= 64 }) else {
+            throw CLIError("--layers needs positive sizes up to 64, such as 4,4,1")
+        }
+        guard inputs > 0 && inputs <= 64 else { throw CLIError("--inputs must be 1…64") }
+        guard (1...4).contains(samples) else { throw CLIError("--samples must be 1…4") }
+        let tape = Tape()
+        let mlp = MLP(inputs: inputs, layers: sizes, activation: activation, tape: tape, seed: seed)
+        let xs = MLP.demoInputs.prefix(samples).map { row in (0..<inputs).map { row[$0 % row.count] } }
+        let ys = Array(MLP.demoTargets.prefix(samples))
+        let loss = mlp.squaredErrorLoss(xs: xs, ys: ys)
+        loss.backward()
+        let expectations = mlp.parameters.prefix(3).map {
+            "# expect: dloss/d\(tape.graph.name(of: $0.id)!) = \(NumberFormat.exact($0.grad))"
+        }.joined(separator: "\n")
+        let header = """
+            # micrograd's MLP(\(inputs), [\(sizes.map(String.init).joined(separator: ", "))]) with \(activation.rawValue), \(samples) sample(s), sum of squared errors.
+            # Written by: gradtrace generate mlp --inputs \(inputs) --layers \(layers) --activation \(activation.rawValue) --seed \(seed) --samples \(samples)
+            # Parameters are named l<layer>.n<neuron>.w<input> and .b; every sample reuses the neuron names (as micrograd's graph does).
+            # \(tape.graph.count) values, \(tape.graph.nodes.filter { !$0.op.isLeaf }.count) operations; loss = \(NumberFormat.exact(loss.data))
+            # expect: loss = \(NumberFormat.exact(loss.data))
+            \(expectations)
+            """
+        let text = ProgramWriter.source(of: tape.graph, output: loss.id, header: header)
+        try emit(Array(text.utf8), to: outputFile, protecting: nil)
+    }
+}
