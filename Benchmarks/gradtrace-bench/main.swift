@@ -150,6 +150,47 @@ func benchRender() throws {
     print("| `dot -Tsvg` on the DOT GradTrace emits | \(fmt(dotCLI * 1000)) ms |")
 }
 
+/// Machine-readable figures for scripts/bench-vs-micrograd.sh: one `key value` per line (seconds).
+func benchMLP() throws {
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let g = tape.graph
+    let reps = 2000
+    let backward = best(5) { for _ in 0..<reps { _ = Trace(graph: g, output: loss.id) } } / Double(reps)
+    print("mlp_backward_steps \(backward)")
+    let gradOnly = best(5) { for _ in 0..<reps { _ = Trace.gradients(graph: g, output: loss.id) } } / Double(reps)
+    print("mlp_backward_gradients \(gradOnly)")
+    for n in [1_000, 10_000, 100_000, 1_000_000] {
+        let (cg, out) = chain(n)
+        print("chain_\(n) \(best(3) { _ = Trace(graph: cg, output: out) })")
+    }
+    // Frames of the MLP demo: PNG at the CLI's default frame size, all cores.
+    let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
+    let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+    let px = diagram.pixelSize(scale: scale)
+    print("frames_count \(diagram.stepCount + 1)")
+    print("frames_width \(px.width)")
+    print("frames_height \(px.height)")
+    let frames = FrameSet(diagram: diagram, format: .png, scale: scale)
+    let total = try seconds { try frames.renderAll(sink: { _, _ in }) }
+    print("frames_png_total \(total)")
+    // The floor: PNG encoding alone (same level as frames), times frames, over cores.
+    var encode = Double.infinity
+    for _ in 0..<3 {
+        _ = try diagram.encodeOnly(step: 150, scale: scale, compression: 2)
+        encode = min(encode, EncodeClock.last)
+    }
+    print("frames_png_encode_one \(encode)")
+    print("cores \(ProcessInfo.processInfo.activeProcessorCount)")
+    let svg = try best(3) {
+        let d = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
+        _ = try d.render(step: d.stepCount, format: .svg)
+    }
+    print("render_svg \(svg)")
+}
+
 let what = CommandLine.arguments.dropFirst().first ?? "all"
+if what == "mlp" { try benchMLP() }
 if what == "trace" || what == "all" { benchTrace() }
 if what == "render" || what == "all" { try benchRender() }

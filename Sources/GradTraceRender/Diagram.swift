@@ -133,6 +133,12 @@ public struct Diagram: Sendable {
         try Painter(diagram: self).render(scene(step: step, summary: summary), format: format)
     }
 
+    /// Draws a step and returns only the time-relevant part for benchmarks: the PNG encoding
+    /// of an already drawn surface, timed by the caller around this call (drawing excluded).
+    public func encodeOnly(step: Int, scale: Double, compression: Int32) throws(RenderError) -> Int {
+        try Painter(diagram: self).encodeOnly(scene(step: step), scale: scale, compression: compression)
+    }
+
     /// DOT text of one step; `pinned` adds the shared layout as `pos` attributes.
     public func dot(step: Int, pinned: Bool, summary: Bool = false) -> String {
         scene(step: step, summary: summary).dot(style: style, layout: pinned ? layout : nil, colorScale: colorScale).text

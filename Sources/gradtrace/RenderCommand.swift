@@ -29,6 +29,11 @@ struct DrawingOptions: ParsableArguments {
         if let s = scale, !(s > 0 && s <= 16) { throw ValidationError("--scale must be a number above 0 and at most 16") }
     }
 
+    /// Warns once on standard error when the pictures' font is missing.
+    func checkFonts() {
+        if let w = FontCheck.warning() { StandardError.write(w + "\n") }
+    }
+
     var style: RenderStyle { RenderStyle(rankdir: rankdir, theme: Theme.named(theme), colorByGradient: colorBy == .grad) }
 }
 
@@ -91,6 +96,7 @@ struct RenderCommand: ParsableCommand {
             bytes = Array(scene.dot(style: drawing.style, colorScale: scale).text.utf8)
         } else {
             try LargeGraphGuard.check(graph: p.graph, output: p.output, force: force)
+            drawing.checkFonts()
             let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
             switch format {
             case .png:

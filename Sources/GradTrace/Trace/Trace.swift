@@ -63,40 +63,61 @@ public struct Trace: Sendable {
     /// Runs the backward pass from `output` and records every step. O(nodes + edges).
     public init(graph: Graph, output: NodeID, granularity: Granularity = .node) {
         precondition(output >= 0 && output < graph.count, "output must be a node of the graph")
-        let mask = graph.ancestors(of: output)
+        let n = output + 1
+        // One backward sweep marks the ancestors and counts each node's consumers among them.
+        var mask = [Bool](repeating: false, count: n)
+        var remaining = [Int32](repeating: 0, count: n)
+        mask[output] = true
+        var opCount = 0
+        var edgeCount = 0
+        graph.nodes.withUnsafeBufferPointer { nodes in
+            var id = output
+            while id >= 0 {
+                if mask[id] {
+                    let node = nodes[id]
+                    if node.a >= 0 { mask[node.a] = true; remaining[node.a] += 1; edgeCount += 1 }
+                    if node.b >= 0 { mask[node.b] = true; remaining[node.b] += 1; edgeCount += 1 }
+                    if !node.op.isLeaf { opCount += 1 }
+                }
+                id -= 1
+            }
+        }
         var grad = [Double](repeating: 0, count: graph.count)
-        var remaining = graph.consumerCounts(towards: output)
         var completed = [Int](repeating: .max, count: graph.count)
         grad[output] = 1
         completed[output] = 0
         var steps: [Step] = []
         var edges: [EdgeRecord] = []
-        var id = output
-        while id >= 0 {
-            defer { id -= 1 }
-            guard mask[id] else { continue }
-            let n = graph[id]
-            if n.op.isLeaf { continue }
-            let upstream = grad[id]
-            let av = graph[n.a].value
-            let bv = n.b >= 0 ? graph[n.b].value : 0
-            let (la, lb) = n.op.localGradients(av, bv, output: n.value)
-            let operands = n.op.arity == 2 ? [(n.a, la), (n.b, lb)] : [(n.a, la)]
-            var stepStart = edges.count
-            for (k, (input, local)) in operands.enumerated() {
-                let contribution = local * upstream
-                grad[input] += contribution
-                edges.append(EdgeRecord(input: input, operand: k, local: local, upstream: upstream,
-                                        contribution: contribution, accumulated: grad[input]))
-                if granularity == .edge {
-                    steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<edges.count))
-                    stepStart = edges.count
+        steps.reserveCapacity(granularity == .node ? opCount : edgeCount)
+        edges.reserveCapacity(edgeCount)
+        graph.nodes.withUnsafeBufferPointer { nodes in
+            var id = output
+            while id >= 0 {
+                defer { id -= 1 }
+                guard mask[id] else { continue }
+                let node = nodes[id]
+                if node.op.isLeaf { continue }
+                let upstream = grad[id]
+                let binary = node.b >= 0
+                let (la, lb) = node.op.localGradients(nodes[node.a].value, binary ? nodes[node.b].value : 0, output: node.value)
+                var stepStart = edges.count
+                for k in 0..<(binary ? 2 : 1) {
+                    let input = k == 0 ? node.a : node.b
+                    let local = k == 0 ? la : lb
+                    let contribution = local * upstream
+                    grad[input] += contribution
+                    edges.append(EdgeRecord(input: input, operand: k, local: local, upstream: upstream,
+                                            contribution: contribution, accumulated: grad[input]))
+                    if granularity == .edge {
+                        steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<edges.count))
+                        stepStart = edges.count
+                    }
+                    remaining[input] -= 1
+                    if remaining[input] == 0 { completed[input] = steps.count + (granularity == .node ? 1 : 0) }
                 }
-                remaining[input] -= 1
-                if remaining[input] == 0 { completed[input] = steps.count + (granularity == .node ? 1 : 0) }
-            }
-            if granularity == .node {
-                steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<edges.count))
+                if granularity == .node {
+                    steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<edges.count))
+                }
             }
         }
         self.output = output
@@ -125,20 +146,26 @@ public struct Trace: Sendable {
 
     /// Gradients only, without recording steps: the fast path behind `gradtrace grad`. O(nodes).
     public static func gradients(graph: Graph, output: NodeID) -> [Double] {
-        let mask = graph.ancestors(of: output)
-        var grad = [Double](repeating: 0, count: output + 1)
+        var grad = [Double](repeating: 0, count: graph.count)
+        var reached = [Bool](repeating: false, count: output + 1)
         grad[output] = 1
-        var id = output
-        while id >= 0 {
-            defer { id -= 1 }
-            guard mask[id] else { continue }
-            let n = graph[id]
-            if n.op.isLeaf { continue }
-            let (la, lb) = n.op.localGradients(graph[n.a].value, n.b >= 0 ? graph[n.b].value : 0, output: n.value)
-            grad[n.a] += la * grad[id]
-            if n.b >= 0 { grad[n.b] += lb * grad[id] }
+        reached[output] = true
+        graph.nodes.withUnsafeBufferPointer { nodes in
+            var id = output
+            while id >= 0 {
+                defer { id -= 1 }
+                guard reached[id] else { continue }
+                let n = nodes[id]
+                if n.op.isLeaf { continue }
+                let (la, lb) = n.op.localGradients(nodes[n.a].value, n.b >= 0 ? nodes[n.b].value : 0, output: n.value)
+                grad[n.a] += la * grad[id]
+                reached[n.a] = true
+                if n.b >= 0 {
+                    grad[n.b] += lb * grad[id]
+                    reached[n.b] = true
+                }
+            }
         }
-        grad.append(contentsOf: repeatElement(0, count: graph.count - grad.count))
         return grad
     }
 }

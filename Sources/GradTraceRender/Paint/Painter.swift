@@ -1,5 +1,11 @@
 import CCairo
+import Dispatch
 import GradTrace
+
+/// The duration of the last `encodeOnly` encode (benchmarks only).
+public enum EncodeClock {
+    nonisolated(unsafe) public static var last: Double = 0
+}
 
 /// Draws scenes of one ``Diagram`` with Cairo and Pango. One painter per thread.
 struct Painter {
@@ -46,6 +52,26 @@ struct Painter {
         case .pdf:
             return try renderPDFPages([scene])
         }
+    }
+
+    /// Draws once, then encodes the same surface: returns the PNG size. Used to measure the
+    /// encoding floor; the drawing happens before the timed encode in `gradtrace-bench`.
+    func encodeOnly(_ scene: Scene, scale: Double, compression: Int32) throws(RenderError) -> Int {
+        let size = diagram.canvasSize
+        let px = diagram.pixelSize(scale: scale)
+        guard let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(px.width), Int32(px.height)) else {
+            throw RenderError.cairo("no surface")
+        }
+        defer { cairo_surface_destroy(surface) }
+        let cr = cairo_create(surface)!
+        cairo_scale(cr, Double(px.width) / size.width, Double(px.height) / size.height)
+        draw(scene, on: cr)
+        cairo_destroy(cr)
+        cairo_surface_flush(surface)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let bytes = try PNGEncoder.encode(surface: surface, compression: compression)
+        EncodeClock.last = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return bytes.count
     }
 
     /// The scene drawn at `scale` as red, green and blue planes (for GIF frames).

@@ -81,3 +81,29 @@ final class TextEngine {
         pango_cairo_show_layout(cr, l)
     }
 }
+
+/// Whether the fonts the pictures are made for are installed.
+public enum FontCheck {
+    /// The family Pango actually uses for `family` (fontconfig substitutes silently when it is missing).
+    public static func resolvedFamily(_ family: String = "DejaVu Sans") -> String? {
+        let map = pango_cairo_font_map_get_default()
+        guard let context = pango_font_map_create_context(map) else { return nil }
+        defer { g_object_unref(UnsafeMutableRawPointer(context)) }
+        let desc = pango_font_description_new()!
+        defer { pango_font_description_free(desc) }
+        family.withCString { pango_font_description_set_family(desc, $0) }
+        pango_font_description_set_absolute_size(desc, 12 * Double(PANGO_SCALE))
+        guard let font = pango_font_map_load_font(map, context, desc) else { return nil }
+        defer { g_object_unref(UnsafeMutableRawPointer(font)) }
+        guard let used = pango_font_describe(font) else { return nil }
+        defer { pango_font_description_free(used) }
+        return pango_font_description_get_family(used).map { String(cString: $0) }
+    }
+
+    /// A warning to show when DejaVu Sans is missing, or nil when all is well.
+    public static func warning() -> String? {
+        let used = resolvedFamily() ?? "no font"
+        guard used.lowercased() != "dejavu sans" else { return nil }
+        return "warning: the DejaVu Sans font is not installed (drawing with \(used) instead, so text may not fit its boxes): apt-get install fonts-dejavu-core"
+    }
+}
