@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "GradTrace", targets: ["GradTrace"]),
         .library(name: "GradTraceRender", targets: ["GradTraceRender"]),
         .executable(name: "gradtrace", targets: ["gradtrace"]),
+        .plugin(name: "GradTraceDocs", targets: ["GradTraceDocs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,6 +34,18 @@ let package = Package(
         ),
         // Throughput and render-time measurements: `swift run -c release gradtrace-bench`.
         .executableTarget(name: "gradtrace-bench", dependencies: ["GradTrace", "GradTraceRender"], path: "Benchmarks/gradtrace-bench"),
+
+        // `swift package --allow-writing-to-package-directory gradtrace-docs [IN] [OUT]`: runs
+        // `gradtrace markdown` (default: docs/ into the GradTrace DocC catalog, images in its Resources).
+        .plugin(
+            name: "GradTraceDocs",
+            capability: .command(
+                intent: .custom(verb: "gradtrace-docs",
+                                description: "Replace ```gradtrace fences in Markdown (default: docs/) with diagrams, into a DocC catalog (default: Sources/GradTrace/GradTrace.docc)"),
+                permissions: [.writeToPackageDirectory(reason: "writes the converted Markdown and its images into the package")]
+            ),
+            dependencies: ["gradtrace"]
+        ),
 
         // micrograd's README demo through the Swift API (the CLI tests run it).
         .executableTarget(name: "gradtrace-example-mlp", dependencies: ["GradTrace", "GradTraceRender"], path: "Examples/mlp-demo"),

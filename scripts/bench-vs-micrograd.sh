@@ -25,8 +25,13 @@ def load(p):
         except ValueError: d[k] = v
     return d
 g, m = load(sys.argv[1]), load(sys.argv[2])
-def ms(x): return f"{x * 1000:.3g} ms" if x >= 1e-3 else f"{x * 1e6:.3g} µs"
-def ratio(a, b): return f"{a / b:.0f}×" if isinstance(a, float) and isinstance(b, float) else "—"
+def ms(x):
+    if x >= 1: return f"{x:.1f} s"
+    return f"{x * 1000:.3g} ms" if x >= 1e-3 else f"{x * 1e6:.3g} µs"
+def ratio(a, b):
+    if not (isinstance(a, float) and isinstance(b, float)): return "—"
+    r = a / b
+    return f"{r:.0f}×" if r >= 10 else f"{r:.1f}×"
 rows = [("backward, MLP demo (394 values)", m["mlp_backward"], g["mlp_backward_steps"])]
 for n in (1_000, 10_000, 100_000, 1_000_000):
     base = m.get(f"chain_{n}_raised", m.get(f"chain_{n}_default"))

@@ -20,3 +20,6 @@ mkdir -p output/showcase
 "$bin" render samples/loss.grad -o output/showcase/loss-step3.png --step 3 --scale 1.5
 "$bin" render samples/neuron.grad -o output/showcase/neuron.svg --title "micrograd's neuron: o = tanh(x1·w1 + x2·w2 + b)"
 echo "output/showcase/{loss.png,loss-step3.png,neuron.svg}"
+# The documentation sample: a Markdown page whose gradtrace fences become pictures.
+"$bin" markdown samples/docs/guide.md -o output/docs/guide.md
+echo "output/docs/guide.md"

@@ -22,13 +22,19 @@ struct GIFEncoder {
 
     final class Sink { var bytes: [UInt8] = [] }
 
-    /// Quantises one frame (thread-safe: giflib's quantiser keeps no global state).
+    /// Serialises giflib's quantiser: `GifQuantizeBuffer` keeps the axis it sorts colours by in a
+    /// static variable, so two frames quantised at once could change each other's palettes.
+    static let quantizer = NSLockShim()
+
+    /// Quantises one frame. Safe from any thread (the quantiser runs under ``quantizer``).
     static func quantize(_ f: Frame, delay: Int) throws(RenderError) -> IndexedFrame {
         var red = f.red, green = f.green, blue = f.blue
         var indices = [UInt8](repeating: 0, count: f.width * f.height)
         var palette = [GifColorType](repeating: GifColorType(), count: 256)
         var size: Int32 = 256
-        let rc = GifQuantizeBuffer(UInt32(f.width), UInt32(f.height), &size, &red, &green, &blue, &indices, &palette)
+        let rc = quantizer.with {
+            GifQuantizeBuffer(UInt32(f.width), UInt32(f.height), &size, &red, &green, &blue, &indices, &palette)
+        }
         guard rc == GIF_OK else { throw RenderError.unsupported("giflib could not quantise a \(f.width) × \(f.height) frame") }
         return IndexedFrame(width: f.width, height: f.height, indices: indices, palette: palette, delay: delay)
     }

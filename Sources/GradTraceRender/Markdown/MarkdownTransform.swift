@@ -1,0 +1,466 @@
+import Dispatch
+import GradTrace
+
+/// Turns ```` ```gradtrace ```` fences in Markdown documents into images, in two steps, with no file
+/// I/O of its own:
+///
+/// 1. ``plan(_:)`` finds the blocks, reads their options and programs, runs each pass, and writes
+///    the output documents (every other byte copied as it is; each block replaced by its image
+///    links, whose alt text comes from `alt=` or the captions). Every problem is reported, each at
+///    its line in its Markdown file; nothing is drawn yet.
+/// 2. ``render(_:existing:jobs:)`` draws the assets that are not there yet, in parallel, and hands
+///    back their bytes in name order, the same for any number of jobs.
+///
+/// Asset names come from a hash of the block's program text, its normalized options and the
+/// GradTrace version (`gradtrace-<16 hex digits>.svg`, `gradtrace-<hash>-step-003.png` for
+/// `step=all`), so an asset that exists already is the right picture and need not be drawn again.
+///
+/// ```swift
+/// let t = MarkdownTransform(version: "0.1.0")
+/// let plan = try t.plan([.init(name: "notes.md", bytes: text, assetLinkPrefix: "assets/")])
+/// let assets = try t.render(plan, existing: [])       // [(name, bytes)]
+/// plan.outputs[0]                                     // the Markdown with image links
+/// ```
+public struct MarkdownTransform: Sendable {
+    /// Part of every asset's hash: a new version draws everything again.
+    public var version: String
+    /// The format of blocks without `format=`.
+    public var defaultFormat: MarkdownBlockOptions.ImageFormat
+    /// Called with each block's graph and output before anything is drawn; a thrown error is
+    /// reported at the block's fence (the CLI refuses graphs Graphviz would take minutes over).
+    public var preflight: (@Sendable (Graph, NodeID) throws -> Void)?
+
+    public init(version: String, defaultFormat: MarkdownBlockOptions.ImageFormat = .svg,
+                preflight: (@Sendable (Graph, NodeID) throws -> Void)? = nil) {
+        self.version = version
+        self.defaultFormat = defaultFormat
+        self.preflight = preflight
+    }
+
+    /// One Markdown document to convert.
+    public struct Document: Sendable {
+        /// The name diagnostics give (a path as the user wrote it, or `<stdin>`).
+        public var name: String
+        public var bytes: [UInt8]
+        /// Put before each asset's file name in links: the assets folder relative to the output
+        /// document's folder with a trailing `/` (`assets/`, `../img/`), or empty to link by bare
+        /// file name (DocC finds images in its catalog by name).
+        public var assetLinkPrefix: String
+
+        public init(name: String, bytes: [UInt8], assetLinkPrefix: String) {
+            self.name = name
+            self.bytes = bytes
+            self.assetLinkPrefix = assetLinkPrefix
+        }
+    }
+
+    /// What one asset file shows.
+    public enum AssetKind: Sendable, Equatable {
+        /// One step; `summary` draws the last step as the final state.
+        case still(step: Int, summary: Bool)
+        /// One frame of `step=all`.
+        case frame(Int)
+        /// The whole pass: an animated SVG or GIF.
+        case animation
+    }
+
+    /// An asset a block needs, with its alt text.
+    public struct PlannedAsset: Sendable, Equatable {
+        public var name: String
+        public var kind: AssetKind
+        public var alt: String
+    }
+
+    /// A `gradtrace` block, ready to draw.
+    public struct Block: Sendable {
+        /// The document it is in (index into the documents given to ``plan(_:)``) and its fence.
+        public var document: Int
+        public var fence: MarkdownFence
+        public var options: MarkdownBlockOptions
+        /// The format after the document default.
+        public var format: MarkdownBlockOptions.ImageFormat
+        /// 16 hex digits: FNV-1a 64 of version, normalized options and program text.
+        public var hash: String
+        public var program: Program
+        public var pass: Pass
+        public var assets: [PlannedAsset]
+        /// Where render problems are reported.
+        var location: Diagnostic
+    }
+
+    /// The result of ``plan(_:)``.
+    public struct Plan: Sendable {
+        /// The converted documents, in the order given.
+        public var outputs: [[UInt8]]
+        /// Every `gradtrace` block, in document order.
+        public var blocks: [Block]
+        /// Every asset file the outputs link to: sorted, each once.
+        public var assetNames: [String]
+    }
+
+    /// An asset file drawn by ``render(_:existing:jobs:)``.
+    public struct RenderedAsset: Sendable {
+        public var name: String
+        public var bytes: [UInt8]
+    }
+
+    // MARK: - Planning
+
+    /// Finds and checks every block of every document and writes the output documents.
+    ///
+    /// - Throws: ``MarkdownFailure`` with every problem found, each located in its Markdown file.
+    public func plan(_ documents: [Document]) throws(MarkdownFailure) -> Plan {
+        var problems: [Diagnostic] = []
+        var blocks: [Block] = []
+        var outputs: [[UInt8]] = []
+        var names = Set<String>()
+        for (index, doc) in documents.enumerated() {
+            var out: [UInt8] = []
+            out.reserveCapacity(doc.bytes.count)
+            var copied = 0
+            for fence in MarkdownFences.scan(doc.bytes) where fence.language == "gradtrace" {
+                do {
+                    let block = try makeBlock(fence, in: doc, index: index)
+                    out.append(contentsOf: doc.bytes[copied..<fence.range.lowerBound])
+                    out.append(contentsOf: Self.replacement(for: block, prefix: doc.assetLinkPrefix))
+                    copied = fence.range.upperBound
+                    blocks.append(block)
+                    for a in block.assets { names.insert(a.name) }
+                } catch {
+                    problems.append(error)
+                }
+            }
+            out.append(contentsOf: doc.bytes[copied...])
+            outputs.append(out)
+        }
+        if !problems.isEmpty { throw MarkdownFailure(diagnostics: problems) }
+        return Plan(outputs: outputs, blocks: blocks, assetNames: names.sorted())
+    }
+
+    /// A diagnostic on a fence's opening line, at a column of that line.
+    static func located(_ fence: MarkdownFence, file: String, column: Int, _ message: String) -> Diagnostic {
+        Diagnostic(file: file, line: fence.openingLine, column: column, message: message, sourceLine: fence.openingLineText)
+    }
+
+    func makeBlock(_ fence: MarkdownFence, in doc: Document, index: Int) throws(Diagnostic) -> Block {
+        let atFence = fence.indent + 1
+        guard fence.closed else {
+            throw Self.located(fence, file: doc.name, column: atFence,
+                               "this gradtrace block is never closed: end it with a line of \(String(repeating: fence.marker, count: fence.markerCount))")
+        }
+        let options: MarkdownBlockOptions
+        do {
+            options = try MarkdownBlockOptions.parse(fence.info)
+        } catch {
+            throw Self.located(fence, file: doc.name, column: fence.infoColumn + error.offset, error.message)
+        }
+        func at(_ key: String) -> Int { fence.infoColumn + (options.positions[key] ?? 0) }
+
+        // The program, with diagnostics moved to their line (and column) in the Markdown file.
+        let program: Program
+        do {
+            var overrides: [String: Double] = [:]
+            for o in options.at { overrides[o.name] = o.value }
+            program = try Program.parse(bytes: fence.content, file: doc.name, inputs: overrides)
+        } catch let d as Diagnostic {
+            var r = d.relocated(file: doc.name, lineOffset: fence.openingLine)
+            if d.line >= 1 && d.line <= fence.lines.count {
+                r.column += fence.lines[d.line - 1].strippedIndent
+                r.sourceLine = fence.lines[d.line - 1].text
+            }
+            throw r
+        } catch let p as Program.Problem {
+            switch p {
+            case .unknownInput(let name, let known):
+                throw Self.located(fence, file: doc.name, column: at("at"),
+                                   "at=: unknown input '\(name)': the block's inputs are " + Self.list(known))
+            case .unknownOutput(let name, _):
+                throw Self.located(fence, file: doc.name, column: atFence, "unknown output '\(name)'")
+            case .notUTF8(_, let line):
+                let text = line <= fence.lines.count ? fence.lines[line - 1].text : ""
+                throw Diagnostic(file: doc.name, line: fence.openingLine + line, column: 1,
+                                 message: "the block is not UTF-8 text", sourceLine: text)
+            }
+        } catch {
+            throw Self.located(fence, file: doc.name, column: atFence, "\(error)")
+        }
+
+        // The pass.
+        let graph = program.graph
+        let pass: Pass
+        if options.mode == .forward, let name = options.wrt {
+            guard let x = graph.input(named: name) else {
+                let inputs = graph.inputIDs.compactMap { graph.name(of: $0) }
+                throw Self.located(fence, file: doc.name, column: at("wrt"),
+                                   "wrt=\(name): no input of that name (the inputs are \(Self.list(inputs)))")
+            }
+            guard x <= program.output else {
+                throw Self.located(fence, file: doc.name, column: at("wrt"),
+                                   "wrt=\(name): the output \(program.outputName) is computed before \(name) is defined")
+            }
+            pass = .forward(ForwardTrace(graph: graph, output: program.output, wrt: x),
+                            wiggle: options.wiggle.map { Wiggle(graph: graph, wrt: x, h: $0) })
+        } else {
+            pass = .reverse(Trace(graph: graph, output: program.output, granularity: .node))
+        }
+        if case .number(let k) = options.step, k > pass.stepCount {
+            throw Self.located(fence, file: doc.name, column: at("step"),
+                               "step=\(k) is out of range: this block has steps 0 (forward pass) to \(pass.stepCount)")
+        }
+        if let preflight {
+            do {
+                try preflight(graph, program.output)
+            } catch {
+                throw Self.located(fence, file: doc.name, column: atFence, "\(error)")
+            }
+        }
+
+        // Asset names and alt text.
+        let format = options.format ?? defaultFormat
+        var hasher = FNV1a64()
+        hasher.update("gradtrace-markdown 1\nversion=\(version)\n".utf8)
+        hasher.update(options.normalized(defaultFormat: defaultFormat).utf8)
+        hasher.update([0])
+        hasher.update(fence.content)
+        let hash = hasher.hex
+        let base = "gradtrace-" + hash
+        let ext = options.animate && format == .png ? "gif" : format.rawValue
+        func caption(_ step: Int, summary: Bool = false) -> String {
+            Scene(graph: graph, pass: pass, step: step, summary: summary).caption
+        }
+        var assets: [PlannedAsset] = []
+        if options.animate {
+            assets = [PlannedAsset(name: base + "." + ext, kind: .animation,
+                                   alt: options.alt ?? "animation of every step; " + caption(pass.stepCount, summary: true))]
+        } else {
+            switch options.step {
+            case .final:
+                assets = [PlannedAsset(name: base + "." + ext, kind: .still(step: pass.stepCount, summary: true),
+                                       alt: options.alt ?? caption(pass.stepCount, summary: true))]
+            case .number(let k):
+                assets = [PlannedAsset(name: base + "." + ext, kind: .still(step: k, summary: false), alt: options.alt ?? caption(k))]
+            case .all:
+                let width = max(3, String(pass.stepCount).count)
+                for k in 0...pass.stepCount {
+                    let n = String(k)
+                    let name = base + "-step-" + String(repeating: "0", count: width - n.count) + n + "." + ext
+                    assets.append(PlannedAsset(name: name, kind: .frame(k),
+                                               alt: options.alt.map { "\($0), step \(k)" } ?? caption(k)))
+                }
+            }
+        }
+        return Block(document: index, fence: fence, options: options, format: format, hash: hash, program: program,
+                     pass: pass, assets: assets,
+                     location: Self.located(fence, file: doc.name, column: atFence, ""))
+    }
+
+    /// The Markdown that stands for a block: one image per line, indented as the fence was, ending
+    /// with the block's own last line ending.
+    static func replacement(for block: Block, prefix: String) -> [UInt8] {
+        let fence = block.fence
+        let indent = String(repeating: " ", count: fence.indent)
+        let separator = !fence.trailingLineEnding.isEmpty ? fence.trailingLineEnding
+            : !fence.openingLineEnding.isEmpty ? fence.openingLineEnding : [10]
+        var out: [UInt8] = []
+        for (i, a) in block.assets.enumerated() {
+            if i > 0 { out.append(contentsOf: separator) }
+            let line = indent + "![" + MarkdownPaths.escapeAlt(a.alt) + "](" + MarkdownPaths.linkEncode(prefix + a.name) + ")"
+            out.append(contentsOf: line.utf8)
+        }
+        out.append(contentsOf: fence.trailingLineEnding)
+        return out
+    }
+
+    static func list(_ names: [String]) -> String {
+        names.isEmpty ? "none" : names.map { "'\($0)'" }.joined(separator: ", ")
+    }
+
+    // MARK: - Drawing
+
+    /// Draws every asset of the plan whose name is not in `existing`, `jobs` blocks at a time
+    /// (0: one per core). Each distinct block is laid out once. The bytes do not depend on `jobs`.
+    ///
+    /// - Throws: ``MarkdownFailure`` with a diagnostic at the fence of every block that failed.
+    public func render(_ plan: Plan, existing: Set<String>, jobs: Int = 0) throws(MarkdownFailure) -> [RenderedAsset] {
+        var seen = Set<String>()
+        var work: [(block: Block, assets: [PlannedAsset])] = []
+        for b in plan.blocks {
+            let missing = b.assets.filter { !existing.contains($0.name) && !seen.contains($0.name) }
+            for a in missing { seen.insert(a.name) }
+            if !missing.isEmpty { work.append((b, missing)) }
+        }
+        guard !work.isEmpty else { return [] }
+        let items = work
+        let results = MarkdownResults(count: work.count)
+        let next = Counter()
+        let workers = min(work.count, jobs > 0 ? jobs : ProcessInfoShim.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let i = next.increment() - 1
+                if i >= items.count { return }
+                let item = items[i]
+                do {
+                    results.set(i, .success(try Self.draw(item.block, item.assets)))
+                } catch {
+                    var d = item.block.location
+                    d.message = "cannot draw this block: \(error)"
+                    results.set(i, .failure(d))
+                }
+            }
+        }
+        var assets: [RenderedAsset] = []
+        var problems: [Diagnostic] = []
+        for r in results.all() {
+            switch r {
+            case .success(let a): assets.append(contentsOf: a)
+            case .failure(let d): problems.append(d)
+            case nil: break
+            }
+        }
+        if !problems.isEmpty { throw MarkdownFailure(diagnostics: problems) }
+        return assets.sorted { $0.name < $1.name }
+    }
+
+    /// Lays a block out once and draws the assets asked for, with the same scales as
+    /// `gradtrace render` (stills), `gradtrace frames` (step=all) and `gradtrace animate` (GIF), so
+    /// each image is byte for byte what those commands draw.
+    static func draw(_ block: Block, _ assets: [PlannedAsset]) throws -> [RenderedAsset] {
+        let o = block.options
+        let style = RenderStyle(rankdir: o.rankdir, theme: Theme.named(o.theme), colorByGradient: o.colorByGradient)
+        let diagram = try Diagram(graph: block.program.graph, pass: block.pass, style: style, title: o.title)
+        let png = block.format == .png
+        return try assets.map { a in
+            let bytes: [UInt8]
+            switch a.kind {
+            case .still(let step, let summary):
+                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: 16000, maxPixels: 60_000_000)) : .svg
+                bytes = try diagram.render(step: step, format: format, summary: summary)
+            case .frame(let step):
+                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: 16000, maxPixels: 30_000_000)) : .svg
+                bytes = try diagram.render(step: step, format: format)
+            case .animation:
+                bytes = png ? try Animation.gif(diagram, fps: 1, scale: diagram.fittingScale(1, maxSide: 8000, maxPixels: 8_000_000))
+                    : Animation.svg(diagram, fps: 1)
+            }
+            return RenderedAsset(name: a.name, bytes: bytes)
+        }
+    }
+
+    /// Whether a file name is one the transform makes: `gradtrace-<16 hex>.EXT` or
+    /// `gradtrace-<16 hex>-step-<digits>.EXT` (what `--prune` may delete).
+    public static func isAssetName(_ name: String) -> Bool {
+        let s = Array(name.utf8)
+        let prefix = Array("gradtrace-".utf8)
+        guard s.count > prefix.count + 16, Array(s[0..<prefix.count]) == prefix else { return false }
+        let hex = s[prefix.count..<prefix.count + 16]
+        guard hex.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else { return false }
+        var rest = String(decoding: s[(prefix.count + 16)...], as: UTF8.self)
+        if rest.hasPrefix("-step-") {
+            rest.removeFirst(6)
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard digits.count >= 3 else { return false }
+            rest.removeFirst(digits.count)
+        }
+        return [".svg", ".png", ".gif"].contains(rest)
+    }
+}
+
+/// Every problem of a Markdown conversion, each located in its Markdown file.
+public struct MarkdownFailure: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [Diagnostic]
+    public init(diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// A problem a ``MarkdownTransform/preflight`` check reports (its message is shown at the fence).
+public struct MarkdownBlockProblem: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Results of a parallel run, by index.
+final class MarkdownResults: @unchecked Sendable {
+    private let lock = NSLockShim()
+    private var items: [Result<[MarkdownTransform.RenderedAsset], Diagnostic>?]
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<[MarkdownTransform.RenderedAsset], Diagnostic>) { lock.with { items[i] = r } }
+    func all() -> [Result<[MarkdownTransform.RenderedAsset], Diagnostic>?] { lock.with { items } }
+}
+
+/// 64-bit FNV-1a: a small, stable, non-cryptographic hash for asset file names.
+public struct FNV1a64: Sendable {
+    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    public init() {}
+
+    public mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+        for b in bytes {
+            value ^= UInt64(b)
+            value = value &* 0x0000_0100_0000_01B3
+        }
+    }
+
+    /// 16 lowercase hex digits.
+    public var hex: String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
+
+/// Path and link text helpers of the Markdown transform (pure string work, no file system).
+public enum MarkdownPaths {
+    /// `path` with `.` and `..` resolved and repeated slashes removed; relative paths are made
+    /// absolute against `base` first.
+    public static func normalize(_ path: String, base: String = "/") -> String {
+        let full = path.hasPrefix("/") ? path : base + "/" + path
+        var parts: [Substring] = []
+        for c in full.split(separator: "/", omittingEmptySubsequences: true) {
+            if c == "." { continue }
+            if c == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(c)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// The path of `target` as seen from `folder` (both absolute and normalized): `assets/a.svg`,
+    /// `../assets/a.svg`, or `.` when they are the same.
+    public static func relative(from folder: String, to target: String) -> String {
+        let a = folder.split(separator: "/"), b = target.split(separator: "/")
+        var common = 0
+        while common < a.count && common < b.count && a[common] == b[common] { common += 1 }
+        let up = Array(repeating: "..", count: a.count - common)
+        let down = b[common...].map(String.init)
+        let parts = up + down
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+
+    /// A link destination: bytes other than letters, digits, `-._~/` are percent-encoded, so
+    /// spaces and parentheses in folder names cannot break the link.
+    public static func linkEncode(_ path: String) -> String {
+        var out = ""
+        for b in path.utf8 {
+            let keep = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || "-._~/".utf8.contains(b)
+            if keep {
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            } else {
+                let h = String(b, radix: 16, uppercase: true)
+                out += "%" + (h.count == 1 ? "0" : "") + h
+            }
+        }
+        return out
+    }
+
+    /// Alt text as Markdown shows it literally: one line, with `\ [ ] * _ ` < > &` escaped.
+    public static func escapeAlt(_ text: String) -> String {
+        var out = ""
+        for c in text.unicodeScalars {
+            switch c {
+            case "\n", "\r", "\t": out += " "
+            case "\\", "[", "]", "*", "_", "`", "<", ">", "&": out += "\\" + String(c)
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+}
