@@ -33,7 +33,7 @@ struct AnimateCommand: ParsableCommand {
         }
         let p = try program.load()
                 let pass = try passOptions.pass(p, granularity: drawing.granularity)
-        try LargeGraphGuard.check(graph: p.graph, output: p.output, force: force)
+        try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
         drawing.checkFonts()
         let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
         let bytes: [UInt8]

@@ -1,6 +1,8 @@
 import ArgumentParser
 import GradTrace
 
+extension Grouping.Level: ExpressibleByArgument {}
+
 enum PassMode: String, ExpressibleByArgument, CaseIterable { case reverse, forward }
 enum ColorBy: String, ExpressibleByArgument, CaseIterable { case state, grad }
 
@@ -12,6 +14,9 @@ struct PassOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Forward mode: the input to take tangents with respect to.", valueName: "name"))
     var wrt: String?
 
+    @Option(help: ArgumentHelp("Draw each neuron or layer as one node (groups come from dotted names such as l1.n2.w0); edges sum the gradients they stand for.", valueName: "neuron|layer"))
+    var collapse: Grouping.Level?
+
     @Option(help: ArgumentHelp("Forward mode: also run the program with --wrt moved by H and show the actual change beside the prediction.", valueName: "h"))
     var wiggle: Double?
 
@@ -21,6 +26,7 @@ struct PassOptions: ParsableArguments {
         }
         if mode == .forward && wrt == nil { throw ValidationError("--mode forward needs --wrt NAME (the input to wiggle)") }
         if let h = wiggle, !(h.isFinite && h != 0) { throw ValidationError("--wiggle needs a finite, non-zero step") }
+        if collapse != nil && mode == .forward { throw ValidationError("--collapse draws the backward pass; it does not combine with --mode forward") }
     }
 
     /// The forward trace and wiggle, or nil in reverse mode.
@@ -38,6 +44,14 @@ struct PassOptions: ParsableArguments {
     /// The pass to draw.
     func pass(_ p: Program, granularity: Granularity) throws -> Pass {
         if let (f, w) = try forward(p) { return .forward(f, wiggle: w) }
-        return .reverse(Trace(graph: p.graph, output: p.output, granularity: granularity))
+        let trace = Trace(graph: p.graph, output: p.output, granularity: granularity)
+        if let level = collapse {
+            do {
+                return .collapsed(try CollapsedTrace(graph: p.graph, trace: trace, level: level))
+            } catch let problem as CollapsedTrace.Problem {
+                throw CLIError(problem.description)
+            }
+        }
+        return .reverse(trace)
     }
 }

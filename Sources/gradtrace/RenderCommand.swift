@@ -95,7 +95,7 @@ struct RenderCommand: ParsableCommand {
             let scale = ColorScale(derivatives: visibleDerivatives(graph: p.graph, pass: pass))
             bytes = Array(scene.dot(style: drawing.style, colorScale: scale).text.utf8)
         } else {
-            try LargeGraphGuard.check(graph: p.graph, output: p.output, force: force)
+            try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
             drawing.checkFonts()
             let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
             switch format {
@@ -130,13 +130,23 @@ enum LargeGraphGuard {
     static let nodeLimit = 5000
     static let costLimit = 6000
 
+    static func check(graph: Graph, pass: Pass, force: Bool) throws {
+        guard !force else { return }
+        if case .collapsed(let c) = pass {
+            guard c.units.count > nodeLimit else { return }
+            throw CLIError("even collapsed, the graph has \(c.units.count) units, more than \(nodeLimit): try --collapse layer, or --force")
+        }
+        try check(graph: graph, output: pass.output, force: force)
+    }
+
     static func check(graph: Graph, output: NodeID, force: Bool) throws {
         guard !force else { return }
         if graph.count > nodeLimit {
             throw CLIError("""
                 the graph has \(graph.count) nodes, more than the \(nodeLimit) that Graphviz lays out in reasonable time \
                 (a DAG of 5,000 nodes takes about 12 s, 20,000 nodes many minutes). \
-                Draw a smaller part with --output NAME, or pass --force to wait for it anyway
+                Draw it collapsed (--collapse neuron or --collapse layer), a smaller part with --output NAME, \
+                or pass --force to wait for it anyway
                 """)
         }
         let e = Scene.layoutEstimate(graph: graph, output: output)
@@ -144,7 +154,8 @@ enum LargeGraphGuard {
             throw CLIError("""
                 laying out this graph would take Graphviz minutes: its \(e.nodes) drawn nodes have edges that skip \
                 many ranks (\(e.virtualNodes) virtual nodes; estimated cost \(e.cost), limit \(costLimit)). \
-                Draw a smaller part with --output NAME, or pass --force to wait for it anyway
+                Draw it collapsed (--collapse neuron or --collapse layer), a smaller part with --output NAME, \
+                or pass --force to wait for it anyway
                 """)
         }
     }

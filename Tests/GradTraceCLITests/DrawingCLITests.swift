@@ -284,3 +284,34 @@ struct NetworkCLITests {
         #expect(dot.status == 0, "DOT needs no layout, so it is not refused")
     }
 }
+
+@Suite(.serialized)
+struct CollapseCLITests {
+    @Test func collapsedDrawings() throws {
+        let d = try scratchDirectory().appendingPathComponent("collapse", isDirectory: true)
+        try? FileManager.default.removeItem(at: d)
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        let r = try gradtrace(["render", "samples/mlp-demo.grad", "--collapse", "neuron", "-o", d.appendingPathComponent("n.dot").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let dot = try String(contentsOf: d.appendingPathComponent("n.dot"), encoding: .utf8)
+        #expect(dot.contains("l2.n3 · 41 nodes, 5 parameters") && dot.contains("edges summed"))
+        for args in [["frames", "--format", "svg"], ["animate"]] {
+            let out = d.appendingPathComponent(args[0] == "frames" ? "f" : "a.html").path
+            #expect(try gradtrace([args[0], "samples/mlp-demo.grad", "--collapse", "layer", "-o", out] + args.dropFirst()).status == 0)
+        }
+        #expect(try gradtrace(["render", "samples/loss.grad", "--collapse", "neuron", "-o", d.appendingPathComponent("x.svg").path, "--mode", "forward", "--wrt", "x"]).status == 2)
+    }
+
+    /// The 20,000-node graph that the guard refuses draws collapsed.
+    @Test func bigGraphCollapsed() throws {
+        var lines = ["x = 0.3"]
+        for i in 0..<5000 { lines.append("a\(i) = x * \(1 + i % 7) + \(i % 3)") }
+        lines.append("s = " + (0..<5000).map { "tanh(a\($0))" }.joined(separator: " + "))
+        let file = try scratchDirectory().appendingPathComponent("big-collapse.grad")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+        let out = try scratchDirectory().appendingPathComponent("big-collapse.svg")
+        let r = try gradtrace(["render", file.path, "--collapse", "layer", "-o", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out.path))
+    }
+}

@@ -3,12 +3,15 @@
 public enum Pass: Sendable {
     case reverse(Trace)
     case forward(ForwardTrace, wiggle: Wiggle?)
+    /// The backward pass with neurons or layers drawn as single nodes.
+    case collapsed(CollapsedTrace)
 
     /// The node the pass is about.
     public var output: NodeID {
         switch self {
         case .reverse(let t): return t.output
         case .forward(let f, _): return f.output
+        case .collapsed(let c): return c.trace.output
         }
     }
 
@@ -17,6 +20,7 @@ public enum Pass: Sendable {
         switch self {
         case .reverse(let t): return t.steps.count
         case .forward(let f, _): return f.steps.count
+        case .collapsed(let c): return c.steps.count
         }
     }
 
@@ -31,6 +35,11 @@ public enum Pass: Sendable {
         switch self {
         case .reverse(let t): return t.gradients
         case .forward(let f, _): return f.tangents
+        case .collapsed(let c):
+            // Each unit's gradient at its representative node.
+            var d = [Double](repeating: 0, count: c.unitOf.count)
+            for (u, unit) in c.units.enumerated() { d[unit.id] = c.unitGradients[u] }
+            return d
         }
     }
 }
@@ -41,6 +50,7 @@ extension Scene {
         switch pass {
         case .reverse(let t): self.init(graph: graph, trace: t, step: step, title: title, summary: summary)
         case .forward(let f, let w): self.init(graph: graph, forward: f, wiggle: w, step: step, title: title, summary: summary)
+        case .collapsed(let c): self.init(graph: graph, collapsed: c, step: step, title: title, summary: summary)
         }
     }
 
@@ -49,6 +59,7 @@ extension Scene {
         switch pass {
         case .reverse(let t): return layoutText(graph: graph, trace: t)
         case .forward(let f, let w): return layoutText(graph: graph, forward: f, wiggle: w)
+        case .collapsed(let c): return layoutText(graph: graph, collapsed: c)
         }
     }
 }

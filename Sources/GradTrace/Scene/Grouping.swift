@@ -1,0 +1,64 @@
+/// Groups of nodes taken from names: `l1.n2.w0` belongs to neuron `l1.n2` of layer `l1`.
+///
+/// Named nodes belong to the group their dotted name spells; a name without enough dots is a
+/// group of its own at neuron level (a statement with its unnamed parts), and at layer level
+/// numbered names share their stem (`a0`, `a1`, … form `a…`). Unnamed operations belong to the
+/// group of the node they feed, when all their consumers agree. This is how the nn helpers and
+/// `gradtrace generate mlp` name things, and it works for any program that names its parts
+/// `group.part`.
+public struct Grouping: Sendable {
+    /// How much to merge.
+    public enum Level: String, Sendable, CaseIterable {
+        /// `l1.n2`: a neuron (its weights, bias, weighted sum and activation).
+        case neuron
+        /// `l1`: a whole layer.
+        case layer
+
+        var depth: Int { self == .neuron ? 2 : 1 }
+    }
+
+    /// The group name of every node (nil: the node stays on its own).
+    public let groupOf: [String?]
+
+    /// Groups the nodes the output depends on. O(nodes).
+    public init(graph: Graph, output: NodeID, level: Level) {
+        var group = [String?](repeating: nil, count: graph.count)
+        for id in 0..<graph.count {
+            guard let name = graph.name(of: id) else { continue }
+            let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+            if parts.count > level.depth {
+                group[id] = parts.prefix(level.depth).joined(separator: ".")
+            } else if level == .neuron {
+                // A plain name is a statement: its unnamed parts gather under it.
+                group[id] = name
+            } else {
+                // At layer level, numbered names share their stem: a0, a1, … make one group `a…`.
+                var stem = Substring(parts[0])
+                while let last = stem.last, last.isNumber || last == "_" { stem.removeLast() }
+                group[id] = stem.isEmpty || stem.count == name.count ? name : stem + "…"
+            }
+        }
+        // Unnamed operations join the group of their consumers when every consumer is in the same one.
+        let mask = graph.ancestors(of: output)
+        var consumerGroup = [String?](repeating: nil, count: graph.count)
+        var mixed = [Bool](repeating: false, count: graph.count)
+        var id = output
+        while id >= 0 {
+            defer { id -= 1 }
+            guard mask[id] else { continue }
+            let n = graph[id]
+            if graph.name(of: id) == nil && !n.op.isLeaf && !mixed[id] { group[id] = consumerGroup[id] }
+            for i in n.inputs {
+                if let g = group[id] {
+                    if consumerGroup[i] == nil && !mixed[i] { consumerGroup[i] = g } else if consumerGroup[i] != g { mixed[i] = true }
+                } else {
+                    mixed[i] = true
+                }
+            }
+        }
+        groupOf = group
+    }
+
+    /// True when no node is in a group.
+    public var isEmpty: Bool { !groupOf.contains { $0 != nil } }
+}

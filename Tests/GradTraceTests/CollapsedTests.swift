@@ -1,0 +1,52 @@
+import Foundation
+@testable import GradTrace
+import Testing
+
+struct CollapsedTests {
+    func demo() -> (Graph, Trace) {
+        let tape = Tape()
+        let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+        let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+        return (tape.graph, loss.backward())
+    }
+
+    @Test func neuronsBecomeUnitsAndGradientsAddUp() throws {
+        let (g, t) = demo()
+        let c = try CollapsedTrace(graph: g, trace: t, level: .neuron)
+        let groups = c.units.filter { $0.members.count > 1 }.compactMap(\.group).filter { $0 != "loss" }
+        #expect(Set(groups) == Set(["l1.n0", "l1.n1", "l1.n2", "l1.n3", "l2.n0", "l2.n1", "l2.n2", "l2.n3", "l3.n0"]))
+        // A unit's gradient is what its outgoing edges carry back: the sum of its exits' gradients.
+        for (u, unit) in c.units.enumerated() where u != c.outputUnit {
+            let carried = c.edges.filter { $0.from == u }.reduce(0) { $0 + $1.contribution }
+            #expect(abs(carried - c.unitGradients[u]) <= 1e-12 * max(1, abs(carried)), "\(unit.group ?? "?")")
+        }
+        // Every visible node is in exactly one unit; every unit edge sums real trace edges.
+        let members = c.units.flatMap(\.members)
+        #expect(Set(members).count == members.count)
+        #expect(c.edges.allSatisfy { !$0.records.isEmpty && $0.from != $0.to })
+        #expect(c.steps.count == Set(c.edges.map(\.to)).count)
+        // Steps run from the output back: a unit is processed after every unit it feeds.
+        var position = [Int: Int]()
+        for s in c.steps { position[s.unit] = s.index }
+        for e in c.edges { if let a = position[e.from], let b = position[e.to] { #expect(b < a) } }
+    }
+
+    @Test func layersAndStems() throws {
+        let (g, t) = demo()
+        let layers = try CollapsedTrace(graph: g, trace: t, level: .layer)
+        #expect(Set(layers.units.compactMap(\.group)).isSuperset(of: ["l1", "l2", "l3"]))
+        // Numbered plain names share a stem at layer level.
+        let p = try Program.parse("x = 1\na0 = x * 2\na1 = x * 3\na2 = x * 4\ns = tanh(a0) + tanh(a1) + tanh(a2)\n")
+        let c = try CollapsedTrace(graph: p.graph, trace: Trace(graph: p.graph, output: p.output), level: .layer)
+        #expect(c.units.count == 3)  // x, a…, s
+        #expect(c.units.contains { $0.group == "a…" && $0.members.count == 3 })
+        let scene = Scene(graph: p.graph, collapsed: c, step: c.steps.count, summary: true)
+        #expect(scene.nodes.count == 3 && scene.edges.count == 2)
+    }
+
+    @Test func nothingToCollapseIsAnError() throws {
+        let p = try Program.parse("x = 1\ny = x * 2\n")
+        let t = Trace(graph: p.graph, output: p.output)
+        #expect(throws: CollapsedTrace.Problem.self) { _ = try CollapsedTrace(graph: p.graph, trace: t, level: .layer) == nil }
+    }
+}
