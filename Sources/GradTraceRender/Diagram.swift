@@ -94,7 +94,9 @@ public struct Diagram: Sendable {
             edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.04 + 2 * m.labelPad + 2, h))
         }
         self.metrics = m
-        self.layout = try Graphviz.shared.layout(LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir))
+        var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
+        if style.clusters, !pass.isCollapsed { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
+        self.layout = try Graphviz.shared.layout(request)
     }
 
     /// The number of steps (frames are 0…stepCount).
@@ -146,6 +148,28 @@ public struct Diagram: Sendable {
 }
 
 extension Diagram {
+    /// Neuron and layer clusters from dotted names: a layer `l1` is boxed when drawn nodes are
+    /// named `l1.…`, a neuron `l1.n2` when they are named `l1.n2.…` (statement and stem groups are not boxed).
+    static func clusters(graph: Graph, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {
+        var result: [(name: String, members: [Int])] = []
+        for level in [Grouping.Level.layer, .neuron] {
+            let groups = Grouping(graph: graph, output: output, level: level)
+            var members: [String: [Int]] = [:]
+            var order: [String] = []
+            for (k, id) in visible.enumerated() {
+                guard let name = groups.groupOf[id] else { continue }
+                if members[name] == nil { order.append(name) }
+                members[name, default: []].append(k)
+            }
+            for name in order {
+                let ms = members[name]!
+                let dotted = ms.contains { graph.name(of: visible[$0])?.hasPrefix(name + ".") ?? false }
+                if dotted && ms.count > 1 { result.append((name, ms)) }
+            }
+        }
+        return result
+    }
+
     /// A node's fill and text colour: by state, or by gradient magnitude under `--color-by grad`.
     func colors(_ n: Scene.NodeView) -> (fill: RGB, text: RGB, muted: RGB) {
         let theme = style.theme

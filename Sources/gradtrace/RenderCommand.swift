@@ -22,6 +22,9 @@ struct DrawingOptions: ParsableArguments {
     @Option(help: "One backward step per node (default) or per edge.")
     var granularity: Granularity = .node
 
+    @Flag(help: "Box every neuron and layer (groups from dotted names such as l1.n2.w0).")
+    var clusters = false
+
     @Option(name: .customLong("color-by"), help: "Node colours: state (default) or grad (log₁₀|gradient|, with a legend).")
     var colorBy: ColorBy = .state
 
@@ -34,7 +37,11 @@ struct DrawingOptions: ParsableArguments {
         if let w = FontCheck.warning() { StandardError.write(w + "\n") }
     }
 
-    var style: RenderStyle { RenderStyle(rankdir: rankdir, theme: Theme.named(theme), colorByGradient: colorBy == .grad) }
+    var style: RenderStyle {
+        var s = RenderStyle(rankdir: rankdir, theme: Theme.named(theme), colorByGradient: colorBy == .grad)
+        s.clusters = clusters
+        return s
+    }
 }
 
 /// Output formats by name and extension.

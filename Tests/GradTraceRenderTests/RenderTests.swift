@@ -107,3 +107,27 @@ struct RenderTests {
         _ = try d.render(step: d.stepCount, format: .png(scale: 1))
     }
 }
+
+struct ClusterTests {
+    /// --clusters boxes every layer and every neuron of the MLP demo, neurons inside their layer.
+    @Test func mlpLayersAndNeuronsAreBoxed() throws {
+        var style = RenderStyle()
+        style.clusters = true
+        let d = try Fixtures.diagram("mlp-demo", style: style)
+        let names = Set(d.layout.clusters.map(\.name))
+        #expect(names == ["l1", "l2", "l3", "l1.n0", "l1.n1", "l1.n2", "l1.n3", "l2.n0", "l2.n1", "l2.n2", "l2.n3", "l3.n0"])
+        for c in d.layout.clusters where c.depth == 2 {
+            let layer = try #require(d.layout.clusters.first { $0.name == String(c.name.split(separator: ".")[0]) })
+            #expect(c.x >= layer.x - 0.5 && c.x + c.width <= layer.x + layer.width + 0.5)
+        }
+        // Every node of neuron l2.n1 lies inside its box.
+        let box = try #require(d.layout.clusters.first { $0.name == "l2.n1" })
+        let scene = d.scene(step: 0)
+        for (k, n) in scene.nodes.enumerated() where d.graph.name(of: n.id)?.hasPrefix("l2.n1.") == true {
+            let b = d.layout.nodes[k]
+            #expect(b.x > box.x && b.x < box.x + box.width && b.y > box.y && b.y < box.y + box.height)
+        }
+        // A graph without dotted names gets no boxes.
+        #expect(try Fixtures.diagram("loss", style: style).layout.clusters.isEmpty)
+    }
+}

@@ -24,6 +24,12 @@ public enum Pass: Sendable {
         }
     }
 
+    /// True for a collapsed pass.
+    public var isCollapsed: Bool {
+        if case .collapsed = self { return true }
+        return false
+    }
+
     /// True for forward mode.
     public var isForward: Bool {
         if case .forward = self { return true }

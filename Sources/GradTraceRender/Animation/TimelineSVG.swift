@@ -63,6 +63,10 @@ struct TimelineSVG {
             body += "<text x=\"\(Self.num(size.width / 2))\" y=\"\(Self.num(m.margin * 0.75 + text.baseline(size: d.style.titleFontSize, bold: true)))\" text-anchor=\"middle\" font-size=\"\(Self.num(d.style.titleFontSize))\" font-weight=\"bold\" fill=\"\(theme.text.hex)\">\(Self.esc(t))</text>\n"
         }
         body += "<g transform=\"translate(\(Self.num(ox)),\(Self.num(oy)))\">\n"
+        for c in d.layout.clusters {
+            body += "<rect x=\"\(Self.num(c.x))\" y=\"\(Self.num(c.y))\" width=\"\(Self.num(c.width))\" height=\"\(Self.num(c.height))\" rx=\"8\" fill=\"\(theme.mutedText.hex)\" fill-opacity=\"\(c.depth == 1 ? "0.06" : "0.1")\" stroke=\"\(theme.mutedText.hex)\" stroke-opacity=\"0.7\" stroke-dasharray=\"4,3\"/>"
+            body += "<text x=\"\(Self.num(c.x + 6))\" y=\"\(Self.num(c.y + 2 + edgeBase))\" font-size=\"\(Self.num(d.style.edgeFontSize))\"\(c.depth == 1 ? " font-weight=\"bold\"" : "") fill=\"\(theme.mutedText.hex)\">\(Self.esc(c.name))</text>\n"
+        }
         // Edges: each run of an edge draws its line in that run's style.
         for (i, runs) in timeline.edges.enumerated() {
             let path = d.layout.edges[i]

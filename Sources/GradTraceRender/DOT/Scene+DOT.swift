@@ -14,6 +14,8 @@ public struct RenderStyle: Sendable {
     public var fontFamily = "DejaVu Sans"
     /// Fill nodes by log₁₀|gradient| (`--color-by grad`), with a legend.
     public var colorByGradient = false
+    /// Box every neuron and layer (groups from dotted names such as `l1.n2.w0`) (`--clusters`).
+    public var clusters = false
 
     public init(rankdir: RankDir = .LR, theme: Theme = .light, colorByGradient: Bool = false) {
         self.rankdir = rankdir

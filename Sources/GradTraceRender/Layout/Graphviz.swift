@@ -74,6 +74,24 @@ public final class Graphviz: @unchecked Sendable {
             guard let p else { throw RenderError.graphviz("edge e\(k) vanished from the layout") }
             return p
         }
-        return Layout(nodes: boxes, edges: edges, graphWidth: urx - llx, graphHeight: ury - lly)
+        // Cluster boxes, read from every subgraph named cluster_K.
+        var clusters: [Layout.Cluster] = []
+        var stack: [(UnsafeMutablePointer<Agraph_t>, Int)] = []
+        var sub = agfstsubg(g)
+        while let s = sub { stack.append((s, 1)); sub = agnxtsubg(s) }
+        while let (s, depth) = stack.popLast() {
+            if let cname = agnameof(UnsafeMutableRawPointer(s)), let k = Int(String(cString: cname).dropFirst("cluster_".count)),
+               k >= 0, k < request.clusters.count {
+                let lo = flip(gt_bb_llx(s), gt_bb_ury(s)), hi = flip(gt_bb_urx(s), gt_bb_lly(s))
+                clusters.append(Layout.Cluster(name: request.clusters[k].name, x: lo.x, y: lo.y, width: hi.x - lo.x,
+                                               height: hi.y - lo.y, depth: depth))
+            }
+            var inner = agfstsubg(s)
+            while let t = inner { stack.append((t, depth + 1)); inner = agnxtsubg(t) }
+        }
+        clusters.sort { ($0.depth, $0.name) < ($1.depth, $1.name) }
+        var layout = Layout(nodes: boxes, edges: edges, graphWidth: urx - llx, graphHeight: ury - lly)
+        layout.clusters = clusters
+        return layout
     }
 }

@@ -34,8 +34,17 @@ public struct Layout: Sendable, Hashable {
         }
     }
 
+    /// A cluster's box (a neuron or a layer), with its name; outer clusters come first.
+    public struct Cluster: Sendable, Hashable {
+        public var name: String
+        public var x: Double, y: Double, width: Double, height: Double
+        /// 1 for a layer, 2 for a neuron inside it.
+        public var depth: Int
+    }
+
     public var nodes: [Box]
     public var edges: [Path]
+    public var clusters: [Cluster] = []
     /// The size of the graph drawing (Graphviz's bounding box), in points.
     public var graphWidth: Double
     public var graphHeight: Double
@@ -47,6 +56,9 @@ public struct LayoutRequest: Sendable {
     /// (from index, to index) into the node list, and the label size (0×0 for none).
     public var edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)]
     public var rankdir: RenderStyle.RankDir
+    /// Nested groups to box: a name (`l1`, `l1.n2`) and its member node indices. A group whose
+    /// name extends another's (`l1.n2` in `l1`) is drawn inside it.
+    public var clusters: [(name: String, members: [Int])] = []
 
     public init(nodeSizes: [(width: Double, height: Double)], edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)],
                 rankdir: RenderStyle.RankDir) {
@@ -66,6 +78,26 @@ public struct LayoutRequest: Sendable {
         ]
         g.nodeDefaults = [DOTAttribute("shape", "box"), DOTAttribute("fixedsize", "true"), DOTAttribute("label", "")]
         g.edgeDefaults = [DOTAttribute("arrowsize", "0.9")]
+        // Clusters: layers contain their neurons; a node belongs to its innermost cluster.
+        var innermost = [Int](repeating: -1, count: nodeSizes.count)
+        let sorted = clusters.indices.sorted { clusters[$0].name.count < clusters[$1].name.count }
+        for c in sorted { for m in clusters[c].members where m < innermost.count { innermost[m] = c } }
+        func parent(_ c: Int) -> Int? {
+            let name = clusters[c].name
+            return clusters.indices.filter { $0 != c && name.hasPrefix(clusters[$0].name + ".") }
+                .max { clusters[$0].name.count < clusters[$1].name.count }
+        }
+        func body(_ c: Int?) -> [DOTStatement] {
+            var out: [DOTStatement] = []
+            for k in clusters.indices where parent(k) == c {
+                out.append(.subgraph("cluster_\(k)", [DOTAttribute("label", ""), DOTAttribute("margin", "10")], body(k)))
+            }
+            if let c {
+                for (i, owner) in innermost.enumerated() where owner == c { out.append(.node("n\(i)", [])) }
+            }
+            return out
+        }
+        if !clusters.isEmpty { g.statements += body(nil) }
         for (i, s) in nodeSizes.enumerated() {
             g.statements.append(.node("n\(i)", [
                 DOTAttribute("width", DOTEscaping.number(s.width / 72, decimals: 4)),

@@ -148,6 +148,19 @@ struct Painter {
         let oy = m.margin + m.headerHeight
         cairo_save(cr)
         cairo_translate(cr, ox, oy)
+        // Cluster boxes (layers, then the neurons inside them) under everything else.
+        for c in diagram.layout.clusters {
+            setColor(cr, theme.mutedText, alpha: c.depth == 1 ? 0.06 : 0.10)
+            roundedRect(cr, c.x, c.y, c.width, c.height, 8)
+            cairo_fill_preserve(cr)
+            setColor(cr, theme.mutedText, alpha: 0.7)
+            cairo_set_line_width(cr, c.depth == 1 ? 1.2 : 0.8)
+            var dashes: [Double] = [4, 3]
+            cairo_set_dash(cr, &dashes, 2, 0)
+            cairo_stroke(cr)
+            cairo_set_dash(cr, nil, 0, 0)
+            text.draw(c.name, on: cr, x: c.x + 6, y: c.y + 2, size: diagram.style.edgeFontSize, bold: c.depth == 1)
+        }
         // Idle edges first, then done, then active on top.
         for state in [Scene.EdgeState.idle, .done, .active] {
             for e in scene.edges where e.state == state { drawEdge(e, on: cr) }
