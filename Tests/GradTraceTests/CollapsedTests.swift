@@ -50,3 +50,23 @@ struct CollapsedTests {
         #expect(throws: CollapsedTrace.Problem.self) { _ = try CollapsedTrace(graph: p.graph, trace: t, level: .layer) == nil }
     }
 }
+
+struct LayerGranularityTests {
+    @Test func layerStepsMergeConsecutiveNodeSteps() throws {
+        let tape = Tape()
+        let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+        let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+        let nodeTrace = Trace(graph: tape.graph, output: loss.id)
+        let layerTrace = Trace(graph: tape.graph, output: loss.id, granularity: .layer)
+        #expect(layerTrace.steps.count < nodeTrace.steps.count / 10)
+        // The same records in the same order, only cut differently; the same gradients.
+        #expect(layerTrace.edges == nodeTrace.edges)
+        #expect(layerTrace.gradients == nodeTrace.gradients)
+        #expect(layerTrace.steps.map(\.edgeRange.count).reduce(0, +) == nodeTrace.edges.count)
+        // A layer step activates every node it runs.
+        let big = try #require(layerTrace.steps.max { $0.edgeRange.count < $1.edgeRange.count })
+        let scene = Scene(graph: tape.graph, trace: layerTrace, step: big.index)
+        #expect(scene.nodes.filter { $0.state == .active }.count > 1)
+        #expect(scene.caption.contains("edges in this step"))
+    }
+}

@@ -86,7 +86,7 @@ public struct CollapsedTrace: Sendable {
         var edgeIndex: [Int: Int] = [:]  // from * count + to
         var edges: [UnitEdge] = []
         for (r, e) in trace.edges.enumerated() {
-            let consumer = Self.consumer(of: r, in: trace)
+            let consumer = e.node
             let a = unitOf[e.input], b = unitOf[consumer]
             guard a >= 0, b >= 0, a != b else { continue }
             let key = a * units.count + b
@@ -133,17 +133,6 @@ public struct CollapsedTrace: Sendable {
         self.unitOf = unitOf
         self.unitGradients = units.map { u in u.exits.reduce(0) { $0 + trace.gradients[$1] } }
         self.outputUnit = unitOf[trace.output]
-    }
-
-    /// The consumer node of edge record `r`.
-    static func consumer(of r: Int, in trace: Trace) -> NodeID {
-        // Steps hold contiguous record ranges; find the step by binary search.
-        var lo = 0, hi = trace.steps.count - 1
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if trace.steps[mid].edgeRange.upperBound <= r { lo = mid + 1 } else { hi = mid }
-        }
-        return trace.steps[lo].node
     }
 }
 

@@ -122,6 +122,8 @@ public struct Scene: Sendable {
             if structure.consumers[e.input] <= 3 { contributions[e.input].append(e.contribution) }
         }
 
+        // A layer step runs several nodes at once: all of them are active.
+        let activeConsumers = Set(activeRange.map { trace.edges[$0].node })
         var nodes: [NodeView] = []
         nodes.reserveCapacity(structure.visible.count)
         for id in structure.visible {
@@ -149,7 +151,7 @@ public struct Scene: Sendable {
                 state = .pending
                 gradText = "grad ?"
             }
-            if id == activeNode { state = .active }
+            if id == activeNode || (activeNode != nil && activeConsumers.contains(id)) { state = .active }
             let nonFinite = !n.value.isFinite || (gradient.map { !$0.isFinite } ?? false)
             nodes.append(NodeView(id: id, title: text.title(id), valueText: text.valueLine(n.value),
                                   gradText: gradText, state: state, nonFinite: nonFinite,
@@ -183,7 +185,8 @@ public struct Scene: Sendable {
             if shown.isEmpty {
                 caption = "∂\(text.name(trace.output))/∂\(text.name(s.node)) = \(NumberFormat.short(s.upstream)) (its inputs are constants)"
             } else {
-                caption = shown.map { text.chainLine($0, consumer: s.node) }.joined(separator: "; ")
+                let lines = shown.prefix(4).map { text.chainLine($0, consumer: $0.node) }
+                caption = lines.joined(separator: "; ") + (shown.count > 4 ? "; … (\(shown.count) edges in this step)" : "")
             }
         }
     }

@@ -28,7 +28,7 @@ public enum Report {
             for e in trace.edges(of: s) {
                 if !first { out.write(", ") }
                 first = false
-                out.write("{\"input\": \(e.input), \"local\": \(NumberFormat.json(e.local)), \"upstream\": \(NumberFormat.json(e.upstream)), \"contribution\": \(NumberFormat.json(e.contribution)), \"accumulated\": \(NumberFormat.json(e.accumulated))}")
+                out.write("{\"input\": \(e.input), \"node\": \(e.node), \"local\": \(NumberFormat.json(e.local)), \"upstream\": \(NumberFormat.json(e.upstream)), \"contribution\": \(NumberFormat.json(e.contribution)), \"accumulated\": \(NumberFormat.json(e.accumulated))}")
             }
             out.write("]}")
             out.write(k + 1 < trace.steps.count ? ",\n" : "\n")

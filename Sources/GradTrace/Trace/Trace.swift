@@ -4,12 +4,16 @@ public enum Granularity: String, Sendable, CaseIterable {
     case node
     /// One step per edge: each input receives its contribution in a step of its own.
     case edge
+    /// One step per layer: consecutive node steps within one layer (`l1.…`, see ``Grouping``) form one step.
+    case layer
 }
 
 /// What one edge received in one backward step.
 public struct EdgeRecord: Sendable, Hashable {
     /// The node the edge leaves from (the op's operand).
     public var input: NodeID
+    /// The node the edge goes into (the consumer whose step this is).
+    public var node: NodeID
     /// Which operand of the consumer this edge is (0 or 1).
     public var operand: Int
     /// ∂out/∂input at the forward values.
@@ -106,19 +110,38 @@ public struct Trace: Sendable {
                     let local = k == 0 ? la : lb
                     let contribution = local * upstream
                     grad[input] += contribution
-                    edges.append(EdgeRecord(input: input, operand: k, local: local, upstream: upstream,
+                    edges.append(EdgeRecord(input: input, node: id, operand: k, local: local, upstream: upstream,
                                             contribution: contribution, accumulated: grad[input]))
                     if granularity == .edge {
                         steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<edges.count))
                         stepStart = edges.count
                     }
                     remaining[input] -= 1
-                    if remaining[input] == 0 { completed[input] = steps.count + (granularity == .node ? 1 : 0) }
+                    if remaining[input] == 0 { completed[input] = steps.count + (granularity == .edge ? 0 : 1) }
                 }
-                if granularity == .node {
+                if granularity != .edge {
                     steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<edges.count))
                 }
             }
+        }
+        if granularity == .layer {
+            // Merge runs of consecutive steps whose nodes share a layer group; renumber.
+            let groups = Grouping(graph: graph, output: output, level: .layer).groupOf
+            var merged: [Step] = []
+            var newIndex = [Int](repeating: 0, count: steps.count + 1)
+            var lastKey: String?
+            for s in steps {
+                let key = groups[s.node] ?? "#\(s.node)"
+                if let last = merged.last, key == lastKey, last.edgeRange.upperBound == s.edgeRange.lowerBound {
+                    merged[merged.count - 1].edgeRange = last.edgeRange.lowerBound..<s.edgeRange.upperBound
+                } else {
+                    merged.append(Step(index: merged.count + 1, node: s.node, upstream: s.upstream, edgeRange: s.edgeRange))
+                }
+                newIndex[s.index] = merged.count
+                lastKey = key
+            }
+            for i in completed.indices where completed[i] != .max && completed[i] > 0 { completed[i] = newIndex[completed[i]] }
+            steps = merged
         }
         self.output = output
         self.granularity = granularity
