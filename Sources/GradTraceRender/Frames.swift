@@ -45,10 +45,14 @@ public struct FrameSet: Sendable {
 
     /// The bytes of one frame.
     public func render(step: Int) throws(RenderError) -> [UInt8] {
+        try render(step: step, with: Painter(diagram: diagram))
+    }
+
+    func render(step: Int, with painter: Painter) throws(RenderError) -> [UInt8] {
         switch format {
-        case .png: return try diagram.render(step: step, format: .png(scale: scale, compression: 2))
-        case .svg: return try diagram.render(step: step, format: .svg)
-        case .pdf: return try diagram.render(step: step, format: .pdf)
+        case .png: return try painter.render(diagram.scene(step: step), format: .png(scale: scale, compression: 1))
+        case .svg: return try painter.render(diagram.scene(step: step), format: .svg)
+        case .pdf: return try painter.render(diagram.scene(step: step), format: .pdf)
         case .dot: return Array(diagram.dot(step: step, pinned: true).utf8)
         }
     }
@@ -63,11 +67,13 @@ public struct FrameSet: Sendable {
         let workers = jobs > 0 ? jobs : ProcessInfoShim.activeProcessorCount
         let next = Counter()
         DispatchQueue.concurrentPerform(iterations: min(workers, count)) { _ in
+            // One painter per worker: its shaped text carries over from frame to frame.
+            let painter = Painter(diagram: diagram)
             while true {
                 let k = next.increment() - 1
                 if k >= count || state.failed { return }
                 do {
-                    let bytes = try render(step: k)
+                    let bytes = try render(step: k, with: painter)
                     try sink(k, bytes)
                     progress(state.finish())
                 } catch {

@@ -9,10 +9,19 @@ final class TextEngine {
     private let context: OpaquePointer        // PangoContext*
     private let fontOptions: OpaquePointer    // cairo_font_options_t*
     private var layouts: [FontKey: OpaquePointer] = [:]
+    /// Shaped lines, kept across frames: most text (titles, values) is the same in every frame,
+    /// and shaping is the dear part of drawing text.
+    private var shaped: [ShapedKey: OpaquePointer] = [:]
+    private static let shapedLimit = 40_000
 
     struct FontKey: Hashable {
         var size: Double
         var bold: Bool
+    }
+
+    struct ShapedKey: Hashable {
+        var text: String
+        var font: FontKey
     }
 
     let family: String
@@ -30,6 +39,7 @@ final class TextEngine {
 
     deinit {
         for l in layouts.values { g_object_unref(UnsafeMutableRawPointer(l)) }
+        for l in shaped.values { g_object_unref(UnsafeMutableRawPointer(l)) }
         g_object_unref(UnsafeMutableRawPointer(context))
         cairo_font_options_destroy(fontOptions)
     }
@@ -47,10 +57,26 @@ final class TextEngine {
         return l
     }
 
+    /// A layout holding `text`, shaped once and cached.
+    private func shapedLayout(_ text: String, _ font: FontKey) -> OpaquePointer {
+        let key = ShapedKey(text: text, font: font)
+        if let l = shaped[key] { return l }
+        if shaped.count >= Self.shapedLimit {
+            for l in shaped.values { g_object_unref(UnsafeMutableRawPointer(l)) }
+            shaped.removeAll(keepingCapacity: true)
+        }
+        let l = pango_layout_copy(layout(font))!
+        // The font's layout may carry a caption's width and ellipsis: a shaped line never does.
+        pango_layout_set_width(l, -1)
+        pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_NONE)
+        text.withCString { pango_layout_set_text(l, $0, -1) }
+        shaped[key] = l
+        return l
+    }
+
     /// Logical width and height of one line of text, in user units.
     func measure(_ text: String, size: Double, bold: Bool = false) -> (width: Double, height: Double) {
-        let l = layout(FontKey(size: size, bold: bold))
-        text.withCString { pango_layout_set_text(l, $0, -1) }
+        let l = shapedLayout(text, FontKey(size: size, bold: bold))
         var logical = PangoRectangle()
         pango_layout_get_extents(l, nil, &logical)
         return (Double(logical.width) / Double(PANGO_SCALE), Double(logical.height) / Double(PANGO_SCALE))
@@ -68,6 +94,11 @@ final class TextEngine {
 
     /// Draws one line with its top-left corner at (x, y); `maxWidth` ellipsizes longer text.
     func draw(_ text: String, on cr: OpaquePointer, x: Double, y: Double, size: Double, bold: Bool = false, maxWidth: Double? = nil) {
+        if maxWidth == nil {
+            cairo_move_to(cr, x, y)
+            pango_cairo_show_layout(cr, shapedLayout(text, FontKey(size: size, bold: bold)))
+            return
+        }
         let l = layout(FontKey(size: size, bold: bold))
         text.withCString { pango_layout_set_text(l, $0, -1) }
         if let maxWidth {
