@@ -22,20 +22,8 @@ struct Painter {
         let size = diagram.canvasSize
         switch format {
         case .png(let scale, let compression):
-            let px = diagram.pixelSize(scale: scale)
-            guard px.width <= 32767, px.height <= 32767 else {
-                throw RenderError.tooLarge("the picture would be \(px.width) × \(px.height) pixels, over Cairo's 32,767-pixel limit: lower --scale (at most \(NumberFormat.short(diagram.fittingScale(scale), digits: 3)) fits)")
-            }
-            guard let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(px.width), Int32(px.height)),
-                  cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {
-                throw RenderError.cairo("could not create a \(px.width) × \(px.height) image (out of memory?)")
-            }
+            let surface = try image(scene, scale: scale)
             defer { cairo_surface_destroy(surface) }
-            let cr = cairo_create(surface)!
-            cairo_scale(cr, Double(px.width) / size.width, Double(px.height) / size.height)
-            draw(scene, on: cr)
-            cairo_destroy(cr)
-            cairo_surface_flush(surface)
             return try PNGEncoder.encode(surface: surface, compression: Int32(max(0, min(9, compression))))
         case .svg:
             let sink = ByteSink()
@@ -54,20 +42,30 @@ struct Painter {
         }
     }
 
-    /// Draws once, then encodes the same surface: returns the PNG size. Used to measure the
-    /// encoding floor; the drawing happens before the timed encode in `gradtrace-bench`.
-    func encodeOnly(_ scene: Scene, scale: Double, compression: Int32) throws(RenderError) -> Int {
+    /// The scene drawn on a new RGB image surface at `scale` (the caller destroys it).
+    func image(_ scene: Scene, scale: Double) throws(RenderError) -> OpaquePointer {
         let size = diagram.canvasSize
         let px = diagram.pixelSize(scale: scale)
-        guard let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(px.width), Int32(px.height)) else {
-            throw RenderError.cairo("no surface")
+        guard px.width <= 32767, px.height <= 32767 else {
+            throw RenderError.tooLarge("the picture would be \(px.width) × \(px.height) pixels, over Cairo's 32,767-pixel limit: lower --scale (at most \(NumberFormat.short(diagram.fittingScale(scale), digits: 3)) fits)")
         }
-        defer { cairo_surface_destroy(surface) }
+        guard let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(px.width), Int32(px.height)),
+              cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {
+            throw RenderError.cairo("could not create a \(px.width) × \(px.height) image (out of memory?)")
+        }
         let cr = cairo_create(surface)!
         cairo_scale(cr, Double(px.width) / size.width, Double(px.height) / size.height)
         draw(scene, on: cr)
         cairo_destroy(cr)
         cairo_surface_flush(surface)
+        return surface
+    }
+
+    /// Draws once, then encodes the same surface: returns the PNG size. Used to measure the
+    /// encoding floor; the drawing happens before the timed encode in `gradtrace-bench`.
+    func encodeOnly(_ scene: Scene, scale: Double, compression: Int32) throws(RenderError) -> Int {
+        let surface = try image(scene, scale: scale)
+        defer { cairo_surface_destroy(surface) }
         let start = DispatchTime.now().uptimeNanoseconds
         let bytes = try PNGEncoder.encode(surface: surface, compression: compression)
         EncodeClock.last = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -76,19 +74,9 @@ struct Painter {
 
     /// The scene drawn at `scale` as red, green and blue planes (for GIF frames).
     func pixels(_ scene: Scene, scale: Double) throws(RenderError) -> GIFEncoder.Frame {
-        let size = diagram.canvasSize
-        let px = diagram.pixelSize(scale: scale)
-        guard px.width <= 32767, px.height <= 32767,
-              let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(px.width), Int32(px.height)),
-              cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {
-            throw RenderError.cairo("could not create a \(px.width) × \(px.height) image")
-        }
+        let surface = try image(scene, scale: scale)
         defer { cairo_surface_destroy(surface) }
-        let cr = cairo_create(surface)!
-        cairo_scale(cr, Double(px.width) / size.width, Double(px.height) / size.height)
-        draw(scene, on: cr)
-        cairo_destroy(cr)
-        cairo_surface_flush(surface)
+        let px = (width: Int(cairo_image_surface_get_width(surface)), height: Int(cairo_image_surface_get_height(surface)))
         let stride = Int(cairo_image_surface_get_stride(surface))
         let data = cairo_image_surface_get_data(surface)!
         let n = px.width * px.height
