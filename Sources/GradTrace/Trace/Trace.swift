@@ -91,38 +91,51 @@ public struct Trace: Sendable {
         grad[output] = 1
         completed[output] = 0
         var steps: [Step] = []
-        var edges: [EdgeRecord] = []
-        steps.reserveCapacity(granularity == .node ? opCount : edgeCount)
-        edges.reserveCapacity(edgeCount)
-        graph.nodes.withUnsafeBufferPointer { nodes in
-            var id = output
-            while id >= 0 {
-                defer { id -= 1 }
-                guard mask[id] else { continue }
-                let node = nodes[id]
-                if node.op.isLeaf { continue }
-                let upstream = grad[id]
-                let binary = node.b >= 0
-                let (la, lb) = node.op.localGradients(nodes[node.a].value, binary ? nodes[node.b].value : 0, output: node.value)
-                var stepStart = edges.count
-                for k in 0..<(binary ? 2 : 1) {
-                    let input = k == 0 ? node.a : node.b
-                    let local = k == 0 ? la : lb
-                    let contribution = local * upstream
-                    grad[input] += contribution
-                    edges.append(EdgeRecord(input: input, node: id, operand: k, local: local, upstream: upstream,
-                                            contribution: contribution, accumulated: grad[input]))
-                    if granularity == .edge {
-                        steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<edges.count))
-                        stepStart = edges.count
+        steps.reserveCapacity(granularity == .edge ? edgeCount : opCount)
+        // The hot loop works on raw buffers: the edge records are written in place, once each.
+        let edges = [EdgeRecord](unsafeUninitializedCapacity: edgeCount) { records, initialized in
+            var e = 0
+            grad.withUnsafeMutableBufferPointer { grad in
+            completed.withUnsafeMutableBufferPointer { completed in
+            remaining.withUnsafeMutableBufferPointer { remaining in
+            mask.withUnsafeBufferPointer { mask in
+            graph.nodes.withUnsafeBufferPointer { nodes in
+                var id = output
+                while id >= 0 {
+                    defer { id -= 1 }
+                    guard mask[id] else { continue }
+                    let node = nodes[id]
+                    if node.op.isLeaf { continue }
+                    let upstream = grad[id]
+                    let binary = node.b >= 0
+                    let (la, lb) = node.op.localGradients(nodes[node.a].value, binary ? nodes[node.b].value : 0, output: node.value)
+                    var stepStart = e
+                    for k in 0..<(binary ? 2 : 1) {
+                        let input = k == 0 ? node.a : node.b
+                        let local = k == 0 ? la : lb
+                        let contribution = local * upstream
+                        grad[input] += contribution
+                        (records.baseAddress! + e).initialize(to: EdgeRecord(
+                            input: input, node: id, operand: k, local: local, upstream: upstream,
+                            contribution: contribution, accumulated: grad[input]))
+                        e += 1
+                        if granularity == .edge {
+                            steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<e))
+                            stepStart = e
+                        }
+                        remaining[input] -= 1
+                        if remaining[input] == 0 { completed[input] = steps.count + (granularity == .edge ? 0 : 1) }
                     }
-                    remaining[input] -= 1
-                    if remaining[input] == 0 { completed[input] = steps.count + (granularity == .edge ? 0 : 1) }
-                }
-                if granularity != .edge {
-                    steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<edges.count))
+                    if granularity != .edge {
+                        steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<e))
+                    }
                 }
             }
+            }
+            }
+            }
+            }
+            initialized = e
         }
         if granularity == .layer {
             // Merge runs of consecutive steps whose nodes share a layer group; renumber.
