@@ -192,5 +192,14 @@ func benchMLP() throws {
 
 let what = CommandLine.arguments.dropFirst().first ?? "all"
 if what == "mlp" { try benchMLP() }
+if what == "mlp-trace" {
+    // For profilers: the MLP backward pass in a loop.
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    var steps = 0
+    for _ in 0..<400_000 { steps &+= Trace(graph: tape.graph, output: loss.id).steps.count }
+    print(steps)
+}
 if what == "trace" || what == "all" { benchTrace() }
 if what == "render" || what == "all" { try benchRender() }
