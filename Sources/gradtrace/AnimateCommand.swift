@@ -23,7 +23,7 @@ struct AnimateCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
-        guard fps > 0 && fps <= 50 else { throw ValidationError("--fps must be above 0 and at most 50") }
+        guard fps >= 0.01 && fps <= 50 else { throw ValidationError("--fps must be from 0.01 to 50") }
     }
 
     func run() throws {

@@ -54,6 +54,14 @@ struct FramesCommand: ParsableCommand {
             if showProgress { StandardError.write("\rframes \(done)/\(total)" + (done == total ? "\n" : "")) }
         })
         try writer.write(Array(frames.manifest(outputName: p.outputName).utf8), to: outputDir + "/manifest.json")
+        // Frames of an earlier, longer run would be picked up by `step-%03d` globs: remove them.
+        let current = Set((0...diagram.stepCount).map { frames.fileName(step: $0) })
+        let ext = "." + format.rawValue
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: outputDir)) ?? []
+        where name.hasPrefix("step-") && name.hasSuffix(ext) && !current.contains(name)
+            && name.dropFirst(5).dropLast(ext.count).allSatisfy(\.isNumber) {
+            try? FileManager.default.removeItem(atPath: outputDir + "/" + name)
+        }
         StandardOutput.shared.write("\(total) frames (steps 0…\(diagram.stepCount)) and manifest.json in \(outputDir)\n")
     }
 }

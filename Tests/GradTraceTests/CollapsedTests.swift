@@ -70,3 +70,51 @@ struct LayerGranularityTests {
         #expect(scene.caption.contains("edges in this step"))
     }
 }
+
+struct ReviewRegressionTests {
+    /// An exit that also feeds its own unit is not counted twice: the unit's gradient is what it sends out.
+    @Test func unitGradientIsWhatFlowsOut() throws {
+        let p = try Program.parse("x = 1\na0 = x * 2\na1 = a0 * 3\ns = a0 + a1\n")
+        let c = try CollapsedTrace(graph: p.graph, trace: Trace(graph: p.graph, output: p.output), level: .layer)
+        let a = try #require(c.units.firstIndex { $0.group == "a…" })
+        let out = c.edges.filter { $0.from == a }.reduce(0) { $0 + $1.contribution }
+        #expect(c.unitGradients[a] == out)
+        #expect(out == 2)  // a0 → s and a1 → s carry 1 each; a0 → a1 stays inside the unit
+    }
+
+    /// Layer steps draw every consumer's edges, with the right formulas in the table.
+    @Test func layerStepsDrawAllTheirEdges() throws {
+        let tape = Tape()
+        let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+        let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+        let t = Trace(graph: tape.graph, output: loss.id, granularity: .layer)
+        let final = Scene(graph: tape.graph, trace: t, step: t.steps.count)
+        #expect(final.edges.allSatisfy { $0.state != .idle && !$0.lines.isEmpty })
+        var table = ""
+        Report.traceTable(graph: tape.graph, trace: t, outputName: "loss", to: &table)
+        var nodeTable = ""
+        Report.traceTable(graph: tape.graph, trace: Trace(graph: tape.graph, output: loss.id), outputName: "loss", to: &nodeTable)
+        // Same rows apart from the step numbers.
+        func rows(_ s: String) -> [String] { s.split(separator: "\n").filter { $0.contains("→") }.map { String($0.drop { $0 == " " || $0.isNumber }) } }
+        #expect(rows(table) == rows(nodeTable))
+    }
+
+    @Test func powCallIsAlwaysTwoInputs() throws {
+        let p = try Program.parse("x = 3\ny = pow(x, 2)\nz = x^2\n", output: "y")
+        #expect(p.graph[p.output].op == .pow)
+        #expect(p.graph[p.graph.lookup("z")!].op == .powConst(2))
+        // A graph with such a node round-trips through the writer node for node.
+        let again = try Program.parse(ProgramWriter.source(of: p.graph, output: p.output))
+        #expect(again.graph[again.output].op == .pow)
+        #expect(again.graph.count == 3)  // x, the constant 2, pow
+        #expect(again.graph[again.output].value == 9)
+    }
+
+    @Test func negativeZeroRoundTrips() throws {
+        var g = Graph()
+        let x = g.addInput("x", -0.0)
+        let y = g.add(.div, g.addConstant(1), x, name: "y")
+        let p = try Program.parse(ProgramWriter.source(of: g, output: y))
+        #expect(p.graph[p.output].value == -.infinity)
+    }
+}

@@ -393,7 +393,10 @@ struct Parser {
             throw lexer.diagnostic(at: t, "\(name) takes \(want) argument\(want == 1 ? "" : "s"), got \(args)")
         }
         if name == "pow" {
-            reduce(.binary(.pow, t), &operands)
+            // pow(a, b) is always a·b-style two-input node (use a^2 for a constant exponent).
+            let b = materialize(operands.removeLast())
+            let a = materialize(operands.removeLast())
+            operands.append(.node(graph.add(.pow, a, b)))
             return
         }
         let op = Op.namedFunctions.first { $0.name == name }!.op

@@ -102,6 +102,7 @@ public enum ProgramWriter {
 
     /// A number that reads back as the same double.
     static func literal(_ x: Double) -> String {
+        if x == 0 && x.sign == .minus { return "-0" }
         if x.isNaN { return "(0/0)" }
         if x.isInfinite { return x < 0 ? "(-1/0)" : "(1/0)" }
         return NumberFormat.exact(x)

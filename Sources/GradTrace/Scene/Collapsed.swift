@@ -9,7 +9,7 @@ public struct CollapsedTrace: Sendable {
         /// The group name (`l1.n2`), or nil for a single node.
         public var group: String?
         public var members: [NodeID]
-        /// Members read outside the unit (or the output): the unit's gradient is the sum of theirs.
+        /// Members read outside the unit (or the output).
         public var exits: [NodeID]
     }
 
@@ -49,7 +49,7 @@ public struct CollapsedTrace: Sendable {
     public let steps: [Step]
     /// The unit of every node (-1: not drawn).
     public let unitOf: [Int]
-    /// The final gradient of every unit: the sum over its exits.
+    /// The final gradient of every unit: the sum of what its edges carry to other units.
     public let unitGradients: [Double]
     /// The output's unit.
     public let outputUnit: Int
@@ -107,7 +107,7 @@ public struct CollapsedTrace: Sendable {
             outgoing[e.from].append(k)
             incoming[e.to].append(k)
         }
-        var ready = units.indices.filter { indegree[$0] == 0 }
+        var ready = units.indices.filter { indegree[$0] == 0 }.sorted { units[$0].id > units[$1].id }
         var order: [Int] = []
         while let u = ready.popLast() {
             order.append(u)
@@ -131,7 +131,11 @@ public struct CollapsedTrace: Sendable {
         self.edges = edges
         self.steps = steps
         self.unitOf = unitOf
-        self.unitGradients = units.map { u in u.exits.reduce(0) { $0 + trace.gradients[$1] } }
+        // A unit's gradient is what flows out of it to other units (the output unit: its seed).
+        var unitGradients = [Double](repeating: 0, count: units.count)
+        for e in edges { unitGradients[e.from] += e.contribution }
+        if unitOf[trace.output] >= 0 { unitGradients[unitOf[trace.output]] = trace.gradients[trace.output] }
+        self.unitGradients = unitGradients
         self.outputUnit = unitOf[trace.output]
     }
 }

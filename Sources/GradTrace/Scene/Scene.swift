@@ -245,8 +245,9 @@ struct SceneStructure {
     var consumers: [Int]
 
     init(graph: Graph, trace: Trace) {
+        // Where each consumer's records start (a layer step holds several consumers, so go by record).
         var firstRecord = [Int](repeating: -1, count: graph.count)
-        for s in trace.steps where firstRecord[s.node] < 0 { firstRecord[s.node] = s.edgeRange.lowerBound }
+        for (r, e) in trace.edges.enumerated() where firstRecord[e.node] < 0 { firstRecord[e.node] = r }
         self.init(graph: graph, output: trace.output, firstRecord: firstRecord)
     }
 

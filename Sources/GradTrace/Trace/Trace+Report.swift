@@ -78,11 +78,11 @@ public enum Report {
         var rows: [[String]] = [["step", "node", "edge", "∂node/∂input", "local", "×", "upstream", "=", "contribution", "input grad", ""]]
         for s in trace.steps {
             for e in trace.edges(of: s) {
-                let node = graph[s.node]
+                let node = graph[e.node]
                 let formula = node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.name))
                 let partial = counts[e.input] > 1 && e.accumulated != e.contribution ? "(sum)" : ""
                 rows.append([
-                    String(s.index), labels.name(of: s.node), "\(labels.name(of: e.input)) → \(labels.name(of: s.node))", formula,
+                    String(s.index), labels.name(of: e.node), "\(labels.name(of: e.input)) → \(labels.name(of: e.node))", formula,
                     NumberFormat.short(e.local, digits: 6), "×", NumberFormat.short(e.upstream, digits: 6), "=",
                     NumberFormat.short(e.contribution, digits: 6), NumberFormat.short(e.accumulated, digits: 6), partial,
                 ])

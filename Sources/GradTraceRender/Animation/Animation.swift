@@ -7,7 +7,8 @@ public enum Animation {
     /// Frames are drawn and quantised in parallel, in batches, then written in order.
     public static func gif(_ diagram: Diagram, fps: Double, scale: Double) throws -> [UInt8] {
         let count = diagram.stepCount + 1
-        let delay = max(2, Int((100 / fps).rounded()))
+        // GIF delays are 16-bit hundredths of a second.
+        let delay = max(2, min(65535 / 3, Int((100 / max(fps, 0.01)).rounded())))
         var frames = [GIFEncoder.IndexedFrame?](repeating: nil, count: count)
         let batch = max(1, ProcessInfoShim.activeProcessorCount * 2)
         var start = 0

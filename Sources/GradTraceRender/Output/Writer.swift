@@ -27,14 +27,16 @@ public struct Writer: Sendable {
         if let existing = fm.contents(atPath: path), existing.count == bytes.count, Array(existing) == bytes {
             return .unchanged
         }
-        let dir = (path as NSString).deletingLastPathComponent
-        let base = (path as NSString).lastPathComponent
+        // Write beside the real file (a symbolic link at `path` keeps pointing at it).
+        let destination = FileManager.default.fileExists(atPath: path) ? target : path
+        let dir = (destination as NSString).deletingLastPathComponent
+        let base = (destination as NSString).lastPathComponent
         let tmp = (dir.isEmpty ? "" : dir + "/") + ".\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         guard fm.createFile(atPath: tmp, contents: Data(bytes)) else {
             let reason = fm.fileExists(atPath: dir.isEmpty ? "." : dir) ? "permission denied or disk full" : "the folder '\(dir)' does not exist"
             throw RenderError.write(path: path, reason: reason)
         }
-        if rename(tmp, path) != 0 {
+        if rename(tmp, destination) != 0 {
             let reason = String(cString: strerror(errno))
             unlink(tmp)
             throw RenderError.write(path: path, reason: reason)
