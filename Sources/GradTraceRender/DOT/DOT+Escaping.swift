@@ -40,7 +40,10 @@ public enum DOTEscaping {
     }
 
     /// Text for inside HTML-like labels: `&`, `<`, `>`, `"` as entities; control characters dropped.
-    public static func html(_ s: String) -> String {
+    public static func html(_ s: String) -> String { markup(s, keepingLineBreaks: false) }
+
+    /// XML/HTML character escaping, shared by DOT's HTML-like labels and the SVG and HTML writers.
+    static func markup(_ s: String, keepingLineBreaks: Bool) -> String {
         var o = ""
         for u in s.unicodeScalars {
             switch u {
@@ -49,7 +52,9 @@ public enum DOTEscaping {
             case ">": o += "&gt;"
             case "\"": o += "&quot;"
             default:
-                if u.value < 0x20 || u.value == 0x7F { continue }
+                if u.value < 0x20 || u.value == 0x7F {
+                    guard keepingLineBreaks && (u == "\n" || u == "\t") else { continue }
+                }
                 o.unicodeScalars.append(u)
             }
         }

@@ -47,19 +47,7 @@ enum SVGNormalizer {
         return k + 4 < out.count && out[k + 1] == 115 && out[k + 2] == 118 && out[k + 3] == 103  // "svg"
     }
 
-    static func xml(_ s: String) -> String {
-        var o = ""
-        for u in s.unicodeScalars {
-            switch u {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "\"": o += "&quot;"
-            default:
-                if u.value < 0x20 && u != "\n" && u != "\t" { continue }
-                o.unicodeScalars.append(u)
-            }
-        }
-        return o
-    }
+    /// Text for SVG and HTML: the markup characters as entities; control characters other than
+    /// newline and tab dropped (the one escaping rule shared with DOT's HTML-like labels).
+    static func xml(_ s: String) -> String { DOTEscaping.markup(s, keepingLineBreaks: true) }
 }
