@@ -68,10 +68,11 @@ public struct Diagram: Sendable {
         if style.colorByGradient {
             m.legendWidth = max(m.legendWidth, Painter.colorBarWidth(text: text, style: style))
         }
-        colorScale = style.colorByGradient ? ColorScale(derivatives: visibleDerivatives(graph: graph, pass: pass)) : nil
 
         let (nodeTexts, edgeTexts) = Scene.layoutText(graph: graph, pass: pass)
         let first = Scene(graph: graph, pass: pass, step: 0)
+        let derivatives = pass.finalDerivatives
+        colorScale = style.colorByGradient ? ColorScale(derivatives: first.nodes.map { derivatives[$0.id] }) : nil
         let visible = first.nodes.map(\.id)
         var index = [Int](repeating: -1, count: graph.count)
         for (k, id) in visible.enumerated() { index[id] = k }
@@ -135,10 +136,9 @@ public struct Diagram: Sendable {
         try Painter(diagram: self).render(scene(step: step, summary: summary), format: format)
     }
 
-    /// Draws a step and returns only the time-relevant part for benchmarks: the PNG encoding
-    /// of an already drawn surface, timed by the caller around this call (drawing excluded).
-    public func encodeOnly(step: Int, scale: Double, compression: Int32) throws(RenderError) -> Int {
-        try Painter(diagram: self).encodeOnly(scene(step: step), scale: scale, compression: compression)
+    /// Seconds spent encoding step `step` as PNG, drawing excluded (for benchmarks).
+    public func pngEncodeTime(step: Int, scale: Double, compression: Int32) throws(RenderError) -> Double {
+        try Painter(diagram: self).encodeTime(scene(step: step), scale: scale, compression: compression)
     }
 
     /// DOT text of one step; `pinned` adds the shared layout as `pos` attributes.

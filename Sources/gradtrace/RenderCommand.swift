@@ -95,11 +95,10 @@ struct RenderCommand: ParsableCommand {
             throw CLIError("--step \(step) is out of range: this trace has steps 0 (forward pass) to \(pass.stepCount)")
         }
         let bytes: [UInt8]
-        if format == .dot && !drawing.style.colorByGradient {
-            bytes = Array(Scene(graph: p.graph, pass: pass, step: step, title: drawing.title, summary: summary).dot(style: drawing.style).text.utf8)
-        } else if format == .dot {
+        if format == .dot {
+            // DOT needs no layout (and no Graphviz): the scene as text.
             let scene = Scene(graph: p.graph, pass: pass, step: step, title: drawing.title, summary: summary)
-            let scale = ColorScale(derivatives: visibleDerivatives(graph: p.graph, pass: pass))
+            let scale = drawing.style.colorByGradient ? ColorScale(derivatives: visibleDerivatives(graph: p.graph, pass: pass)) : nil
             bytes = Array(scene.dot(style: drawing.style, colorScale: scale).text.utf8)
         } else {
             try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)

@@ -47,7 +47,7 @@ struct CollapsedTests {
     @Test func nothingToCollapseIsAnError() throws {
         let p = try Program.parse("x = 1\ny = x * 2\n")
         let t = Trace(graph: p.graph, output: p.output)
-        #expect(throws: CollapsedTrace.Problem.self) { _ = try CollapsedTrace(graph: p.graph, trace: t, level: .layer) == nil }
+        #expect(throws: CollapsedTrace.Problem.self) { _ = try CollapsedTrace(graph: p.graph, trace: t, level: .layer) }
     }
 }
 

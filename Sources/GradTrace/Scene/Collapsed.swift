@@ -254,7 +254,7 @@ struct CollapsedText {
     func title(_ u: Int) -> String {
         let unit = c.units[u]
         guard let g = unit.group, unit.members.count > 1 else {
-            return SceneText(graph: graph, trace: c.trace, consumers: [], names: names).title(unit.id)
+            return names.title(of: unit.id, in: graph)
         }
         let params = unit.members.filter { graph[$0].op == .input }.count
         return "\(g) · \(unit.members.count) nodes, \(params) parameters"

@@ -37,7 +37,7 @@ extension Scene {
             }
             if id == active { state = .active }
             let nonFinite = !n.value.isFinite || (tangent.map { !$0.isFinite } ?? false)
-            nodes.append(NodeView(id: id, title: text.reverse.title(id), valueText: valueText, gradText: tangentText, state: state,
+            nodes.append(NodeView(id: id, title: text.title(id), valueText: valueText, gradText: tangentText, state: state,
                                   nonFinite: nonFinite, isOutput: id == f.output, isInput: n.op == .input, gradient: tangent))
         }
         // Edge k of the structure: the forward edge record of its consumer, if the input depends on x.
@@ -72,7 +72,7 @@ extension Scene {
         depends[f.wrt] = true
         for s in f.steps { depends[s.node] = true }
         let nodes: [[[String]]] = structure.visible.map { id in
-            [[text.reverse.title(id)],
+            [[text.title(id)],
              [text.valueLine(id, known: false), text.valueLine(id, known: true)],
              depends[id] ? [text.pendingLine(id), text.tangentLine(id)] : [text.zeroLine(id)]]
         }
@@ -91,17 +91,18 @@ struct ForwardText {
     let graph: Graph
     let forward: ForwardTrace
     let wiggle: Wiggle?
-    let reverse: SceneText
+    let names: NameTable
 
     init(graph: Graph, forward: ForwardTrace, wiggle: Wiggle?) {
         self.graph = graph
         self.forward = forward
         self.wiggle = wiggle
-        // Titles and names are the same in both modes; the reverse wording needs a trace only for ledgers.
-        self.reverse = SceneText(graph: graph, trace: Trace(graph: Graph.single, output: 0), consumers: [], names: NameTable(graph: graph))
+        self.names = NameTable(graph: graph)
     }
 
-    func name(_ id: NodeID) -> String { reverse.name(id) }
+    func name(_ id: NodeID) -> String { names.name(of: id) }
+
+    func title(_ id: NodeID) -> String { names.title(of: id, in: graph) }
 
     var x: String { Op.wrap(name(forward.wrt)) }
 
@@ -158,13 +159,4 @@ struct ForwardText {
         }
         return text
     }
-}
-
-extension Graph {
-    /// A one-node graph, a placeholder where a graph is needed but never read.
-    static let single: Graph = {
-        var g = Graph()
-        g.addInput("_", 0)
-        return g
-    }()
 }

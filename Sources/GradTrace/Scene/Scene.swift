@@ -301,18 +301,7 @@ struct SceneText {
         "∂\(Op.wrap(name(of)))/∂\(Op.wrap(name(wrt)))"
     }
 
-    func title(_ id: NodeID) -> String {
-        let n = graph[id]
-        switch n.op {
-        case .input: return graph.names(of: id).joined(separator: " = ")
-        case .constant: return "const"
-        default:
-            let expr = n.op.expression(n.inputs.map(name))
-            let given = graph.names(of: id)
-            if given.isEmpty { return name(id) + " = " + expr }
-            return given.joined(separator: " = ") + " = " + expr
-        }
-    }
+    func title(_ id: NodeID) -> String { names.title(of: id, in: graph) }
 
     func valueLine(_ v: Double) -> String { "data " + NumberFormat.short(v) }
 

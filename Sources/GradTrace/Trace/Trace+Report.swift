@@ -165,4 +165,17 @@ public struct NameTable: Sendable {
 
     /// The display name of node `id`.
     public func name(of id: NodeID) -> String { names[id] }
+
+    /// A node's box title: the input's name, or `u = w·x` (its names, then what it computes).
+    public func title(of id: NodeID, in graph: Graph) -> String {
+        let n = graph[id]
+        switch n.op {
+        case .input: return graph.names(of: id).joined(separator: " = ")
+        case .constant: return "const"
+        default:
+            let expr = n.op.expression(n.inputs.map(name(of:)))
+            let given = graph.names(of: id)
+            return (given.isEmpty ? name(of: id) : given.joined(separator: " = ")) + " = " + expr
+        }
+    }
 }

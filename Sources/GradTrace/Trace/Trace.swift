@@ -192,9 +192,10 @@ public struct Trace: Sendable {
     /// The edge records of step `step` (1-based).
     public func edges(of step: Step) -> ArraySlice<EdgeRecord> { edges[step.edgeRange] }
 
-    /// The gradient of every node as it stands after `step` steps (0 = before any, all zero but… the output's seed).
+    /// The gradient of every node as it stands after `step` steps. O(edges up to that step).
     ///
-    /// O(edges up to that step). Step 0 has no gradients at all (the forward state).
+    /// Step 0 is the forward state, before the pass: every entry is 0, the output's seed of 1
+    /// included (the seed is shown from step 1 on, as in the pictures).
     public func gradients(afterStep step: Int) -> [Double] {
         var g = [Double](repeating: 0, count: gradients.count)
         guard step > 0 else { return g }
