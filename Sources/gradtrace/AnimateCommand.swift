@@ -13,7 +13,8 @@ struct AnimateCommand: ParsableCommand {
     @OptionGroup var drawing: DrawingOptions
     @OptionGroup var passOptions: PassOptions
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The output file: FILE.gif, FILE.svg or FILE.html.", valueName: "file"))
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The output file: FILE.gif, FILE.svg or FILE.html.", valueName: "file"),
+            completion: .file(extensions: ["gif", "svg", "html"]))
     var outputFile: String
 
     @Option(help: "Steps per second (default 1; the last frame holds three times as long).")
@@ -32,7 +33,7 @@ struct AnimateCommand: ParsableCommand {
             throw CLIError("cannot tell the animation kind of '\(outputFile)': use a .gif, .svg or .html file")
         }
         let p = try program.load()
-                let pass = try passOptions.pass(p, granularity: drawing.granularity)
+        let pass = try passOptions.pass(p, granularity: drawing.granularity)
         try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
         drawing.checkFonts()
         let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)

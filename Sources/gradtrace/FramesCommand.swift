@@ -16,7 +16,8 @@ struct FramesCommand: ParsableCommand {
     @OptionGroup var drawing: DrawingOptions
     @OptionGroup var passOptions: PassOptions
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The folder for the frames (created if missing), or FILE.pdf for one multi-page PDF.", valueName: "dir"))
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The folder for the frames (created if missing), or FILE.pdf for one multi-page PDF.", valueName: "dir"),
+            completion: .directory)
     var outputDir: String
 
     @Option(help: "Frame format: png (default), svg, pdf or dot (DOT frames carry the layout as pinned pos attributes).")
@@ -27,6 +28,17 @@ struct FramesCommand: ParsableCommand {
 
     @Flag(help: "Draw graphs above the node limit anyway.")
     var force = false
+
+    func validate() throws {
+        // A folder named like a picture (`-o fr.png`) is a mistake: refuse it rather than create it.
+        let lower = outputDir.lowercased()
+        if let dot = lower.lastIndex(of: "."), !lower[dot...].contains("/") {
+            let ext = String(lower[lower.index(after: dot)...])
+            if ["png", "svg", "dot", "gif", "html", "htm", "jpg", "jpeg", "webp"].contains(ext) {
+                throw ValidationError("-o \(outputDir) looks like a file, but frames writes a folder of step-NNN.\(format?.rawValue ?? "png") files: give a folder name (or FILE.pdf with --format pdf for one multi-page PDF)")
+            }
+        }
+    }
 
     func run() throws {
         let p = try program.load()

@@ -25,7 +25,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Layer sizes, comma-separated (the last is the output layer).")
     var layers: String = "4,4,1"
 
-    @Option(help: "Hidden-layer activation: tanh or relu.")
+    @Option(help: "Hidden-layer activation: tanh, relu or linear.")
     var activation: Activation = .tanh
 
     @Option(help: "Seed of the weight initialisation.")
@@ -34,7 +34,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Number of demo samples to use (1…4).")
     var samples: Int = 4
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The program file to write, or - for standard output.", valueName: "file"))
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The program file to write, or - for standard output.", valueName: "file"),
+            completion: .file(extensions: ["grad"]))
     var outputFile: String = "-"
 
     func run() throws {

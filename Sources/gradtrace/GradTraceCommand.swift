@@ -25,10 +25,16 @@ struct TraceCommand: ParsableCommand {
     @Flag(help: "Print JSON (output, value, inputs, nodes, steps) instead of the table.")
     var json = false
 
-    @Option(help: "One step per node (default) or per edge.")
+    @Option(help: "One step per node (default), per edge, or per layer (a run of one layer's nodes).")
     var granularity: Granularity = .node
 
     @OptionGroup var passOptions: PassOptions
+
+    func validate() throws {
+        if passOptions.collapse != nil {
+            throw ValidationError("--collapse is for the drawing commands (render, frames, animate); trace prints every node's step")
+        }
+    }
 
     func run() throws {
         let p = try program.load()

@@ -38,11 +38,11 @@ struct MarkdownCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("A Markdown file, - for standard input, or a folder of *.md files.", valueName: "input"))
+    @Argument(help: ArgumentHelp("A Markdown file, - for standard input, or a folder of *.md files.", valueName: "input"), completion: .file())
     var input: String
 
-    @Option(name: [.customShort("o"), .customLong("out")],
-            help: ArgumentHelp("The output Markdown file, or the output folder when INPUT is a folder.", valueName: "path"))
+    @Option(name: [.customShort("o"), .customLong("output")],
+            help: ArgumentHelp("The output Markdown file, or the output folder when INPUT is a folder.", valueName: "path"), completion: .file())
     var out: String
 
     @Option(help: ArgumentHelp("The folder for images (default: the folder of OUT; OUT/assets for a folder).", valueName: "dir"))

@@ -1,9 +1,10 @@
 import ArgumentParser
 import GradTrace
 
-/// INPUT, `-e`, `--at` and `--output`: how every command gets its program.
+/// INPUT, `-e`, `--at`, `--result` and `--from`: how every command gets its program.
 struct ProgramOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("A program file (*.grad), or - for standard input.", valueName: "input"))
+    @Argument(help: ArgumentHelp("A program file (*.grad), a graph as JSON (*.json), or - for standard input.", valueName: "input"),
+              completion: .file())
     var input: String?
 
     @Option(name: .customShort("e"), help: ArgumentHelp("Program text given on the command line.", valueName: "program"))
@@ -12,8 +13,11 @@ struct ProgramOptions: ParsableArguments {
     @Option(name: .customLong("at"), help: ArgumentHelp("Override an input's value (repeatable).", valueName: "name=value"))
     var at: [String] = []
 
-    @Option(name: .customLong("output"), help: ArgumentHelp("The name whose value and gradients to report (default: the last assignment).", valueName: "name"))
+    @Option(name: .customLong("result"), help: ArgumentHelp("The name whose value and gradients to report (default: the last assignment).", valueName: "name"))
     var outputName: String?
+
+    @Option(name: .customLong("from"), help: ArgumentHelp("How to read INPUT: grad (the program language) or json (a graph as JSON); default: json for *.json files, grad otherwise.", valueName: "grad|json"))
+    var from: InputKind?
 
     func validate() throws {
         if input != nil && expression != nil { throw ValidationError("give either INPUT or -e 'program', not both") }
@@ -51,11 +55,26 @@ struct ProgramOptions: ParsableArguments {
         return try Files.read(input!)
     }
 
-    /// Reads, parses and evaluates the program.
+    /// How INPUT is read: `--from`, else by the file's extension.
+    var kind: InputKind {
+        if let from { return from }
+        if expression == nil, let input, input.lowercased().hasSuffix(".json") { return .json }
+        return .grad
+    }
+
+    /// Reads, parses and evaluates the program (or reads the JSON graph).
     func load() throws -> Program {
-        try Program.parse(bytes: source(), file: displayName, inputs: overrides(), output: outputName)
+        switch kind {
+        case .grad:
+            return try Program.parse(bytes: source(), file: displayName, inputs: overrides(), output: outputName)
+        case .json:
+            return try GraphJSON.load(bytes: source(), file: displayName, inputs: overrides(), output: outputName)
+        }
     }
 }
+
+/// The two input languages.
+enum InputKind: String, ExpressibleByArgument, CaseIterable { case grad, json }
 
 extension String {
     var trimmingSpaces: String {

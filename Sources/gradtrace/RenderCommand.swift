@@ -19,7 +19,7 @@ struct DrawingOptions: ParsableArguments {
     @Option(help: "A title drawn above the graph.")
     var title: String?
 
-    @Option(help: "One backward step per node (default) or per edge.")
+    @Option(help: "One backward step per node (default), per edge, or per layer (a run of one layer's nodes).")
     var granularity: Granularity = .node
 
     @Flag(help: "Box every neuron and layer (groups from dotted names such as l1.n2.w0).")
@@ -53,8 +53,18 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         return OutputFormat(rawValue: path[path.index(after: dot)...].lowercased())
     }
 
+    /// The complaint when the file's extension names another format than `--format` (`x.png --format svg`).
+    static func contradiction(explicit: OutputFormat?, path: String) -> String? {
+        guard let explicit, path != "-", let implied = from(path: path), implied != explicit else { return nil }
+        return "-o \(path) has the extension of \(implied.rawValue.uppercased()), but --format is \(explicit.rawValue): "
+            + "name the file .\(explicit.rawValue), or leave --format out"
+    }
+
     static func resolve(explicit: OutputFormat?, path: String) throws -> OutputFormat {
-        if let explicit { return explicit }
+        if let explicit {
+            if let message = contradiction(explicit: explicit, path: path) { throw CLIError(message) }
+            return explicit
+        }
         if path == "-" { throw CLIError("-o - (standard output) needs --format dot|svg|png|pdf") }
         guard let f = from(path: path) else {
             throw CLIError("cannot tell the format of '\(path)' from its extension: use .dot, .svg, .png or .pdf, or --format")
@@ -73,7 +83,8 @@ struct RenderCommand: ParsableCommand {
     @OptionGroup var drawing: DrawingOptions
     @OptionGroup var passOptions: PassOptions
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The output file, or - for standard output.", valueName: "file"))
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The output file, or - for standard output.", valueName: "file"),
+            completion: .file(extensions: ["svg", "png", "pdf", "dot"]))
     var outputFile: String
 
     @Option(help: "The output format (default: from the file's extension).")
@@ -84,6 +95,10 @@ struct RenderCommand: ParsableCommand {
 
     @Flag(help: "Draw graphs above the node limit anyway (Graphviz may take minutes).")
     var force = false
+
+    func validate() throws {
+        if let message = OutputFormat.contradiction(explicit: format, path: outputFile) { throw ValidationError(message) }
+    }
 
     func run() throws {
         let format = try OutputFormat.resolve(explicit: format, path: outputFile)
@@ -151,7 +166,7 @@ enum LargeGraphGuard {
             throw CLIError("""
                 the graph has \(graph.count) nodes, more than the \(nodeLimit) that Graphviz lays out in reasonable time \
                 (a DAG of 5,000 nodes takes about 12 s, 20,000 nodes many minutes). \
-                Draw it collapsed (--collapse neuron or --collapse layer), a smaller part with --output NAME, \
+                Draw it collapsed (--collapse neuron or --collapse layer), a smaller part with --result NAME, \
                 or pass --force to wait for it anyway
                 """)
         }
@@ -160,7 +175,7 @@ enum LargeGraphGuard {
             throw CLIError("""
                 laying out this graph would take Graphviz minutes: its \(e.nodes) drawn nodes have edges that skip \
                 many ranks (\(e.virtualNodes) virtual nodes; estimated cost \(e.cost), limit \(costLimit)). \
-                Draw it collapsed (--collapse neuron or --collapse layer), a smaller part with --output NAME, \
+                Draw it collapsed (--collapse neuron or --collapse layer), a smaller part with --result NAME, \
                 or pass --force to wait for it anyway
                 """)
         }

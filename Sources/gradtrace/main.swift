@@ -9,6 +9,10 @@ import Glibc
 /// Runs the command and maps every failure to the documented exit codes:
 /// 0 success, 1 a failed check, 2 bad input or usage (message on standard error, nothing on standard output).
 func runMain() -> Never {
+    if let problem = CommandSuggestion.problem(arguments: Array(CommandLine.arguments.dropFirst())) {
+        StandardError.write(problem + "\n")
+        exit(2)
+    }
     do {
         var command = try GradTraceCommand.parseAsRoot()
         try command.run()

@@ -15,7 +15,7 @@ public struct Program: Sendable {
     /// Every name and the node it is bound to at the end of the program, in order of first binding.
     public var bindings: [(name: String, node: NodeID)]
 
-    /// Problems that are not the user's program text: bad `--at` or `--output` names, bad values.
+    /// Problems that are not the user's program text: bad `--at` or `--result` names, bad values.
     public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
         case unknownInput(String, known: [String])
         case unknownOutput(String, known: [String])
@@ -26,7 +26,7 @@ public struct Program: Sendable {
             case .unknownInput(let n, let known):
                 return "unknown input '\(n)' in --at: the program's inputs are " + Program.list(known)
             case .unknownOutput(let n, let known):
-                return "unknown name '\(n)' in --output: the program defines " + Program.list(known)
+                return "unknown name '\(n)' in --result: the program defines " + Program.list(known)
             case .notUTF8(let file, let line):
                 return "\(file):\(line):1: error: the input is not UTF-8 text (is it a binary file?)"
             }

@@ -7,7 +7,7 @@ public enum Report {
         let g = trace.gradients
         out.write("{\"output\": \(jsonString(outputName)), \"value\": \(NumberFormat.json(graph[trace.output].value)),\n")
         out.write(" \"granularity\": \"\(trace.granularity.rawValue)\",\n")
-        writeInputs(graph: graph, gradients: g, to: &out)
+        writeInputs(graph: graph, gradients: g, output: trace.output, outputName: outputName, to: &out)
         out.write(",\n \"nodes\": [\n")
         for id in 0..<graph.count {
             let n = graph[id]
@@ -40,19 +40,27 @@ public enum Report {
     public static func gradJSON(graph: Graph, output: NodeID, outputName: String, gradients: [Double],
                                 to out: inout some TextOutputStream) {
         out.write("{\"output\": \(jsonString(outputName)), \"value\": \(NumberFormat.json(graph[output].value)),\n")
-        writeInputs(graph: graph, gradients: gradients, to: &out)
+        writeInputs(graph: graph, gradients: gradients, output: output, outputName: outputName, to: &out)
         out.write("}\n")
     }
 
-    static func writeInputs(graph: Graph, gradients: [Double], to out: inout some TextOutputStream) {
+    /// The `"inputs"` object; an input whose gradient passed through a NaN or an infinity carries `"nonfinite": true`,
+    /// and a `"warnings"` array of the text warnings follows.
+    static func writeInputs(graph: Graph, gradients: [Double], output: NodeID, outputName: String, to out: inout some TextOutputStream) {
+        let flagged = Trace.nonFinitePaths(graph: graph, output: output, gradients: gradients)
         out.write(" \"inputs\": {")
         var first = true
         for id in graph.inputIDs {
             out.write(first ? "\n" : ",\n")
             first = false
-            out.write("  \(jsonString(graph.name(of: id) ?? "v\(id)")): {\"value\": \(NumberFormat.json(graph[id].value)), \"grad\": \(NumberFormat.json(gradients[id]))}")
+            out.write("  \(jsonString(graph.name(of: id) ?? "v\(id)")): {\"value\": \(NumberFormat.json(graph[id].value)), \"grad\": \(NumberFormat.json(gradients[id]))")
+            out.write(id <= output && flagged[id] ? ", \"nonfinite\": true}" : "}")
         }
         out.write(first ? "}" : "\n }")
+        let warnings = nonFiniteWarnings(graph: graph, output: output, outputName: outputName, gradients: gradients)
+        if !warnings.isEmpty {
+            out.write(",\n \"warnings\": [" + warnings.map(jsonString).joined(separator: ", ") + "]")
+        }
     }
 
     /// The gradient lines of `gradtrace grad`: `L = 676` then `dL/dw = 1248`, one per input.
@@ -63,6 +71,7 @@ public enum Report {
             let name = graph.name(of: id) ?? "v\(id)"
             out.write("d\(outputName)/d\(name) = \(NumberFormat.exact(gradients[id]))\n")
         }
+        for w in nonFiniteWarnings(graph: graph, output: output, outputName: outputName, gradients: gradients) { out.write(w + "\n") }
     }
 
     /// The readable step table of `gradtrace trace`.
@@ -93,6 +102,9 @@ public enum Report {
         for id in graph.inputIDs {
             let name = graph.name(of: id) ?? "v\(id)"
             out.write("d\(outputName)/d\(name) = \(NumberFormat.short(trace.gradients[id], digits: 8))\n")
+        }
+        for w in nonFiniteWarnings(graph: graph, output: trace.output, outputName: outputName, gradients: trace.gradients) {
+            out.write(w + "\n")
         }
     }
 
