@@ -79,9 +79,16 @@ def _ordered_inputs(v, sig):
 
 def _graph(value):
     """Nodes in topological order (inputs first), as GradTrace's JSON node objects."""
+    nodes, out, _ = _walk(value)
+    return nodes, out
+
+
+def _walk(value):
+    """The JSON node objects, the output's id, and the micrograd Values in the same order."""
     sig = _signatures(value)
     ids = {}
     nodes = []
+    values = []
     stack = [(value, False)]
     while stack:
         v, done = stack.pop()
@@ -90,6 +97,7 @@ def _graph(value):
         ins = _ordered_inputs(v, sig)
         if done or not ins:
             ids[id(v)] = len(nodes)
+            values.append(v)
             label = getattr(v, "label", "") or None
             nodes.append({"id": len(nodes), "name": label, "op": getattr(v, "_op", "") or "",
                           "inputs": [ids[id(c)] for c in ins], "value": _number(v.data)})
@@ -98,7 +106,7 @@ def _graph(value):
             for c in reversed(ins):
                 if id(c) not in ids:
                     stack.append((c, False))
-    return nodes, ids[id(value)]
+    return nodes, ids[id(value)], values
 
 
 def to_json(value):

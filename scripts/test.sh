@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs on a fresh Debian machine, builds, runs every test.
+# The Python bridge (python/) runs against micrograd from PyPI in .build/python-venv.
 # Render tests always run: Graphviz, Cairo, Pango, fonts and Chromium (for the HTML player) are installed here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh chromium
+scripts/deps.sh chromium python3-venv
 swift build --build-tests
 swift test --skip-build
+scripts/test-python.sh .build/debug/gradtrace   # the Python bridge against micrograd from PyPI

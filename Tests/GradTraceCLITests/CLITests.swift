@@ -235,9 +235,9 @@ struct CLITests {
         #expect(two.stdout.hasPrefix("L = 36\n"), "(4·1)² = 16, (16 − 10)² = 36: \(two.stdout)")
     }
 
-    @Test("--output u reports u and its gradients")
-    func outputOption() throws {
-        let r = try gradtrace(["grad", "samples/loss.grad", "--output", "u"])
+    @Test("--result u reports u and its gradients")
+    func resultOption() throws {
+        let r = try gradtrace(["grad", "samples/loss.grad", "--result", "u"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(r.stdout == "u = 6\ndu/dx = 3\ndu/dw = 2\ndu/dtarget = 0\n")
     }
@@ -289,7 +289,7 @@ struct CLITests {
         (["grad", "samples/loss.grad", "--at", "w=abc"], "is not a number"),
         (["grad", "samples/loss.grad", "--at", "w"], "NAME=VALUE"),
         (["grad", "samples/loss.grad", "--at", "=3"], "name"),
-        (["grad", "samples/loss.grad", "--output", "nope"], "unknown name 'nope'"),
+        (["grad", "samples/loss.grad", "--result", "nope"], "unknown name 'nope'"),
         (["grad"], "missing INPUT"),
         (["trace", "--json"], "missing INPUT"),
         (["grad", "samples/loss.grad", "-e", "x = 1"], "not both"),
@@ -336,7 +336,7 @@ struct CLITests {
         let g = try gradtrace(["grad", "--help"])
         #expect(g.status == 0)
         #expect(g.stdout.contains("--at"))
-        #expect(g.stdout.contains("--output"))
+        #expect(g.stdout.contains("--result"))
         let v = try gradtrace(["--version"])
         #expect(v.status == 0)
         #expect(!v.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)

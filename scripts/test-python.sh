@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The Python bridge against micrograd from PyPI: a virtual environment in .build/python-venv (created once),
+# then python/test_gradtrace_micrograd.py on the built gradtrace. Never skipped: a missing piece is a failure.
+# Usage: scripts/test-python.sh [GRADTRACE_BIN]   (default: .build/debug/gradtrace, built if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-.build/debug/gradtrace}
+[ -x "$bin" ] || swift build --product gradtrace
+venv=.build/python-venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import micrograd' 2>/dev/null; then
+  python3 -m venv "$venv" || { echo "python bridge: cannot create a virtual environment (apt-get install python3-venv)"; exit 1; }
+  "$venv/bin/pip" install -q micrograd || { echo "python bridge: cannot install micrograd from PyPI"; exit 1; }
+fi
+"$venv/bin/python" python/test_gradtrace_micrograd.py "$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
