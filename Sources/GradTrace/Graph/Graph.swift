@@ -87,6 +87,29 @@ public struct Graph: Sendable {
         return id
     }
 
+    /// Appends every node of `other` after this graph's nodes (input ids shifted), with their names,
+    /// and returns the shift: node `i` of `other` is node `i + shift` here. O(other's nodes).
+    @discardableResult
+    public mutating func append(contentsOf other: Graph) -> NodeID {
+        let shift = nodes.count
+        nodes.reserveCapacity(nodes.count + other.count)
+        for n in other.nodes {
+            nodes.append(Node(op: n.op, a: n.a >= 0 ? n.a + shift : -1, b: n.b >= 0 ? n.b + shift : -1, value: n.value))
+        }
+        inputIDs += other.inputIDs.map { $0 + shift }
+        for id in other.namedIDs {
+            for name in other.names(of: id) { setName(name, for: id + shift) }
+        }
+        return shift
+    }
+
+    /// Sets the value of a leaf (an input or a constant), as a training step does (`p.data -= lr * p.grad`).
+    /// Nodes computed from it before keep their values: build the forward pass again.
+    public mutating func setLeafValue(_ value: Double, of id: NodeID) {
+        precondition(nodes[id].op.isLeaf, "only a leaf's value can be set; node \(id) is \(nodes[id].op.name)")
+        nodes[id].value = value
+    }
+
     /// Gives node `id` a further name.
     public mutating func setName(_ name: String, for id: NodeID) {
         if primaryName[id] == nil {

@@ -92,8 +92,7 @@ public struct Layer {
 /// A multi-layer perceptron: hidden layers with `activation`, a linear output layer, as micrograd's `MLP`.
 ///
 /// ```swift
-/// let tape = Tape()
-/// let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+/// let mlp = MLP(inputs: 3, layers: [4, 4, 1], seed: 1337)
 /// let loss = mlp.squaredErrorLoss(xs: xs, ys: ys)
 /// loss.backward()
 /// mlp.parameters.count   // 41
@@ -103,7 +102,7 @@ public struct MLP {
     public let tape: Tape
 
     /// Parameters are created layer by layer, neuron by neuron, weights then bias, from `seed`.
-    public init(inputs: Int, layers sizes: [Int], activation: Activation = .tanh, tape: Tape, seed: UInt64 = 1337) {
+    public init(inputs: Int, layers sizes: [Int], activation: Activation = .tanh, tape: Tape = Tape(), seed: UInt64 = 1337) {
         var rng = SeededGenerator(seed: seed)
         var ls: [Layer] = []
         var fanIn = inputs

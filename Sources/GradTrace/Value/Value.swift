@@ -1,7 +1,9 @@
 /// Records a graph from Swift code; the home of the ``Value``s built on it.
 ///
 /// A tape is an ordinary object you create and pass around: there is no global
-/// "current graph". Values from two different tapes cannot be combined.
+/// "current graph". You rarely need one by hand: `Value(2, "x")` starts a tape of its own, and
+/// when values of two tapes meet in an operation, the second tape's nodes move onto the first
+/// (values made on either keep working).
 ///
 /// ```swift
 /// let tape = Tape()
@@ -12,25 +14,49 @@
 /// ```
 public final class Tape {
     /// The graph recorded so far.
-    public private(set) var graph = Graph()
+    public internal(set) var graph = Graph()
     /// The trace of the last ``Value/backward(granularity:)`` call.
-    public private(set) var trace: Trace?
+    public internal(set) var trace: Trace?
+    /// Set once this tape's nodes have moved onto another tape: where they went, and the id shift.
+    private(set) var movedTo: (tape: Tape, shift: NodeID)?
 
+    /// An empty tape.
     public init() {}
+
+    /// Moves every node of `other` onto this tape; `other` forwards to it from now on.
+    func absorb(_ other: Tape) {
+        precondition(other !== self && other.movedTo == nil)
+        let shift = graph.append(contentsOf: other.graph)
+        other.graph = Graph()
+        other.trace = nil
+        other.movedTo = (self, shift)
+    }
+
+    func setLeafValue(_ value: Double, of id: NodeID) { graph.setLeafValue(value, of: id) }
+
+    /// The tape that holds this tape's nodes now: itself, unless they moved onto another tape.
+    var current: Tape {
+        var t = self
+        while let m = t.movedTo { t = m.tape }
+        return t
+    }
 
     /// A named input (a leaf whose gradient you want).
     public func input(_ name: String, _ value: Double) -> Value {
-        Value(tape: self, id: graph.addInput(name, value))
+        let t = current
+        return Value(tape: t, id: t.graph.addInput(name, value))
     }
 
     /// A constant leaf.
     public func constant(_ value: Double) -> Value {
-        Value(tape: self, id: graph.addConstant(value))
+        let t = current
+        return Value(tape: t, id: t.graph.addConstant(value))
     }
 
     func record(_ op: Op, _ a: Value, _ b: Value? = nil) -> Value {
-        precondition(a.tape === self && (b == nil || b!.tape === self), "values from different tapes cannot be combined")
-        return Value(tape: self, id: graph.add(op, a.id, b?.id ?? -1))
+        let home = a.tape
+        if let b, b.tape !== home { home.absorb(b.tape) }
+        return Value(tape: home, id: home.graph.add(op, a.id, b?.id ?? -1))
     }
 
     func name(_ id: NodeID, _ name: String) { graph.setName(name, for: id) }
@@ -43,13 +69,43 @@ public final class Tape {
 /// Arithmetic records a new node; ``backward(granularity:)`` runs the backward
 /// pass and makes every ``grad`` readable.
 public struct Value: CustomStringConvertible {
-    /// The tape that recorded this value.
-    public let tape: Tape
-    /// The node id in the tape's graph.
-    public let id: NodeID
+    private let home: Tape
+    private let homeID: NodeID
 
-    /// The forward value (micrograd's `data`).
-    public var data: Double { tape.graph[id].value }
+    init(tape: Tape, id: NodeID) {
+        home = tape
+        homeID = id
+    }
+
+    /// A leaf on a tape of its own, as micrograd's `Value(2.0, label="x")`: named, it is an input
+    /// (its gradient is reported by name); unnamed, a constant. Values of different tapes combine freely.
+    ///
+    /// ```swift
+    /// let x = Value(2, "x"), w = Value(3, "w")
+    /// let L = (w * x) ** 2
+    /// L.backward()
+    /// w.grad   // 24
+    /// ```
+    public init(_ data: Double, _ name: String? = nil, tape: Tape = Tape()) {
+        self = name.map { tape.input($0, data) } ?? tape.constant(data)
+    }
+
+    /// The tape that holds this value now (values move when tapes meet).
+    public var tape: Tape { home.current }
+
+    /// The node id in ``tape``'s graph.
+    public var id: NodeID {
+        var t = home, i = homeID
+        while let m = t.movedTo { i += m.shift; t = m.tape }
+        return i
+    }
+
+    /// The forward value (micrograd's `data`). Setting it is for leaves (parameters): `p.data -= lr * p.grad`;
+    /// values computed from the leaf before keep theirs, so build the forward pass again.
+    public var data: Double {
+        get { tape.graph[id].value }
+        nonmutating set { tape.setLeafValue(newValue, of: id) }
+    }
 
     /// ∂output/∂self after the last `backward()` on this tape (0 before).
     public var grad: Double {
