@@ -11,12 +11,12 @@ public struct Diagram: Sendable {
     public let graph: Graph
     /// The pass drawn: backward (gradients) or forward (tangents).
     public let pass: Pass
-    public let style: RenderStyle
+    public internal(set) var style: RenderStyle
     public let title: String?
     /// The layout, made from the widest text any step shows.
     public let layout: Layout
     /// Measured text metrics the painter reuses.
-    let metrics: Metrics
+    var metrics: Metrics
 
     struct Metrics: Sendable {
         var nodeLine: Double

@@ -6,6 +6,15 @@ extension Diagram {
         try render(step: stepCount, format: format, summary: true)
     }
 
+    /// The same diagram (same layout) drawn without the legend, its footer only as tall as the caption:
+    /// the frames of a strip after the first draw the legend no more.
+    public func withoutLegend() -> Diagram {
+        var d = self
+        d.style.showsLegend = false
+        d.metrics.footerHeight = d.metrics.captionLine + 10
+        return d
+    }
+
     /// The formats ``GradTrace/Value/draw(to:step:style:title:)`` knows by file extension.
     static func format(ofPath path: String) -> Format? {
         guard let dot = path.lastIndex(of: "."), !path[dot...].contains("/") else { return nil }

@@ -67,6 +67,10 @@ struct MarkdownCommand: ParsableCommand {
     @Flag(help: "Draw graphs above the node limit anyway.")
     var force = false
 
+    @Option(help: ArgumentHelp("The folder src= paths may not leave (default: INPUT when it is a folder, else the Markdown file's folder).", valueName: "dir"),
+            completion: .directory)
+    var root: String?
+
     func validate() throws {
         if jobs < 0 { throw ValidationError("--jobs must be 0 (one per core) or more") }
         if out == "-" { throw ValidationError("-o needs a file or folder: the images are linked relative to it") }
@@ -132,13 +136,18 @@ struct MarkdownCommand: ParsableCommand {
             documents.append(.init(name: item.name, bytes: bytes, assetLinkPrefix: prefix))
         }
         let force = self.force
-        let transform = MarkdownTransform(version: GradTraceVersion.string, defaultFormat: format, preflight: { graph, output in
+        let docsRoot = absolute(root ?? (input != "-" && isDirectory(input) ? input
+            : (input == "-" ? "." : { let f = (input as NSString).deletingLastPathComponent; return f.isEmpty ? "." : f }())))
+        var transform = MarkdownTransform(version: GradTraceVersion.string, defaultFormat: format, preflight: { graph, output in
             do {
                 try LargeGraphGuard.check(graph: graph, output: output, force: force)
             } catch let e as CLIError {
                 throw MarkdownBlockProblem(e.message.replacingOccurrences(of: "gradtrace: error: ", with: ""))
             }
         })
+        transform.readSource = { document, path in
+            try MarkdownSources.read(path, from: document, root: docsRoot, cwd: cwd)
+        }
         func report(_ failure: MarkdownFailure) -> ExitCode {
             for d in failure.diagnostics { StandardError.write(d.description + "\n") }
             let n = failure.diagnostics.count
@@ -220,5 +229,29 @@ struct MarkdownCommand: ParsableCommand {
         let ua = URL(fileURLWithPath: a).standardizedFileURL.resolvingSymlinksInPath()
         let ub = URL(fileURLWithPath: b).standardizedFileURL.resolvingSymlinksInPath()
         return ua.path == ub.path
+    }
+}
+
+/// `src=PATH` of a Markdown block: the path is relative to the Markdown file and may not leave the docs root.
+enum MarkdownSources {
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func read(_ path: String, from document: String, root: String, cwd: String) throws -> (name: String, bytes: [UInt8]) {
+        let folder = document == "<stdin>" ? "." : (document as NSString).deletingLastPathComponent
+        let shown = folder.isEmpty || folder == "." ? path : folder + "/" + path
+        let full = MarkdownPaths.normalize(path.hasPrefix("/") ? path : MarkdownPaths.normalize(folder.isEmpty ? "." : folder, base: cwd) + "/" + path)
+        // Symbolic links are resolved before the check, so a link cannot lead out of the root either.
+        let real = URL(fileURLWithPath: full).resolvingSymlinksInPath().path
+        let realRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+        guard real == realRoot || real.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") else {
+            throw Problem(description: "'\(path)' leaves the docs root '\(root)' (give --root to widen it)")
+        }
+        do {
+            return (shown, try Files.read(real))
+        } catch let e as CLIError {
+            throw Problem(description: e.message.replacingOccurrences(of: "gradtrace: error: ", with: ""))
+        }
     }
 }

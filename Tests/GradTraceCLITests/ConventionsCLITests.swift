@@ -188,3 +188,74 @@ struct ConventionsCLITests {
         #expect(r.stderr.contains(message), "\(r.stderr)")
     }
 }
+
+/// Markdown authoring: src=, id=/ref=, width=, and the legend drawn once in a strip.
+@Suite(.serialized)
+struct MarkdownReuseCLITests {
+    let fm = FileManager.default
+
+    func docs() throws -> URL {
+        let d = try scratchDirectory().appendingPathComponent("markdown-reuse", isDirectory: true)
+        try? fm.removeItem(at: d)
+        try fm.createDirectory(at: d.appendingPathComponent("docs/pages"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: d.appendingPathComponent("elsewhere"), withIntermediateDirectories: true)
+        try Data(contentsOf: samples.appendingPathComponent("neuron.grad")).write(to: d.appendingPathComponent("docs/neuron.grad"))
+        try Data("x = 1\ny = x\n".utf8).write(to: d.appendingPathComponent("elsewhere/secret.grad"))
+        return d
+    }
+
+    @Test func srcRefAndWidth() throws {
+        let d = try docs()
+        let page = """
+            # The neuron
+            ```gradtrace src=../neuron.grad id=neuron width=480 alt="the neuron"
+            ```
+            Step 1 of the same program, at another input:
+            ```gradtrace ref=neuron step=1 at="x1=1" width=60%
+            ```
+            ```gradtrace ref=neuron step=all
+            ```
+
+            """
+        try Data(page.utf8).write(to: d.appendingPathComponent("docs/pages/neuron.md"))
+        let r = try gradtrace(["markdown", d.appendingPathComponent("docs").path, "-o", d.appendingPathComponent("site").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let md = try String(contentsOf: d.appendingPathComponent("site/pages/neuron.md"), encoding: .utf8)
+        let lines = md.split(separator: "\n").map(String.init)
+        #expect(lines[1].hasPrefix("<img src=\"../assets/gradtrace-") && lines[1].hasSuffix("\" alt=\"the neuron\" width=\"480\">"), "\(lines[1])")
+        #expect(lines[3].hasPrefix("<img src=\"../assets/gradtrace-") && lines[3].hasSuffix("width=\"60%\">"))
+        #expect(lines.filter { $0.hasPrefix("![") && $0.contains("-step-") }.count > 3)
+        // The src= image is exactly `gradtrace render` of that file.
+        let still = try #require(lines[1].split(separator: "\"").dropFirst().first)
+        let rendered = d.appendingPathComponent("neuron.svg")
+        #expect(try gradtrace(["render", "samples/neuron.grad", "-o", rendered.path]).status == 0)
+        #expect(try Data(contentsOf: rendered) == Data(contentsOf: d.appendingPathComponent("site/pages").appendingPathComponent(String(still))))
+    }
+
+    @Test("broken src= and ref=: located at the fence, exit 2, nothing written", arguments: [
+        ("```gradtrace src=../../elsewhere/secret.grad\n```\n", "leaves the docs root"),
+        ("```gradtrace src=missing.grad\n```\n", "cannot read"),
+        ("```gradtrace ref=nope\n```\n", "no earlier block in this file has id=nope"),
+        ("```gradtrace ref=later\n```\n```gradtrace id=later\nx = 1\n```\n", "no earlier block"),
+        ("```gradtrace id=a\nx = 1\n```\n```gradtrace id=a\nx = 2\n```\n", "id=a is given twice"),
+        ("```gradtrace src=../neuron.grad\nx = 1\n```\n", "leave the block's body empty"),
+        ("```gradtrace src=../neuron.grad ref=a\n```\n", "either src= or ref="),
+        ("```gradtrace width=wide\nx = 1\n```\n", "width=wide"),
+    ])
+    func brokenReuse(page: String, message: String) throws {
+        let d = try docs()
+        try Data(page.utf8).write(to: d.appendingPathComponent("docs/pages/bad.md"))
+        let out = d.appendingPathComponent("site")
+        let r = try gradtrace(["markdown", d.appendingPathComponent("docs").path, "-o", out.path])
+        #expect(r.status == 2 && r.stdout.isEmpty)
+        #expect(r.stderr.contains("pages/bad.md:") && r.stderr.contains(": error: ") && r.stderr.contains(message), "\(r.stderr)")
+        #expect(!fm.fileExists(atPath: out.path))
+    }
+
+    @Test func rootWidensTheDocsRoot() throws {
+        let d = try docs()
+        try Data("```gradtrace src=../../elsewhere/secret.grad\n```\n".utf8).write(to: d.appendingPathComponent("docs/pages/up.md"))
+        let r = try gradtrace(["markdown", d.appendingPathComponent("docs").path, "-o", d.appendingPathComponent("site").path, "--root", d.path])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+}

@@ -16,6 +16,9 @@ public struct RenderStyle: Sendable {
     public var colorByGradient = false
     /// Box every neuron and layer (groups from dotted names such as `l1.n2.w0`) (`--clusters`).
     public var clusters = false
+    /// Draw the legend (node states, and the colour bar of `colorByGradient`) under the caption.
+    /// A strip of frames draws it once: see ``Diagram/withoutLegend()``.
+    public var showsLegend = true
 
     public init(rankdir: RankDir = .LR, theme: Theme = .light, colorByGradient: Bool = false) {
         self.rankdir = rankdir

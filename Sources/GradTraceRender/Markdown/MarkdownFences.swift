@@ -185,7 +185,10 @@ public enum MarkdownFences {
 ///
 /// `format=svg|png`, `step=K|final|all`, `animate`, `alt="…"`, `title="…"`, `at="NAME=VALUE,…"`,
 /// `rankdir=LR|TB`, `theme=light|dark`, `mode=reverse|forward`, `wrt=NAME`, `wiggle=H`,
-/// `color=state|grad`. Values may be quoted with `"` or `'`; inside quotes a backslash escapes the
+/// `color=state|grad`, `width=N|N%` (the displayed width: the block becomes `<img … width="N">`),
+/// `id=NAME` (name this block's program), `ref=NAME` (reuse the program of an earlier block with
+/// `id=NAME` in the same file), `src=PATH` (read the program from a file, relative to the Markdown
+/// file). Values may be quoted with `"` or `'`; inside quotes a backslash escapes the
 /// quote character or a backslash.
 public struct MarkdownBlockOptions: Sendable, Equatable {
     /// What to draw.
@@ -205,7 +208,8 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     public enum Mode: String, Sendable, CaseIterable { case reverse, forward }
 
     /// Every option name, in the order they are documented.
-    public static let names = ["format", "step", "animate", "alt", "title", "at", "rankdir", "theme", "mode", "wrt", "wiggle", "color"]
+    public static let names = ["format", "step", "animate", "alt", "title", "at", "rankdir", "theme", "mode", "wrt", "wiggle", "color",
+                               "width", "id", "ref", "src"]
 
     /// nil: the document's default (`--format`).
     public var format: ImageFormat?
@@ -225,6 +229,14 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     public var wiggle: Double?
     /// `color=grad`: colour nodes by log₁₀|derivative|.
     public var colorByGradient = false
+    /// The displayed width, `600` (pixels) or `80%`; nil: the image's own size.
+    public var width: String?
+    /// A name for this block's program, so later blocks can reuse it with `ref=`.
+    public var id: String?
+    /// The `id=` of an earlier block whose program this block draws (its own body stays empty).
+    public var ref: String?
+    /// A program file to draw, relative to the Markdown file (its own body stays empty).
+    public var src: String?
     /// Where each given option starts in the info string (0-based, in Unicode scalars), for error locations.
     public var positions: [String: Int] = [:]
 
@@ -358,6 +370,20 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
             case "wiggle":
                 guard let h = Double(value), h.isFinite, h != 0 else { throw bad("expected a finite, non-zero step such as 0.01") }
                 o.wiggle = h
+            case "width":
+                let digits = value.hasSuffix("%") ? String(value.dropLast()) : value
+                guard let n = Int(digits), n > 0, n <= (value.hasSuffix("%") ? 100 : 100_000), digits.allSatisfy(\.isASCII) else {
+                    throw bad("expected a width in pixels such as 600, or a percentage such as 80%")
+                }
+                o.width = value
+            case "id", "ref":
+                guard !value.isEmpty, value.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" || $0 == "." }) else {
+                    throw bad("expected a name of letters, digits, '-', '_' or '.'")
+                }
+                if key == "id" { o.id = value } else { o.ref = value }
+            case "src":
+                guard !value.isEmpty else { throw bad("expected a program file, such as src=samples/neuron.grad") }
+                o.src = value
             case "color":
                 switch value.lowercased() {
                 case "grad": o.colorByGradient = true
@@ -366,6 +392,9 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
                 }
             default: break
             }
+        }
+        if o.src != nil, o.ref != nil, let p = o.positions["ref"] {
+            throw ParseError(offset: p, message: "give either src= or ref=, not both")
         }
         if o.animate, let p = o.positions["step"] {
             throw ParseError(offset: p, message: "'animate' shows every step: leave out step=")
@@ -391,6 +420,9 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
         case "wrt": return "x"
         case "wiggle": return "0.01"
         case "color": return "grad"
+        case "width": return "600"
+        case "id", "ref": return "neuron"
+        case "src": return "samples/neuron.grad"
         default: return "\"…\""
         }
     }
@@ -402,7 +434,7 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
         var s = "format=\((format ?? defaultFormat).rawValue)\n"
         switch step {
         case .final: s += "step=final\n"
-        case .all: s += "step=all\n"
+        case .all: s += "step=all\nlegend=last\n"  // the strip draws its legend once, under the last frame
         case .number(let k): s += "step=\(k)\n"
         }
         s += "animate=\(animate)\n"

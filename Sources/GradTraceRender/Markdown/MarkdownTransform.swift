@@ -29,6 +29,10 @@ public struct MarkdownTransform: Sendable {
     /// Called with each block's graph and output before anything is drawn; a thrown error is
     /// reported at the block's fence (the CLI refuses graphs Graphviz would take minutes over).
     public var preflight: (@Sendable (Graph, NodeID) throws -> Void)?
+    /// Reads the program file of a `src=PATH` block: given the document's name and PATH, returns the name
+    /// diagnostics give the file and its bytes; a thrown error is reported at the fence. nil: `src=` is refused.
+    /// (The CLI resolves PATH relative to the Markdown file and refuses paths that leave the docs root.)
+    public var readSource: (@Sendable (_ document: String, _ path: String) throws -> (name: String, bytes: [UInt8]))?
 
     public init(version: String, defaultFormat: MarkdownBlockOptions.ImageFormat = .svg,
                 preflight: (@Sendable (Graph, NodeID) throws -> Void)? = nil) {
@@ -84,6 +88,8 @@ public struct MarkdownTransform: Sendable {
         public var program: Program
         public var pass: Pass
         public var assets: [PlannedAsset]
+        /// The program text drawn: the block's own, the `src=` file's, or the `ref=` block's.
+        public var source: [UInt8]
         /// Where render problems are reported.
         var location: Diagnostic
     }
@@ -118,9 +124,17 @@ public struct MarkdownTransform: Sendable {
             var out: [UInt8] = []
             out.reserveCapacity(doc.bytes.count)
             var copied = 0
+            var named: [String: (source: [UInt8], file: String, line: Int)] = [:]
             for fence in MarkdownFences.scan(doc.bytes) where fence.language == "gradtrace" {
-                do {
-                    let block = try makeBlock(fence, in: doc, index: index)
+                do throws(Diagnostic) {
+                    let block = try makeBlock(fence, in: doc, index: index, named: named)
+                    if let id = block.options.id {
+                        if let earlier = named[id] {
+                            throw Self.located(fence, file: doc.name, column: fence.infoColumn + (block.options.positions["id"] ?? 0),
+                                               "id=\(id) is given twice in this file (first at line \(earlier.line))")
+                        }
+                        named[id] = (block.source, doc.name, fence.openingLine)
+                    }
                     out.append(contentsOf: doc.bytes[copied..<fence.range.lowerBound])
                     out.append(contentsOf: Self.replacement(for: block, prefix: doc.assetLinkPrefix))
                     copied = fence.range.upperBound
@@ -142,7 +156,8 @@ public struct MarkdownTransform: Sendable {
         Diagnostic(file: file, line: fence.openingLine, column: column, message: message, sourceLine: fence.openingLineText)
     }
 
-    func makeBlock(_ fence: MarkdownFence, in doc: Document, index: Int) throws(Diagnostic) -> Block {
+    func makeBlock(_ fence: MarkdownFence, in doc: Document, index: Int,
+                   named: [String: (source: [UInt8], file: String, line: Int)] = [:]) throws(Diagnostic) -> Block {
         let atFence = fence.indent + 1
         guard fence.closed else {
             throw Self.located(fence, file: doc.name, column: atFence,
@@ -156,12 +171,47 @@ public struct MarkdownTransform: Sendable {
         }
         func at(_ key: String) -> Int { fence.infoColumn + (options.positions[key] ?? 0) }
 
+        // Where the program comes from: the block itself, a file (src=), or an earlier block (ref=).
+        var source = fence.content
+        var sourceFile: String?  // nil: the block's own text, whose diagnostics are moved into the Markdown file
+        if options.src != nil || options.ref != nil {
+            let key = options.src != nil ? "src" : "ref"
+            if fence.content.contains(where: { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 }) {
+                throw Self.located(fence, file: doc.name, column: at(key),
+                                   "a block with \(key)= draws that program: leave the block's body empty")
+            }
+            if let path = options.src {
+                guard let readSource else {
+                    throw Self.located(fence, file: doc.name, column: at("src"), "src= is not available here")
+                }
+                do {
+                    let (name, bytes) = try readSource(doc.name, path)
+                    source = bytes
+                    sourceFile = name
+                } catch {
+                    throw Self.located(fence, file: doc.name, column: at("src"), "src=\(path): \(error)")
+                }
+            } else if let id = options.ref {
+                guard let earlier = named[id] else {
+                    let known = named.keys.sorted()
+                    throw Self.located(fence, file: doc.name, column: at("ref"),
+                                       "ref=\(id): no earlier block in this file has id=\(id)"
+                                       + (known.isEmpty ? "" : " (the ids so far: \(known.joined(separator: ", ")))"))
+                }
+                source = earlier.source
+                sourceFile = earlier.file
+            }
+        }
+
         // The program, with diagnostics moved to their line (and column) in the Markdown file.
         let program: Program
         do {
             var overrides: [String: Double] = [:]
             for o in options.at { overrides[o.name] = o.value }
-            program = try Program.parse(bytes: fence.content, file: doc.name, inputs: overrides)
+            program = try Program.parse(bytes: source, file: sourceFile ?? doc.name, inputs: overrides)
+        } catch let d as Diagnostic where sourceFile != nil {
+            // An error in a src= file is reported in that file, and at the fence that asked for it.
+            throw Self.located(fence, file: doc.name, column: at(options.src != nil ? "src" : "ref"), "in the program: \(d.description)")
         } catch let d as Diagnostic {
             var r = d.relocated(file: doc.name, lineOffset: fence.openingLine)
             if d.line >= 1 && d.line <= fence.lines.count {
@@ -221,7 +271,7 @@ public struct MarkdownTransform: Sendable {
         hasher.update("gradtrace-markdown 1\nversion=\(version)\n".utf8)
         hasher.update(options.normalized(defaultFormat: defaultFormat).utf8)
         hasher.update([0])
-        hasher.update(fence.content)
+        hasher.update(source)
         let hash = hasher.hex
         let base = "gradtrace-" + hash
         let ext = options.animate && format == .png ? "gif" : format.rawValue
@@ -250,7 +300,7 @@ public struct MarkdownTransform: Sendable {
             }
         }
         return Block(document: index, fence: fence, options: options, format: format, hash: hash, program: program,
-                     pass: pass, assets: assets,
+                     pass: pass, assets: assets, source: source,
                      location: Self.located(fence, file: doc.name, column: atFence, ""))
     }
 
@@ -264,7 +314,14 @@ public struct MarkdownTransform: Sendable {
         var out: [UInt8] = []
         for (i, a) in block.assets.enumerated() {
             if i > 0 { out.append(contentsOf: separator) }
-            let line = indent + "![" + MarkdownPaths.escapeAlt(a.alt) + "](" + MarkdownPaths.linkEncode(prefix + a.name) + ")"
+            let link = MarkdownPaths.linkEncode(prefix + a.name)
+            let line: String
+            if let width = block.options.width {
+                // Markdown images have no size: an HTML image carries the width.
+                line = indent + "<img src=\"" + link + "\" alt=\"" + MarkdownPaths.escapeAttribute(a.alt) + "\" width=\"" + width + "\">"
+            } else {
+                line = indent + "![" + MarkdownPaths.escapeAlt(a.alt) + "](" + link + ")"
+            }
             out.append(contentsOf: line.utf8)
         }
         out.append(contentsOf: fence.trailingLineEnding)
@@ -328,6 +385,7 @@ public struct MarkdownTransform: Sendable {
         let o = block.options
         let style = RenderStyle(rankdir: o.rankdir, theme: Theme.named(o.theme), colorByGradient: o.colorByGradient)
         let diagram = try Diagram(graph: block.program.graph, pass: block.pass, style: style, title: o.title)
+        let plain = diagram.withoutLegend()  // step=all: the legend once, under the last frame
         let png = block.format == .png
         return try assets.map { a in
             let bytes: [UInt8]
@@ -337,7 +395,7 @@ public struct MarkdownTransform: Sendable {
                 bytes = try diagram.render(step: step, format: format, summary: summary)
             case .frame(let step):
                 let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: 16000, maxPixels: 30_000_000)) : .svg
-                bytes = try diagram.render(step: step, format: format)
+                bytes = try (step == block.pass.stepCount ? diagram : plain).render(step: step, format: format)
             case .animation:
                 bytes = png ? try Animation.gif(diagram, fps: 1, scale: diagram.fittingScale(1, maxSide: 8000, maxPixels: 8_000_000))
                     : Animation.svg(diagram, fps: 1)
@@ -446,6 +504,22 @@ public enum MarkdownPaths {
             } else {
                 let h = String(b, radix: 16, uppercase: true)
                 out += "%" + (h.count == 1 ? "0" : "") + h
+            }
+        }
+        return out
+    }
+
+    /// Text for an HTML attribute value in double quotes: `& < > "` as entities, on one line.
+    public static func escapeAttribute(_ text: String) -> String {
+        var out = ""
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "\n", "\r", "\t": out += " "
+            default: out.unicodeScalars.append(c)
             }
         }
         return out

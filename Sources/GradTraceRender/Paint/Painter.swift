@@ -256,6 +256,7 @@ struct Painter {
         setColor(cr, theme.text)
         let head = scene.step == 0 ? "step 0 of \(scene.stepCount) · " : "step \(scene.step) of \(scene.stepCount) · "
         text.draw(head + scene.caption, on: cr, x: m.margin, y: y, size: fs, maxWidth: size.width - 2 * m.margin)
+        guard diagram.style.showsLegend else { return }
         Painter.drawLegend(text: text, style: diagram.style, on: cr, x: m.margin, y: y + m.captionLine + 4)
         if let scale = diagram.colorScale {
             drawColorBar(scale, on: cr, x: m.margin, y: y + 2 * m.captionLine + 10)
