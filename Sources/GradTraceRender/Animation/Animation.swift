@@ -34,10 +34,13 @@ public enum Animation {
     }
 
     /// One SVG that plays every step by itself with CSS keyframes (no script), so it animates
-    /// inside an `<img>` tag or a GitHub README. Without animation support it shows the final state.
+    /// inside an `<img>` tag or a GitHub README. Without animation support, or when the reader asks
+    /// for reduced motion (`prefers-reduced-motion`), it shows the final state. `role="img"` and an
+    /// `aria-label` with every step's caption make it readable to screen readers.
     public static func svg(_ diagram: Diagram, fps: Double) -> [UInt8] {
-        var w = TimelineSVG(diagram: diagram, timeline: Timeline(diagram: diagram), mode: .css(seconds: 1 / fps, lastSeconds: 3 / fps))
-        return Array(w.document().utf8)
+        let timeline = Timeline(diagram: diagram)
+        var w = TimelineSVG(diagram: diagram, timeline: timeline, mode: .css(seconds: 1 / fps, lastSeconds: 3 / fps))
+        return Array(PlayerSupport.animatedSVG(w.document(), captions: timeline.captions).utf8)
     }
 
     /// One self-contained HTML file: the graph, play/pause, previous/next, a slider, arrow keys,
@@ -47,7 +50,7 @@ public enum Animation {
         var w = TimelineSVG(diagram: diagram, timeline: timeline, mode: .player)
         let svg = w.document()
         return Array(HTMLPlayer.page(svg: svg, captions: timeline.captions, fps: fps, title: title,
-                                     theme: diagram.style.theme).utf8)
+                                     theme: diagram.style.theme, focus: PlayerSupport.focusBoxes(diagram)).utf8)
     }
 }
 

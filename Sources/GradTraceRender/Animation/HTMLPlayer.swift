@@ -2,10 +2,12 @@ import GradTrace
 
 /// The self-contained step player: inline SVG, inline CSS and script, nothing fetched.
 enum HTMLPlayer {
-    static func page(svg: String, captions: [String], fps: Double, title: String, theme: Theme) -> String {
+    /// The page. `focus` holds each step's active-node box in SVG units (scrolled into view when zoomed in).
+    static func page(svg: String, captions: [String], fps: Double, title: String, theme: Theme, focus: [[Double]?] = []) -> String {
         let captionsJSON = "[" + captions.map(Report.jsonString).joined(separator: ",") + "]"
         let interval = Int((1000 / fps).rounded())
         let esc = SVGNormalizer.xml
+        let focusJSON = PlayerSupport.focusJSON(focus)
         return """
         <!DOCTYPE html>
         <html lang="en">
@@ -15,25 +17,35 @@ enum HTMLPlayer {
         <meta name="generator" content="GradTrace">
         <title>\(esc(title))</title>
         <style>
-        body { margin: 0; background: \(theme.background.hex); color: \(theme.text.hex); font-family: 'DejaVu Sans', Verdana, sans-serif; }
-        header { padding: 10px 16px; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; position: sticky; top: 0; background: \(theme.background.hex); border-bottom: 1px solid \(theme.mutedText.hex); }
+        html, body { height: 100%; }
+        body { margin: 0; display: flex; flex-direction: column; background: \(theme.background.hex); color: \(theme.text.hex); font-family: 'DejaVu Sans', Verdana, sans-serif; }
+        header { padding: 8px 16px; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; background: \(theme.background.hex); border-bottom: 1px solid \(theme.mutedText.hex); }
         header h1 { font-size: 16px; margin: 0 12px 0 0; }
         button { font: inherit; padding: 4px 10px; cursor: pointer; }
+        button:focus-visible, input:focus-visible { outline: 3px solid \(theme.text.hex); outline-offset: 2px; }
         input[type=range] { flex: 1; min-width: 160px; }
+        #zoomlevel { min-width: 3.5em; text-align: right; font-variant-numeric: tabular-nums; }
         #caption { padding: 8px 16px; font-size: 15px; min-height: 1.4em; }
-        #stage { overflow: auto; padding: 0 16px 16px; }
-        #stage svg { max-width: none; height: auto; }
+        #stage { position: relative; flex: 1; min-height: 0; overflow: auto; padding: 8px; cursor: grab; }
+        #stage.panning { cursor: grabbing; }
+        #stage svg { display: block; margin: 0 auto; max-width: none; }
         .tl { display: none; }
+        .caption-in-svg { display: none !important; }
+        @media (prefers-reduced-motion: reduce) { #stage { scroll-behavior: auto; } }
         </style>
         </head>
         <body>
         <header>
         <h1>\(esc(title))</h1>
-        <button id="prev" title="previous step (←)">◀ prev</button>
-        <button id="play" title="play or pause (space)">▶ play</button>
-        <button id="next" title="next step (→)">next ▶</button>
+        <button id="prev" title="previous step (←)" aria-label="previous step">◀ prev</button>
+        <button id="play" title="play or pause (space)" aria-label="play">▶ play</button>
+        <button id="next" title="next step (→)" aria-label="next step">next ▶</button>
         <input id="slider" type="range" min="0" max="\(captions.count - 1)" value="0" aria-label="step">
         <span id="counter" aria-live="polite"></span>
+        <button id="zoomout" title="zoom out (-)" aria-label="zoom out">−</button>
+        <button id="fit" title="fit the window (0)" aria-label="zoom to fit">fit</button>
+        <button id="zoomin" title="zoom in (+)" aria-label="zoom in">+</button>
+        <span id="zoomlevel" aria-live="polite"></span>
         </header>
         <div id="caption" aria-live="polite"></div>
         <div id="stage">
@@ -43,12 +55,57 @@ enum HTMLPlayer {
         (function () {
           "use strict";
           var captions = \(captionsJSON);
+          var focus = \(focusJSON);
           var last = captions.length - 1;
+          var stage = document.getElementById("stage");
+          var svg = stage.querySelector("svg");
           var items = Array.prototype.slice.call(document.querySelectorAll(".tl"));
           var spans = items.map(function (el) { return [+el.getAttribute("data-from"), +el.getAttribute("data-to")]; });
+          // The caption is shown above the picture: hide the copy the picture carries.
+          items.forEach(function (el, i) {
+            if (el.tagName.toLowerCase() === "text" && spans[i][1] === spans[i][0] + 1 && el.textContent === captions[spans[i][0]]) {
+              el.classList.add("caption-in-svg");
+            }
+          });
           var slider = document.getElementById("slider");
           var playButton = document.getElementById("play");
           var step = 0, timer = null;
+          // Zoom: null fits the picture to the window; otherwise a scale chosen with the zoom buttons.
+          var box = svg.viewBox && svg.viewBox.baseVal && svg.viewBox.baseVal.width ? svg.viewBox.baseVal : { width: svg.getBBox().width, height: svg.getBBox().height };
+          var W = box.width, H = box.height, zoom = null, scale = 1;
+          svg.setAttribute("role", "img");
+          function fitScale() {
+            var w = stage.clientWidth - 16, h = stage.clientHeight - 16;
+            return Math.max(0.05, Math.min(1.5, w / W, h / H));
+          }
+          function applyZoom() {
+            scale = zoom === null ? fitScale() : zoom;
+            svg.style.width = (W * scale) + "px";
+            svg.style.height = (H * scale) + "px";
+            svg.setAttribute("width", String(W * scale));
+            svg.setAttribute("height", String(H * scale));
+            document.getElementById("zoomlevel").textContent = Math.round(scale * 100) + "%";
+            document.body.setAttribute("data-zoom", zoom === null ? "fit" : String(scale));
+            reveal();
+          }
+          function setZoom(z) { zoom = z === null ? null : Math.max(0.05, Math.min(8, z)); applyZoom(); }
+          // Scrolls the active node into view, and records whether it is visible.
+          function reveal() {
+            var f = focus[step];
+            var visible = true;
+            if (f) {
+              var s0 = stage.getBoundingClientRect(), r0 = svg.getBoundingClientRect();
+              var x = r0.left - s0.left - stage.clientLeft + stage.scrollLeft + f[0] * scale;
+              var y = r0.top - s0.top - stage.clientTop + stage.scrollTop + f[1] * scale;
+              var w = f[2] * scale, h = f[3] * scale;
+              if (x < stage.scrollLeft || x + w > stage.scrollLeft + stage.clientWidth) { stage.scrollLeft = x + w / 2 - stage.clientWidth / 2; }
+              if (y < stage.scrollTop || y + h > stage.scrollTop + stage.clientHeight) { stage.scrollTop = y + h / 2 - stage.clientHeight / 2; }
+              var s = stage.getBoundingClientRect(), r = svg.getBoundingClientRect();
+              var fx = r.left + f[0] * scale, fy = r.top + f[1] * scale;
+              visible = fx >= s.left - 1 && fx + w <= s.right + 1 && fy >= s.top - 1 && fy + h <= s.bottom + 1;
+            }
+            document.body.setAttribute("data-active-visible", String(visible));
+          }
           function show(k) {
             step = Math.max(0, Math.min(last, k | 0));
             for (var i = 0; i < items.length; i++) {
@@ -57,14 +114,21 @@ enum HTMLPlayer {
             slider.value = step;
             document.getElementById("counter").textContent = "step " + step + " / " + last;
             document.getElementById("caption").textContent = captions[step];
+            svg.setAttribute("aria-label", captions[step]);
             document.body.setAttribute("data-step", String(step));
             if (location.hash !== "#step=" + step && history.replaceState) { history.replaceState(null, "", "#step=" + step); }
+            reveal();
           }
-          function stop() { if (timer) { clearInterval(timer); timer = null; } playButton.textContent = "▶ play"; }
+          function stop() {
+            if (timer) { clearInterval(timer); timer = null; }
+            playButton.textContent = "▶ play";
+            playButton.setAttribute("aria-label", "play");
+          }
           function play() {
             if (timer) { stop(); return; }
             if (step >= last) { show(0); }
             playButton.textContent = "❚❚ pause";
+            playButton.setAttribute("aria-label", "pause");
             timer = setInterval(function () { if (step >= last) { stop(); } else { show(step + 1); } }, \(interval));
           }
           function fromHash() {
@@ -73,16 +137,42 @@ enum HTMLPlayer {
           }
           document.getElementById("prev").onclick = function () { stop(); show(step - 1); };
           document.getElementById("next").onclick = function () { stop(); show(step + 1); };
+          document.getElementById("zoomin").onclick = function () { setZoom(scale * 1.25); };
+          document.getElementById("zoomout").onclick = function () { setZoom(scale / 1.25); };
+          document.getElementById("fit").onclick = function () { setZoom(null); };
           playButton.onclick = play;
           slider.oninput = function () { stop(); show(+slider.value); };
           document.addEventListener("keydown", function (e) {
+            if (e.altKey || e.ctrlKey || e.metaKey) { return; }
+            var tag = e.target && e.target.tagName ? e.target.tagName.toLowerCase() : "";
+            // A focused button or slider handles its own keys: space presses the button, arrows move the slider.
+            if ((e.key === " " || e.key === "Enter") && (tag === "button" || tag === "input" || tag === "a")) { return; }
+            if (tag === "input" && (e.key === "ArrowRight" || e.key === "ArrowLeft" || e.key === "Home" || e.key === "End")) { return; }
             if (e.key === "ArrowRight") { stop(); show(step + 1); e.preventDefault(); }
             else if (e.key === "ArrowLeft") { stop(); show(step - 1); e.preventDefault(); }
             else if (e.key === " ") { play(); e.preventDefault(); }
-            else if (e.key === "Home") { stop(); show(0); }
-            else if (e.key === "End") { stop(); show(last); }
+            else if (e.key === "Home") { stop(); show(0); e.preventDefault(); }
+            else if (e.key === "End") { stop(); show(last); e.preventDefault(); }
+            else if (e.key === "+" || e.key === "=") { setZoom(scale * 1.25); e.preventDefault(); }
+            else if (e.key === "-") { setZoom(scale / 1.25); e.preventDefault(); }
+            else if (e.key === "0") { setZoom(null); e.preventDefault(); }
           });
+          // Pan by dragging the picture.
+          var drag = null;
+          stage.addEventListener("pointerdown", function (e) {
+            if (e.button !== 0) { return; }
+            drag = { x: e.clientX, y: e.clientY, left: stage.scrollLeft, top: stage.scrollTop };
+            stage.classList.add("panning");
+          });
+          window.addEventListener("pointermove", function (e) {
+            if (!drag) { return; }
+            stage.scrollLeft = drag.left - (e.clientX - drag.x);
+            stage.scrollTop = drag.top - (e.clientY - drag.y);
+          });
+          window.addEventListener("pointerup", function () { drag = null; stage.classList.remove("panning"); });
+          window.addEventListener("resize", function () { if (zoom === null) { applyZoom(); } });
           window.addEventListener("hashchange", function () { show(fromHash()); });
+          applyZoom();
           show(fromHash());
         })();
         </script>

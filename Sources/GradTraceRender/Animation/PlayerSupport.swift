@@ -1,0 +1,44 @@
+import GradTrace
+
+/// What the HTML player and the animated SVG need beyond the drawing: where each step's active node
+/// is (to scroll it into view), and the accessibility and reduced-motion additions of the SVG.
+enum PlayerSupport {
+    /// For each step 0…N, the active node's box in the SVG's user units `[x, y, width, height]`, or nil.
+    static func focusBoxes(_ diagram: Diagram) -> [[Double]?] {
+        let size = diagram.canvasSize
+        let ox = (size.width - diagram.layout.graphWidth) / 2
+        let oy = diagram.metrics.margin + diagram.metrics.headerHeight
+        let visible = diagram.scene(step: 0).nodes.map(\.id)
+        var index: [NodeID: Int] = [:]
+        for (k, id) in visible.enumerated() { index[id] = k }
+        return (0...diagram.stepCount).map { k -> [Double]? in
+            guard let active = diagram.scene(step: k).activeNode, let i = index[active], i < diagram.layout.nodes.count else { return nil }
+            let b = diagram.layout.nodes[i]
+            return [ox + b.x - b.width / 2, oy + b.y - b.height / 2, b.width, b.height]
+        }
+    }
+
+    /// The JSON of ``focusBoxes(_:)``: `[[x,y,w,h],null,…]` with two decimals.
+    static func focusJSON(_ boxes: [[Double]?]) -> String {
+        "[" + boxes.map { b in
+            b.map { "[" + $0.map { DOTEscaping.number($0, decimals: 2) }.joined(separator: ",") + "]" } ?? "null"
+        }.joined(separator: ",") + "]"
+    }
+
+    /// The animated SVG made accessible: `role="img"` with an `aria-label` naming every step's caption,
+    /// and a `prefers-reduced-motion` rule that stops the animation on the final state.
+    static func animatedSVG(_ svg: String, captions: [String]) -> String {
+        var out = svg
+        let steps = captions.enumerated().map { "step \($0.offset): \($0.element)" }.joined(separator: "; ")
+        let label = "Backward pass in \(max(0, captions.count - 1)) steps. " + steps
+        if let open = out.range(of: "<svg ") {
+            out.replaceSubrange(open, with: "<svg role=\"img\" aria-label=\"" + SVGNormalizer.xml(label).replacingOccurrences(of: "\n", with: " ") + "\" ")
+        }
+        // Without motion the elements keep their base style, which is the final state.
+        let reduce = "@media (prefers-reduced-motion: reduce){*{animation:none!important}}\n"
+        if let close = out.range(of: "</style>") {
+            out.insert(contentsOf: reduce, at: close.lowerBound)
+        }
+        return out
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The HTML player and the animated SVG in headless Chromium: fit to the window at two sizes,
+/// the keyboard, `#step=K`, accessibility, reduced motion, and not one network request.
+@Suite(.serialized)
+struct PlayerBrowserTests {
+    func folder(_ name: String) throws -> URL {
+        let d = try scratchDirectory().appendingPathComponent("browser-" + name, isDirectory: true)
+        try? FileManager.default.removeItem(at: d)
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    func chromium() throws -> String {
+        let found = ["chromium", "chromium-browser", "google-chrome"].first { name in
+            (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+        }
+        return try #require(found, "no Chromium: scripts/test.sh installs Debian's chromium package")
+    }
+
+    /// Loads `url` in headless Chromium and returns the DOM after the page's scripts ran.
+    func dom(_ url: String, in d: URL, window: (Int, Int) = (1400, 900), extra: [String] = []) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [try chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                       "--user-data-dir=\(d.appendingPathComponent("profile").path)", "--window-size=\(window.0),\(window.1)",
+                       "--hide-scrollbars", "--allow-file-access-from-files"] + extra + ["--dump-dom", url]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return text
+    }
+
+    func attribute(_ name: String, in tag: String) -> String? {
+        guard let r = tag.range(of: " \(name)=\"") else { return nil }
+        let rest = tag[r.upperBound...]
+        return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
+    }
+
+    func tag(_ name: String, in dom: String) -> String? {
+        guard let r = dom.range(of: "<\(name)[ >]", options: .regularExpression) else { return nil }
+        let rest = dom[r.lowerBound...]
+        return rest.firstIndex(of: ">").map { String(rest[...$0]) }
+    }
+
+    /// The MLP demo is 1,698 units wide: by default it fits the window, and step 1's active node is on screen.
+    @Test func fitsTheWindowAtTwoSizes() throws {
+        let d = try folder("fit")
+        let html = d.appendingPathComponent("mlp.html")
+        #expect(try gradtrace(["animate", "samples/mlp-demo.grad", "--collapse", "neuron", "-o", html.path]).status == 0)
+        for (w, h) in [(1400, 900), (800, 600)] {
+            let page = try dom(html.absoluteString + "#step=1", in: d, window: (w, h))
+            let body = try #require(tag("body", in: page))
+            #expect(attribute("data-step", in: body) == "1")
+            #expect(attribute("data-zoom", in: body) == "fit")
+            #expect(attribute("data-active-visible", in: body) == "true", "step 1's active node is off screen at \(w)×\(h)")
+            let svg = try #require(tag("svg", in: page))
+            let width = try #require(Double(attribute("width", in: svg) ?? ""))
+            let height = try #require(Double(attribute("height", in: svg) ?? ""))
+            #expect(width <= Double(w) && height <= Double(h), "\(width)×\(height) px in a \(w)×\(h) window")
+            #expect(width >= Double(w) * 0.5 || height >= Double(h) * 0.5, "fit should fill the window, got \(width)×\(height)")
+        }
+    }
+
+    /// Keys through a page that holds the player in a frame and sends it key presses.
+    @Test func keyboard() throws {
+        let d = try folder("keys")
+        let html = d.appendingPathComponent("player.html")
+        #expect(try gradtrace(["animate", "samples/mlp-demo.grad", "--collapse", "neuron", "-o", html.path]).status == 0)
+        let harness = d.appendingPathComponent("harness.html")
+        let script = """
+            <!DOCTYPE html><html><body><iframe id="f" style="width:900px;height:600px" src="player.html#step=0"></iframe>
+            <script>
+            document.getElementById("f").onload = function () {
+              var f = document.getElementById("f"), doc = f.contentDocument, win = f.contentWindow, out = [];
+              function key(target, k) { target.dispatchEvent(new win.KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true })); }
+              function state(name) {
+                out.push(name + "=" + doc.body.getAttribute("data-step") + "," + doc.getElementById("play").textContent + ","
+                  + doc.body.getAttribute("data-zoom") + "," + doc.body.getAttribute("data-active-visible"));
+              }
+              key(doc.body, "ArrowRight"); state("right");
+              key(doc.body, "End"); state("end");
+              key(doc.body, "Home"); state("home");
+              var next = doc.getElementById("next"); next.focus();
+              key(next, " "); state("space-on-button");
+              key(doc.getElementById("slider"), "ArrowRight"); state("arrow-on-slider");
+              doc.activeElement.blur();
+              key(doc.body, " "); state("space");
+              key(doc.body, " "); state("space-again");
+              for (var i = 0; i < 8; i++) { key(doc.body, "+"); }
+              key(doc.body, "ArrowRight"); key(doc.body, "ArrowRight"); key(doc.body, "ArrowRight"); state("zoomed");
+              key(doc.body, "End"); state("zoomed-end");
+              key(doc.body, "0"); state("fit");
+              document.body.setAttribute("data-results", out.join(";"));
+            };
+            </script></body></html>
+            """
+        try Data(script.utf8).write(to: harness)
+        let page = try dom(harness.absoluteString, in: d)
+        let body = try #require(tag("body", in: page))
+        let results = try #require(attribute("data-results", in: body), "the harness did not run: \(body)")
+        var r: [String: [String]] = [:]
+        for item in results.split(separator: ";") {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            r[String(parts[0])] = parts[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        #expect(r["right"]?[0] == "1")
+        #expect(r["end"]?[0] == "6" && r["home"]?[0] == "0")
+        // Space on a focused button is the button's: it does not also toggle play.
+        #expect(r["space-on-button"]?[0] == "0" && r["space-on-button"]?[1] == "▶ play")
+        // Arrows on the focused slider move the slider only (no double step).
+        #expect(r["arrow-on-slider"]?[0] == "0")
+        #expect(r["space"]?[1] == "❚❚ pause" && r["space-again"]?[1] == "▶ play")
+        #expect(r["zoomed"]?[2] != "fit" && r["zoomed"]?[3] == "true", "\(r["zoomed"] ?? [])")
+        #expect(r["zoomed-end"]?[0] == "6" && r["zoomed-end"]?[3] == "true", "the active node was not scrolled into view")
+        #expect(r["fit"]?[2] == "fit")
+    }
+
+    /// `#step=K`, the caption shown once, and `role="img"` with the step's caption as its label.
+    @Test func stepFromTheAddressAndAccessibility() throws {
+        let d = try folder("a11y")
+        let html = d.appendingPathComponent("player.html")
+        #expect(try gradtrace(["animate", "samples/micrograd-chain.grad", "-o", html.path]).status == 0)
+        let page = try dom(html.absoluteString + "#step=2", in: d)
+        #expect(attribute("data-step", in: try #require(tag("body", in: page))) == "2")
+        let svg = try #require(tag("svg", in: page))
+        #expect(attribute("role", in: svg) == "img")
+        let label = try #require(attribute("aria-label", in: svg))
+        #expect(label.hasPrefix("step 2 of "))
+        // The caption's text is in the picture too, hidden: it shows once, above the picture.
+        let hidden = page.components(separatedBy: "caption-in-svg").count - 1
+        #expect(hidden >= 4, "the picture's own captions are not hidden (\(hidden))")
+        #expect(page.contains("<div id=\"caption\" aria-live=\"polite\">\(label)</div>"))
+    }
+
+    /// The animated SVG: role and label, and with reduced motion asked for, no animation.
+    @Test func animatedSVGHonoursReducedMotion() throws {
+        let d = try folder("motion")
+        let svg = d.appendingPathComponent("a.svg")
+        #expect(try gradtrace(["animate", "samples/micrograd-chain.grad", "-o", svg.path]).status == 0)
+        let text = try String(contentsOf: svg, encoding: .utf8)
+        #expect(text.contains("@media (prefers-reduced-motion: reduce)"))
+        let open = try #require(tag("svg", in: text))
+        #expect(attribute("role", in: open) == "img" && (attribute("aria-label", in: open) ?? "").contains("step 1:"))
+        _ = try XMLDocument(data: Data(text.utf8))
+        let harness = d.appendingPathComponent("h.html")
+        try Data("""
+            <!DOCTYPE html><html><body><iframe id="f" src="a.svg"></iframe><script>
+            document.getElementById("f").onload = function () {
+              var doc = document.getElementById("f").contentDocument;
+              var el = doc.querySelector(".s0");
+              document.body.setAttribute("data-animation", el ? getComputedStyle(el).animationName : "no element");
+            };
+            </script></body></html>
+            """.utf8).write(to: harness)
+        let moving = try dom(harness.absoluteString, in: d)
+        #expect(attribute("data-animation", in: try #require(tag("body", in: moving))) == "k0")
+        let still = try dom(harness.absoluteString, in: d, extra: ["--force-prefers-reduced-motion"])
+        #expect(attribute("data-animation", in: try #require(tag("body", in: still))) == "none")
+    }
+
+    /// Every request Chromium makes goes through a proxy we listen on: the player makes none
+    /// (a page that does load something proves the proxy sees requests).
+    @Test func noNetworkRequest() throws {
+        let d = try folder("network")
+        let html = d.appendingPathComponent("player.html")
+        #expect(try gradtrace(["animate", "samples/micrograd-chain.grad", "-o", html.path]).status == 0)
+        let control = d.appendingPathComponent("control.html")
+        try Data("<!DOCTYPE html><html><body><img src=\"http://gradtrace-test.invalid/x.png\"></body></html>".utf8).write(to: control)
+        let quiet = ["--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
+                     "--disable-default-apps", "--disable-extensions", "--no-default-browser-check", "--disable-client-side-phishing-detection"]
+        let proxy = try ProxyRecorder()
+        let extra = quiet + ["--proxy-server=http://127.0.0.1:\(proxy.port)", "--proxy-bypass-list=<-loopback>"]
+        _ = try dom(control.absoluteString, in: d, extra: extra)
+        let seen = proxy.requests()
+        #expect(seen.contains { $0.contains("gradtrace-test.invalid") }, "the proxy saw nothing, so the check proves nothing: \(seen)")
+        let before = seen.count
+        _ = try dom(html.absoluteString + "#step=2", in: d, extra: extra)
+        // Chromium's own services (clock, updates, accounts) call Google whatever the page does: not the page's requests.
+        let browserOwn = ["google.com", "googleapis.com", "gvt1.com"]
+        let after = Array(proxy.requests().dropFirst(before)).filter { line in
+            let target = line.split(separator: " ").dropFirst().first.map(String.init) ?? line
+            let host = (URL(string: target)?.host ?? String(target.split(separator: ":").first ?? "")).lowercased()
+            return !browserOwn.contains { host == $0 || host.hasSuffix("." + $0) }
+        }
+        #expect(after.isEmpty, "the player made network requests: \(after)")
+    }
+}
+
+/// A local TCP listener that records the first line of every connection (an HTTP proxy that answers nothing).
+final class ProxyRecorder: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+    private let store = Store()
+
+    final class Store: @unchecked Sendable {
+        let lock = NSLock()
+        var lines: [String] = []
+        func add(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+        func all() -> [String] { lock.lock(); defer { lock.unlock() }; return lines }
+    }
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        guard fd >= 0 else { throw CLITestError("socket failed") }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        guard bound == 0, listen(fd, 16) == 0 else { throw CLITestError("bind/listen failed") }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        let listener = fd
+        let store = self.store
+        Thread.detachNewThread {
+            while true {
+                let c = accept(listener, nil, nil)
+                if c < 0 { return }
+                var buffer = [UInt8](repeating: 0, count: 2048)
+                var tv = timeval(tv_sec: 2, tv_usec: 0)
+                setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+                let n = recv(c, &buffer, buffer.count, 0)
+                let first = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\r\n").first.map(String.init) ?? "" : "(connection)"
+                store.add(first)
+                close(c)
+            }
+        }
+    }
+
+    func requests() -> [String] { store.all() }
+
+    deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+}
