@@ -133,9 +133,12 @@ extension Program {
                     newID[i] = graph.addInput(name, overrides[name] ?? v)
                 }
             case .some(let op):
-                let a = newID[position[n.inputs[0]]!]
-                let b = n.inputs.count > 1 ? newID[position[n.inputs[1]]!] : -1
-                newID[i] = graph.add(op, a, b, name: n.name)
+                // Inputs were checked to exist and, in this order, come first.
+                let ids = n.inputs.compactMap { position[$0].map { newID[$0] } }
+                guard ids.count == op.arity, ids.allSatisfy({ $0 >= 0 }) else {
+                    throw GraphDescriptionError("\(label(n)): its inputs could not be resolved")
+                }
+                newID[i] = graph.add(op, ids[0], ids.count > 1 ? ids[1] : -1, name: n.name)
             }
         }
         for name in overrides.keys.sorted() where !inputNames.contains(name) {
