@@ -64,3 +64,21 @@ struct ReadmeSnippetTests {
         #expect(throws: RenderError.self) { try L.draw(to: "/tmp/nope.svg", step: 99) }
     }
 }
+
+/// Tapes that meet: the smaller one moves, every value keeps working, the network's tape included.
+struct TapeMergeTests {
+    @Test func valuesFromManyTapes() {
+        let mlp = MLP(inputs: 2, layers: [2, 1], seed: 7)
+        let scale = Value(3, "scale")                 // a tape of its own
+        let out = (scale * mlp([1, -1])[0]).named("out")   // the small tape moves onto the network's
+        #expect(scale.tape === mlp.tape && out.tape === mlp.tape)
+        let again = mlp.squaredErrorLoss(xs: [[1, -1]], ys: [1])   // the network's tape still records
+        #expect(again.tape === out.tape)
+        out.backward()
+        #expect(abs(scale.grad - mlp([1, -1])[0].data) < 1e-12)
+        let g = out.graph
+        #expect(g.graph.input(named: "scale") != nil)
+        let lonely = Value(5)                          // unnamed: a constant
+        #expect(lonely.tape.graph[lonely.id].op == .constant)
+    }
+}

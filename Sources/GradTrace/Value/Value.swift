@@ -54,8 +54,17 @@ public final class Tape {
     }
 
     func record(_ op: Op, _ a: Value, _ b: Value? = nil) -> Value {
-        let home = a.tape
-        if let b, b.tape !== home { home.absorb(b.tape) }
+        var home = a.tape
+        if let b, b.tape !== home {
+            // The smaller tape moves onto the larger one (fewer nodes copied).
+            let other = b.tape
+            if other.graph.count > home.graph.count {
+                other.absorb(home)
+                home = other
+            } else {
+                home.absorb(other)
+            }
+        }
         return Value(tape: home, id: home.graph.add(op, a.id, b?.id ?? -1))
     }
 
