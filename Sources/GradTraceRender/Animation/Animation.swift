@@ -48,9 +48,9 @@ public enum Animation {
     public static func html(_ diagram: Diagram, fps: Double, title: String) -> [UInt8] {
         let timeline = Timeline(diagram: diagram)
         var w = TimelineSVG(diagram: diagram, timeline: timeline, mode: .player)
-        let svg = w.document()
+        let svg = PlayerSupport.withFocus(w.document(), PlayerSupport.focusBoxes(diagram))
         return Array(HTMLPlayer.page(svg: svg, captions: timeline.captions, fps: fps, title: title,
-                                     theme: diagram.style.theme, focus: PlayerSupport.focusBoxes(diagram)).utf8)
+                                     theme: diagram.style.theme).utf8)
     }
 }
 

@@ -2,12 +2,10 @@ import GradTrace
 
 /// The self-contained step player: inline SVG, inline CSS and script, nothing fetched.
 enum HTMLPlayer {
-    /// The page. `focus` holds each step's active-node box in SVG units (scrolled into view when zoomed in).
-    static func page(svg: String, captions: [String], fps: Double, title: String, theme: Theme, focus: [[Double]?] = []) -> String {
+    static func page(svg: String, captions: [String], fps: Double, title: String, theme: Theme) -> String {
         let captionsJSON = "[" + captions.map(Report.jsonString).joined(separator: ",") + "]"
         let interval = Int((1000 / fps).rounded())
         let esc = SVGNormalizer.xml
-        let focusJSON = PlayerSupport.focusJSON(focus)
         return """
         <!DOCTYPE html>
         <html lang="en">
@@ -55,10 +53,11 @@ enum HTMLPlayer {
         (function () {
           "use strict";
           var captions = \(captionsJSON);
-          var focus = \(focusJSON);
           var last = captions.length - 1;
           var stage = document.getElementById("stage");
           var svg = stage.querySelector("svg");
+          // Each step's active-node box [x, y, width, height] in SVG units (PlayerSupport.withFocus), or null.
+          var focus = JSON.parse(svg.getAttribute("data-focus") || "[]");
           var items = Array.prototype.slice.call(document.querySelectorAll(".tl"));
           var spans = items.map(function (el) { return [+el.getAttribute("data-from"), +el.getAttribute("data-to")]; });
           // The caption is shown above the picture: hide the copy the picture carries.

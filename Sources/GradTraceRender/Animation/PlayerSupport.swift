@@ -25,6 +25,14 @@ enum PlayerSupport {
         }.joined(separator: ",") + "]"
     }
 
+    /// The player's SVG with `data-focus="[[x,y,w,h],null,…]"` on its root element, for the player's script.
+    static func withFocus(_ svg: String, _ boxes: [[Double]?]) -> String {
+        guard let open = svg.range(of: "<svg ") else { return svg }
+        var out = svg
+        out.replaceSubrange(open, with: "<svg data-focus=\"" + focusJSON(boxes) + "\" ")
+        return out
+    }
+
     /// The animated SVG made accessible: `role="img"` with an `aria-label` naming every step's caption,
     /// and a `prefers-reduced-motion` rule that stops the animation on the final state.
     static func animatedSVG(_ svg: String, captions: [String]) -> String {
