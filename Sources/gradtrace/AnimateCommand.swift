@@ -46,6 +46,6 @@ struct AnimateCommand: ParsableCommand {
         default:
             bytes = Animation.html(diagram, fps: fps, title: drawing.title ?? "GradTrace: backward pass of \(p.outputName)")
         }
-        try emit(bytes, to: outputFile, protecting: program.inputPath)
+        try emit(bytes, to: outputFile, writer: program.writer)
     }
 }

@@ -83,13 +83,16 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var program: ProgramOptions
 
+    @Flag(name: .customLong("all-inputs"), help: "Check every input even when there are so many that only a sample is checked by default.")
+    var allInputs = false
+
     func run() throws {
         let p = try program.load()
-        let check = GradientCheck(graph: p.graph, output: p.output)
+        let check = GradientCheck(graph: p.graph, output: p.output, budget: allInputs ? .max : GradientCheck.defaultBudget)
         var out = StandardOutput.shared
         check.write(outputName: p.outputName, to: &out)
         if !check.passed {
-            out.flush()
+            try StandardOutput.shared.finish()
             throw ExitCode(1)
         }
     }

@@ -87,6 +87,7 @@ struct RenderCommand: ParsableCommand {
 
     func run() throws {
         let format = try OutputFormat.resolve(explicit: format, path: outputFile)
+        if outputFile != "-" { try program.writer.checkNotInput(outputFile) }
         let p = try program.load()
         let pass = try passOptions.pass(p, granularity: drawing.granularity)
         let step = self.step ?? pass.stepCount
@@ -113,17 +114,17 @@ struct RenderCommand: ParsableCommand {
             default: bytes = try diagram.render(step: step, format: .pdf, summary: summary)
             }
         }
-        try emit(bytes, to: outputFile, protecting: program.inputPath)
+        try emit(bytes, to: outputFile, writer: program.writer)
     }
 }
 
 /// Writes bytes to a file (atomically, skipping unchanged files) or to standard output.
-func emit(_ bytes: [UInt8], to path: String, protecting input: String?) throws {
+func emit(_ bytes: [UInt8], to path: String, writer: Writer) throws {
     if path == "-" {
         StandardOutput.shared.write(bytes: bytes)
         return
     }
-    try Writer(protecting: input.map { [$0] } ?? []).write(bytes, to: path)
+    try writer.write(bytes, to: path)
 }
 
 /// Refuses graphs that Graphviz would take minutes over, before calling it.

@@ -3,7 +3,7 @@ import GradTrace
 /// The self-contained step player: inline SVG, inline CSS and script, nothing fetched.
 enum HTMLPlayer {
     static func page(svg: String, captions: [String], fps: Double, title: String, theme: Theme) -> String {
-        let captionsJSON = "[" + captions.map(Report.jsonString).joined(separator: ",") + "]"
+        let captionsJSON = "[" + captions.map { Report.jsonString($0, inScript: true) }.joined(separator: ",") + "]"
         let interval = Int((1000 / fps).rounded())
         let esc = SVGNormalizer.xml
         return """

@@ -451,14 +451,17 @@ public enum MarkdownPaths {
         return out
     }
 
-    /// Alt text as Markdown shows it literally: one line, with `\ [ ] * _ ` < > &` escaped.
+    /// Alt text as Markdown shows it literally: one line, with `\ [ ] * _ ` < > &` escaped and other control characters dropped.
     public static func escapeAlt(_ text: String) -> String {
         var out = ""
         for c in text.unicodeScalars {
             switch c {
             case "\n", "\r", "\t": out += " "
             case "\\", "[", "]", "*", "_", "`", "<", ">", "&": out += "\\" + String(c)
-            default: out.unicodeScalars.append(c)
+            default:
+                // Other control characters (ESC, DEL, C1) would reach a terminal or a page raw: dropped.
+                if c.value < 0x20 || (c.value >= 0x7F && c.value < 0xA0) { continue }
+                out.unicodeScalars.append(c)
             }
         }
         return out
