@@ -1,5 +1,6 @@
 #include "tempfiles.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -48,6 +49,12 @@ static void on_signal(int sig) {
 
 void gt_temp_install_signal_handlers(void) {
     int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    /* A parent may hand us a mask with these blocked (some test runners do): a command-line tool
+       must be stoppable, so they are unblocked in this thread and the threads it starts later. */
+    sigset_t set;
+    sigemptyset(&set);
+    for (int k = 0; k < 3; k++) sigaddset(&set, sigs[k]);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     for (int k = 0; k < 3; k++) {
         struct sigaction old;
         if (sigaction(sigs[k], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;

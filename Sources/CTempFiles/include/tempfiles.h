@@ -14,7 +14,8 @@ void gt_temp_unregister(int slot);
 
 /// Installs handlers for SIGINT, SIGTERM and SIGHUP (each unless it was ignored at start): they
 /// remove every listed file, then end the process by the same signal's default action, so the
-/// exit status is the conventional one (130 for SIGINT in a shell).
+/// exit status is the conventional one (130 for SIGINT in a shell). The three signals are
+/// unblocked in the calling thread: call it first thing in main, before other threads start.
 void gt_temp_install_signal_handlers(void);
 
 /// How many files are listed now (for tests).

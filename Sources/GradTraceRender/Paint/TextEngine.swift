@@ -102,7 +102,9 @@ final class TextEngine {
         let l = layout(FontKey(size: size, bold: bold))
         text.withCString { pango_layout_set_text(l, $0, -1) }
         if let maxWidth {
-            pango_layout_set_width(l, Int32(maxWidth * Double(PANGO_SCALE)))
+            // Pango units are 1/1024 pt in an Int32: a width past 2 million points is clamped.
+            let units = (maxWidth * Double(PANGO_SCALE)).rounded()
+            pango_layout_set_width(l, units.isFinite ? Int32(clamping: Int64(max(0, min(units, Double(Int32.max))))) : -1)
             pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END)
         } else {
             pango_layout_set_width(l, -1)
