@@ -326,7 +326,9 @@ public struct MarkdownTransform: Sendable {
     /// each image is byte for byte what those commands draw.
     static func draw(_ block: Block, _ assets: [PlannedAsset]) throws -> [RenderedAsset] {
         let o = block.options
-        let style = RenderStyle(rankdir: o.rankdir, theme: Theme.named(o.theme), colorByGradient: o.colorByGradient)
+        var style = RenderStyle(rankdir: o.rankdir, theme: Theme.named(o.theme), colorByGradient: o.colorByGradient)
+        style.labels = o.labels
+        style.maxWidth = o.maxWidth
         let diagram = try Diagram(graph: block.program.graph, pass: block.pass, style: style, title: o.title)
         let png = block.format == .png
         return try assets.map { a in
