@@ -123,7 +123,7 @@ struct RenderCommand: ParsableCommand {
             switch format {
             case .png:
                 let wanted = drawing.scale ?? 2
-                let scale = drawing.scale == nil ? diagram.fittingScale(wanted, maxSide: 16000, maxPixels: 60_000_000) : wanted
+                let scale = drawing.scale == nil ? diagram.fittingScale(wanted, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.markdownPixels) : wanted
                 bytes = try diagram.render(step: step, format: .png(scale: scale), summary: summary)
             case .svg: bytes = try diagram.render(step: step, format: drawing.svgText == .outlines ? .svgOutlines : .svg, summary: summary)
             default: bytes = try diagram.render(step: step, format: .pdf, summary: summary)

@@ -335,13 +335,13 @@ public struct MarkdownTransform: Sendable {
             let bytes: [UInt8]
             switch a.kind {
             case .still(let step, let summary):
-                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: 16000, maxPixels: 60_000_000)) : .svg
+                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.markdownPixels)) : .svg
                 bytes = try diagram.render(step: step, format: format, summary: summary)
             case .frame(let step):
-                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: 16000, maxPixels: 30_000_000)) : .svg
+                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.framePixels), compression: RasterLimits.frameLevel) : .svg
                 bytes = try diagram.render(step: step, format: format)
             case .animation:
-                bytes = png ? try Animation.gif(diagram, fps: 1, scale: diagram.fittingScale(1, maxSide: 8000, maxPixels: 8_000_000))
+                bytes = png ? try Animation.gif(diagram, fps: 1, scale: diagram.fittingScale(1, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels))
                     : Animation.svg(diagram, fps: 1)
             }
             return RenderedAsset(name: a.name, bytes: bytes)

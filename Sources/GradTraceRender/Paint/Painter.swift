@@ -124,10 +124,12 @@ public enum RasterLimits {
     public static let renderPixels = 120_000_000.0
     /// The pixel budget of one frame (`frames`, Markdown frames and animations).
     public static let framePixels = 8_000_000.0
-    /// The pixel budget of a Markdown still.
+    /// The pixel budget of a still drawn without an explicit `--scale` (`render`, Markdown stills).
     public static let markdownPixels = 60_000_000.0
-    /// The largest side of a Markdown picture.
+    /// The largest side of a still or frame drawn without an explicit `--scale`.
     public static let markdownSide = 16000.0
+    /// The largest side of an animation frame (GIF).
+    public static let animationSide = 8000.0
     /// zlib level of a single picture.
     public static let pictureLevel = 6
     /// zlib level of frames (many pictures: speed matters more).
