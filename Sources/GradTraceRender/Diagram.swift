@@ -17,6 +17,8 @@ public struct Diagram: Sendable {
     public let layout: Layout
     /// Measured text metrics the painter reuses.
     let metrics: Metrics
+    /// Every text size measured while laying out: painters start from these instead of shaping again.
+    let textSizes: [TextEngine.ShapedKey: TextEngine.TextSize]
 
     struct Metrics: Sendable {
         var nodeLine: Double
@@ -54,8 +56,8 @@ public struct Diagram: Sendable {
     /// Measures every text the pass will show, and lays the graph out once. Cost: Graphviz's layout
     /// plus O(nodes + edges) text measurements.
     ///
-    /// With `rankdir` `auto` both directions are laid out (for graphs of at most 400 drawn nodes;
-    /// larger ones go left to right) and the one whose picture is nearer a page's shape wins: within
+    /// With `rankdir` `auto` both directions are laid out (for graphs of at most 150 drawn nodes;
+    /// for larger ones the direction is estimated from the ranks) and the one whose picture is nearer a page's shape wins: within
     /// the width limit (`maxWidth`, else 900 pt preferred) first, then the aspect nearer 4:3. With
     /// `maxWidth` set and full labels too wide, labels are compacted before giving up.
     public init(graph: Graph, pass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
@@ -70,7 +72,7 @@ public struct Diagram: Sendable {
 
         var candidates: [RenderStyle] = []
         let directions: [RenderStyle.RankDir] = style.rankdir != .auto ? [style.rankdir]
-            : first.nodes.count <= 400 ? [.LR, .TB] : [.LR]
+            : first.nodes.count <= Diagram.autoLayoutLimit ? [.LR, .TB] : [Diagram.estimatedDirection(first, limit: style.maxWidth ?? 900)]
         for d in directions {
             var s = style
             s.rankdir = d
@@ -94,6 +96,29 @@ public struct Diagram: Sendable {
         self.style = chosen.style
         self.metrics = chosen.metrics
         self.layout = chosen.layout
+        self.textSizes = text.sizes
+    }
+
+    /// Above this many drawn nodes `auto` estimates the direction instead of laying out both.
+    static let autoLayoutLimit = 150
+
+    /// The direction whose picture is estimated nearer a page's shape, from the ranks a layered
+    /// layout would make (typical box and label sizes). O(nodes + edges).
+    static func estimatedDirection(_ scene: Scene, limit: Double) -> RenderStyle.RankDir {
+        var index: [NodeID: Int] = [:]
+        for (k, n) in scene.nodes.enumerated() { index[n.id] = k }
+        var rank = [Int](repeating: 0, count: scene.nodes.count)
+        // Scene edges are listed by consumer in creation (topological) order.
+        for e in scene.edges {
+            if let a = index[e.from], let b = index[e.to] { rank[b] = max(rank[b], rank[a] + 1) }
+        }
+        let ranks = Double((rank.max() ?? 0) + 1)
+        var perRank: [Int: Int] = [:]
+        for r in rank { perRank[r, default: 0] += 1 }
+        let widest = Double(perRank.values.max() ?? 1)
+        func score(_ w: Double, _ h: Double) -> Double { (w > limit ? 10 + w / limit : 0) + Swift.abs(log(w / max(h, 1) / (4.0 / 3.0))) }
+        let lr = score(ranks * 300, widest * 80), tb = score(widest * 170, ranks * 130)
+        return tb < lr ? .TB : .LR
     }
 
     /// Measures the texts for `style` and lays the graph out in its direction.
@@ -115,6 +140,19 @@ public struct Diagram: Sendable {
         let visible = first.nodes.map(\.id)
         var index = [Int](repeating: -1, count: graph.count)
         for (k, id) in visible.enumerated() { index[id] = k }
+        // Every text first, measured in one go (in parallel for big graphs), then looked up.
+        var keys: [TextEngine.ShapedKey] = []
+        for lines in nodeTexts {
+            for (slot, candidates) in lines.enumerated() {
+                for c in candidates { keys.append(.init(text: Typography.picture(c), font: .init(size: style.nodeFontSize, bold: slot == 0))) }
+            }
+        }
+        for k in first.edges.indices {
+            for l in EdgeLabel.lines(edgeTexts[k], style: style) {
+                keys.append(.init(text: Typography.picture(l.text), font: .init(size: l.size, bold: l.emphasis)))
+            }
+        }
+        text.measureAll(keys)
         var sizes: [(width: Double, height: Double)] = []
         for lines in nodeTexts {
             var w = 0.0

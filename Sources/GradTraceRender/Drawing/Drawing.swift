@@ -93,7 +93,7 @@ public struct Drawing: Sendable {
     }
 
     /// One thing to draw.
-    public indirect enum Item: Sendable {
+    public enum Item: Sendable {
         case box(Box)
         case cell(Cell)
         case curve(Curve)

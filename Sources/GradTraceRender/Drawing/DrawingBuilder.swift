@@ -11,7 +11,7 @@ struct DrawingBuilder {
 
     init(diagram: Diagram, text: TextEngine? = nil) {
         self.diagram = diagram
-        self.text = text ?? TextEngine(family: diagram.style.fontFamily)
+        self.text = text ?? TextEngine(family: diagram.style.fontFamily, known: diagram.textSizes)
     }
 
     // MARK: rules
@@ -313,7 +313,7 @@ extension Timeline {
 /// terminal text keep the ASCII hyphen.
 enum Typography {
     static func picture(_ s: String) -> String {
-        guard s.contains("-") else { return s }
+        guard s.utf8.contains(UInt8(ascii: "-")) else { return s }
         var out = ""
         out.reserveCapacity(s.utf8.count + 8)
         let scalars = Array(s.unicodeScalars)
@@ -362,22 +362,43 @@ enum EdgeLabel {
 
     /// `∂L/∂w = ∂L/∂u · ∂u/∂w = 624 · 2 = 1248` → (`∂L/∂w = ∂L/∂u · ∂u/∂w`, `624 × 2 = 1248`).
     static func split(_ line: String) -> (symbolic: String, numbers: String) {
-        var parts = line.components(separatedBy: " = ")
+        var parts = pieces(line, " = ")
         guard parts.count >= 2 else { return ("", line) }
-        let result = parts.removeLast()
+        let result = String(parts.removeLast())
         var numbers = result
         if let product = parts.last, isNumericProduct(product) {
             parts.removeLast()
-            let factors = product.components(separatedBy: " · ").map { f -> String in
-                f.hasPrefix("-") ? "(" + f + ")" : f
+            let factors = pieces(product, " · ").map { f -> String in
+                f.hasPrefix("-") ? "(" + f + ")" : String(f)
             }
             numbers = factors.joined(separator: " × ") + " = " + result
         }
         return (parts.joined(separator: " = "), numbers)
     }
 
-    static func isNumericProduct(_ s: String) -> Bool {
-        let factors = s.components(separatedBy: " · ")
-        return factors.count >= 2 && factors.allSatisfy { Double($0) != nil || ["nan", "inf", "-inf"].contains($0) }
+    /// `s` cut at every `separator` (a plain byte search: this runs for every edge label).
+    static func pieces<S: StringProtocol>(_ s: S, _ separator: String) -> [Substring] where S.SubSequence == Substring {
+        let text = Substring(s), sep = Array(separator.utf8)
+        var out: [Substring] = []
+        var start = text.utf8.startIndex, i = start
+        let end = text.utf8.endIndex
+        while i < end {
+            var j = i, k = 0
+            while k < sep.count, j < end, text.utf8[j] == sep[k] { j = text.utf8.index(after: j); k += 1 }
+            if k == sep.count {
+                out.append(text[start..<i])
+                start = j
+                i = j
+            } else {
+                i = text.utf8.index(after: i)
+            }
+        }
+        out.append(text[start..<end])
+        return out
+    }
+
+    static func isNumericProduct(_ s: Substring) -> Bool {
+        let factors = pieces(s, " · ")
+        return factors.count >= 2 && factors.allSatisfy { Double($0) != nil || ["nan", "inf", "-inf"].contains(String($0)) }
     }
 }

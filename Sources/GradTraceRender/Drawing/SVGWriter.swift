@@ -28,7 +28,19 @@ struct SVGWriter {
         self.mode = mode
     }
 
-    static func num(_ x: Double) -> String { DOTEscaping.number(x, decimals: 2) }
+    /// A coordinate with at most two decimals, no trailing zeros, whatever the locale (`12.5`, `-3`, `0`).
+    static func num(_ x: Double) -> String {
+        guard x.isFinite else { return "0" }
+        let scaled = Int64((x * 100).rounded())
+        if scaled == 0 { return "0" }
+        let magnitude = scaled < 0 ? -scaled : scaled
+        let whole = magnitude / 100, frac = Int(magnitude % 100)
+        var s = scaled < 0 ? "-" + String(whole) : String(whole)
+        if frac != 0 {
+            s += frac % 10 == 0 ? "." + String(frac / 10) : (frac < 10 ? ".0" : ".") + String(frac)
+        }
+        return s
+    }
     static func esc(_ s: String) -> String { DOTEscaping.markup(s, keepingLineBreaks: true) }
 
     /// The SVG document. O(items).

@@ -11,7 +11,7 @@ struct Painter {
 
     init(diagram: Diagram) {
         self.diagram = diagram
-        self.text = TextEngine(family: diagram.style.fontFamily)
+        self.text = TextEngine(family: diagram.style.fontFamily, known: diagram.textSizes)
         self.builder = DrawingBuilder(diagram: diagram, text: text)
     }
 
