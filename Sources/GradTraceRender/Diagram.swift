@@ -140,19 +140,6 @@ public struct Diagram: Sendable {
         let visible = first.nodes.map(\.id)
         var index = [Int](repeating: -1, count: graph.count)
         for (k, id) in visible.enumerated() { index[id] = k }
-        // Every text first, measured in one go (in parallel for big graphs), then looked up.
-        var keys: [TextEngine.ShapedKey] = []
-        for lines in nodeTexts {
-            for (slot, candidates) in lines.enumerated() {
-                for c in candidates { keys.append(.init(text: Typography.picture(c), font: .init(size: style.nodeFontSize, bold: slot == 0))) }
-            }
-        }
-        for k in first.edges.indices {
-            for l in EdgeLabel.lines(edgeTexts[k], style: style) {
-                keys.append(.init(text: Typography.picture(l.text), font: .init(size: l.size, bold: l.emphasis)))
-            }
-        }
-        text.measureAll(keys)
         var sizes: [(width: Double, height: Double)] = []
         for lines in nodeTexts {
             var w = 0.0

@@ -1,5 +1,4 @@
 import CCairo
-import Dispatch
 import GradTrace
 
 /// Pango text in one font: measuring and drawing, with metric hinting off so that a
@@ -99,34 +98,6 @@ final class TextEngine {
         return (s.width, s.height)
     }
 
-    /// Measures many lines at once, half of them on a second thread with its own engine when there
-    /// are enough to pay for it (Pango shaping is the dear part of laying out a big graph). The
-    /// sizes are the same either way: metric hinting is off.
-    func measureAll(_ keys: [ShapedKey]) {
-        var todo: [ShapedKey] = []
-        var seen = Set<ShapedKey>()
-        for k in keys where sizes[k] == nil && seen.insert(k).inserted { todo.append(k) }
-        guard todo.count >= 600, ProcessInfoShim.activeProcessorCount > 1 else {
-            for k in todo { _ = measure(k.text, size: k.font.size, bold: k.font.bold) }
-            return
-        }
-        let half = todo.count / 2
-        let mine = Array(todo[..<half]), theirs = Array(todo[half...])
-        let box = ResultBox<[ShapedKey: TextSize]>(count: 1)
-        let engine = UncheckedBox(self)
-        let family = self.family
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
-            if i == 0 {
-                for k in mine { _ = engine.value.measure(k.text, size: k.font.size, bold: k.font.bold) }
-            } else {
-                let other = TextEngine(family: family)
-                for k in theirs { _ = other.measure(k.text, size: k.font.size, bold: k.font.bold) }
-                box.set(0, .success(other.sizes))
-            }
-        }
-        if let more = try? box.get(0) { sizes.merge(more) { a, _ in a } }
-    }
-
     /// Distance from the top of a line to its baseline.
     func baseline(size: Double, bold: Bool = false) -> Double {
         let key = FontKey(size: size, bold: bold)
@@ -185,10 +156,4 @@ public enum FontCheck {
         guard used.lowercased() != "dejavu sans" else { return nil }
         return "warning: the DejaVu Sans font is not installed (drawing with \(used) instead, so text may not fit its boxes): apt-get install fonts-dejavu-core"
     }
-}
-
-/// Hands a value to exactly one other task (the caller vouches that only that task uses it).
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
