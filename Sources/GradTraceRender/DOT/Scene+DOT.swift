@@ -44,13 +44,19 @@ extension Scene {
     /// The DOT id of a node.
     public static func dotID(_ id: NodeID) -> String { "n\(id)" }
 
+    /// The direction DOT asks for: the style's, or under `auto` (no layout to compare) the one
+    /// estimated from the ranks, as pictures of big graphs choose it.
+    func direction(_ style: RenderStyle) -> RenderStyle.RankDir {
+        style.rankdir == .auto ? Diagram.estimatedDirection(self, limit: style.maxWidth ?? 900) : style.rankdir
+    }
+
     /// The scene as a DOT graph a user can run through `dot`; with a layout, every node is
     /// pinned at its position (`pos="x,y!"`) so that `neato -n2` redraws exactly that picture.
     public func dot(style: RenderStyle, layout: Layout? = nil, colorScale: ColorScale? = nil) -> DOTGraph {
         let theme = style.theme
         var g = DOTGraph(id: "gradtrace")
         g.attributes = [
-            DOTAttribute("rankdir", style.rankdir == .TB ? "TB" : "LR"),
+            DOTAttribute("rankdir", direction(style).rawValue),
             DOTAttribute("bgcolor", theme.background.hex),
             DOTAttribute("fontname", style.fontFamily),
             DOTAttribute("fontcolor", theme.text.hex),

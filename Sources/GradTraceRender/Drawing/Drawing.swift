@@ -94,11 +94,17 @@ public struct Drawing: Sendable {
 
     /// One thing to draw.
     public enum Item: Sendable {
+        /// A rounded (or square) rectangle: nodes, label backgrounds, clusters, legend swatches.
         case box(Box)
+        /// A filled cell: colour bars now, tensor heatmaps later.
         case cell(Cell)
+        /// An edge's spline.
         case curve(Curve)
+        /// An arrowhead.
         case polygon(Polygon)
+        /// One measured line of text.
         case text(TextRun)
+        /// Items that show together, over a span of frames or always.
         case group(Group)
     }
 
