@@ -188,20 +188,10 @@ public struct MarkdownTransform: Sendable {
         // The pass.
         let graph = program.graph
         let pass: Pass
-        if options.mode == .forward, let name = options.wrt {
-            guard let x = graph.input(named: name) else {
-                let inputs = graph.inputIDs.compactMap { graph.name(of: $0) }
-                throw Self.located(fence, file: doc.name, column: at("wrt"),
-                                   "wrt=\(name): no input of that name (the inputs are \(Self.list(inputs)))")
-            }
-            guard x <= program.output else {
-                throw Self.located(fence, file: doc.name, column: at("wrt"),
-                                   "wrt=\(name): the output \(program.outputName) is computed before \(name) is defined")
-            }
-            pass = .forward(ForwardTrace(graph: graph, output: program.output, wrt: x),
-                            wiggle: options.wiggle.map { Wiggle(graph: graph, wrt: x, h: $0) })
-        } else {
-            pass = .reverse(Trace(graph: graph, output: program.output, granularity: .node))
+        do {
+            pass = try PassRequest(wrt: options.mode == .forward ? options.wrt : nil, wiggle: options.wiggle).pass(for: program)
+        } catch {
+            throw Self.located(fence, file: doc.name, column: at("wrt"), error.message { "wrt=\($0)" })
         }
         if case .number(let k) = options.step, k > pass.stepCount {
             throw Self.located(fence, file: doc.name, column: at("step"),
