@@ -51,7 +51,7 @@ public struct FrameSet: Sendable {
 
     func render(step: Int, with painter: Painter) throws(RenderError) -> [UInt8] {
         switch format {
-        case .png: return try painter.render(diagram.scene(step: step), format: .png(scale: scale, compression: 1))
+        case .png: return try painter.render(diagram.scene(step: step), format: .png(scale: scale, compression: RasterLimits.frameLevel))
         case .svg: return try painter.render(diagram.scene(step: step), format: .svg)
         case .pdf: return try painter.render(diagram.scene(step: step), format: .pdf)
         case .dot: return Array(diagram.dot(step: step, pinned: true).utf8)

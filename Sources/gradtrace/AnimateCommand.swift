@@ -39,7 +39,7 @@ struct AnimateCommand: ParsableCommand {
         let bytes: [UInt8]
         switch kind {
         case "gif":
-            let scale = drawing.scale ?? diagram.fittingScale(1, maxSide: 8000, maxPixels: 8_000_000)
+            let scale = drawing.scale ?? diagram.fittingScale(1, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels)
             bytes = try Animation.gif(diagram, fps: fps, scale: scale)
         case "svg":
             bytes = Animation.svg(diagram, fps: fps)

@@ -42,7 +42,7 @@ struct FramesCommand: ParsableCommand {
         drawing.checkFonts()
         let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
         // Frames come by the hundred: by default at most 8 megapixels each (text stays readable at 1 px/pt).
-        let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+        let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.framePixels)
         let frames = FrameSet(diagram: diagram, format: format, scale: scale)
         let writer = program.writer
         if multipage {

@@ -33,7 +33,7 @@ struct TraceCommand: ParsableCommand {
     func run() throws {
         let p = try program.load()
         var out = StandardOutput.shared
-        if let (f, w) = try passOptions.forward(p) {
+        if passOptions.mode == .forward, case .forward(let f, let w) = try passOptions.pass(p, granularity: granularity) {
             if json {
                 Report.forwardJSON(graph: p.graph, forward: f, outputName: p.outputName, wiggle: w, to: &out)
             } else {

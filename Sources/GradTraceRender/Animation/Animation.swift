@@ -36,7 +36,8 @@ public enum Animation {
     /// One SVG that plays every step by itself with CSS keyframes (no script), so it animates
     /// inside an `<img>` tag or a GitHub README. Without animation support it shows the final state.
     public static func svg(_ diagram: Diagram, fps: Double) -> [UInt8] {
-        var w = TimelineSVG(diagram: diagram, timeline: Timeline(diagram: diagram), mode: .css(seconds: 1 / fps, lastSeconds: 3 / fps))
+        let drawing = DrawingBuilder(diagram: diagram).drawing(Timeline(diagram: diagram))
+        var w = SVGWriter(drawing, mode: .css(seconds: 1 / fps, lastSeconds: 3 / fps))
         return Array(w.document().utf8)
     }
 
@@ -44,7 +45,7 @@ public enum Animation {
     /// the caption of the current step; `#step=K` in the URL opens step K. Loads nothing from the network.
     public static func html(_ diagram: Diagram, fps: Double, title: String) -> [UInt8] {
         let timeline = Timeline(diagram: diagram)
-        var w = TimelineSVG(diagram: diagram, timeline: timeline, mode: .player)
+        var w = SVGWriter(DrawingBuilder(diagram: diagram).drawing(timeline), mode: .player)
         let svg = w.document()
         return Array(HTMLPlayer.page(svg: svg, captions: timeline.captions, fps: fps, title: title,
                                      theme: diagram.style.theme).utf8)
