@@ -21,8 +21,11 @@ let package = Package(
         .systemLibrary(name: "CCairo", pkgConfig: "pangocairo", providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
         .systemLibrary(name: "CImageCodecs", pkgConfig: "libpng", providers: [.apt(["libpng-dev", "libgif-dev"])]),
 
+        // The temporary files in flight, for a signal handler to remove (async-signal-safe C).
+        .target(name: "CTempFiles"),
+
         // DOT, Graphviz layout, Cairo/Pango painting, animations, the atomic writer.
-        .target(name: "GradTraceRender", dependencies: ["GradTrace", "CGraphviz", "CCairo", "CImageCodecs"]),
+        .target(name: "GradTraceRender", dependencies: ["GradTrace", "CGraphviz", "CCairo", "CImageCodecs", "CTempFiles"]),
 
         .executableTarget(
             name: "gradtrace",

@@ -144,7 +144,7 @@ func benchRender() throws {
     print("|---|---|")
     print("| nodes | \(g.count) (\(d.scene(step: 0).nodes.count) drawn, \(d.scene(step: 0).edges.count) edges), canvas \(Int(size.width)) × \(Int(size.height)) pt |")
     print("| measure text + Graphviz layout (libgvc, in process) | \(fmt(layout * 1000)) ms |")
-    print("| paint SVG (Cairo) from that layout | \(fmt(svg * 1000)) ms |")
+    print("| draw + write SVG (own writer, real text) from that layout | \(fmt(svg * 1000)) ms |")
     print("| paint + encode PNG at scale \(fmt(pngScale)) | \(fmt(png * 1000)) ms |")
     print("| GradTrace total, SVG (layout + paint) | \(fmt((layout + svg) * 1000)) ms |")
     print("| `dot -Tsvg` on the DOT GradTrace emits | \(fmt(dotCLI * 1000)) ms |")

@@ -17,6 +17,8 @@ public struct Diagram: Sendable {
     public let layout: Layout
     /// Measured text metrics the painter reuses.
     var metrics: Metrics
+    /// Every text size measured while laying out: painters start from these instead of shaping again.
+    let textSizes: [TextEngine.ShapedKey: TextEngine.TextSize]
 
     struct Metrics: Sendable {
         var nodeLine: Double
@@ -35,8 +37,11 @@ public struct Diagram: Sendable {
     /// Output formats of ``render(step:format:)``.
     public enum Format: Sendable, Hashable {
         /// PNG at `scale` pixels per point; zlib `compression` 0…9 (6 by default; frames use a faster 2).
-        case png(scale: Double, compression: Int = 6)
+        case png(scale: Double, compression: Int = RasterLimits.pictureLevel)
+        /// SVG of our own, text as `<text>`.
         case svg
+        /// Cairo's SVG, every glyph an outline path (`--svg-text outlines`).
+        case svgOutlines
         case pdf
     }
 
@@ -50,29 +55,88 @@ public struct Diagram: Sendable {
 
     /// Measures every text the pass will show, and lays the graph out once. Cost: Graphviz's layout
     /// plus O(nodes + edges) text measurements.
+    ///
+    /// With `rankdir` `auto` both directions are laid out (for graphs of at most 150 drawn nodes;
+    /// for larger ones the direction is estimated from the ranks) and the one whose picture is nearer a page's shape wins: within
+    /// the width limit (`maxWidth`, else 900 pt preferred) first, then the aspect nearer 4:3. With
+    /// `maxWidth` set and full labels too wide, labels are compacted before giving up.
     public init(graph: Graph, pass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
         self.graph = graph
         self.pass = pass
-        self.style = style
         self.title = title
         let text = TextEngine(family: style.fontFamily)
+        let first = Scene(graph: graph, pass: pass, step: 0)
+        let derivatives = pass.finalDerivatives
+        colorScale = style.colorByGradient ? ColorScale(derivatives: first.nodes.map { derivatives[$0.id] }) : nil
+        let layoutText = Scene.layoutText(graph: graph, pass: pass)
+
+        var candidates: [RenderStyle] = []
+        let directions: [RenderStyle.RankDir] = style.rankdir != .auto ? [style.rankdir]
+            : first.nodes.count <= Diagram.autoLayoutLimit ? [.LR, .TB] : [Diagram.estimatedDirection(first, limit: style.maxWidth ?? 900)]
+        for d in directions {
+            var s = style
+            s.rankdir = d
+            candidates.append(s)
+        }
+        if style.maxWidth != nil && style.labels == .full {
+            for var c in candidates { c.labels = .compact; candidates.append(c) }
+        }
+        let limit = style.maxWidth ?? 900
+        var best: (style: RenderStyle, metrics: Metrics, layout: Layout, score: Double)?
+        for c in candidates {
+            let (m, layout) = try Diagram.lay(graph: graph, pass: pass, style: c, title: title, text: text, first: first, layoutText: layoutText)
+            let w = max(layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin)
+            let h = layout.graphHeight + 2 * m.margin + m.headerHeight + m.footerHeight
+            // Fitting the width limit matters most; then the aspect nearest 4:3; fuller labels win ties.
+            var score = w > limit ? 10 + w / limit : 0
+            score += Swift.abs(log(w / max(h, 1) / (4.0 / 3.0)))
+            if best == nil || score < best!.score - 1e-9 { best = (c, m, layout, score) }
+        }
+        guard let chosen = best else { throw RenderError.graphviz("no layout") }
+        self.style = chosen.style
+        self.metrics = chosen.metrics
+        self.layout = chosen.layout
+        self.textSizes = text.sizes
+    }
+
+    /// Above this many drawn nodes `auto` estimates the direction instead of laying out both.
+    static let autoLayoutLimit = 150
+
+    /// The direction whose picture is estimated nearer a page's shape, from the ranks a layered
+    /// layout would make (typical box and label sizes). O(nodes + edges).
+    static func estimatedDirection(_ scene: Scene, limit: Double) -> RenderStyle.RankDir {
+        var index: [NodeID: Int] = [:]
+        for (k, n) in scene.nodes.enumerated() { index[n.id] = k }
+        var rank = [Int](repeating: 0, count: scene.nodes.count)
+        // Scene edges are listed by consumer in creation (topological) order.
+        for e in scene.edges {
+            if let a = index[e.from], let b = index[e.to] { rank[b] = max(rank[b], rank[a] + 1) }
+        }
+        let ranks = Double((rank.max() ?? 0) + 1)
+        var perRank: [Int: Int] = [:]
+        for r in rank { perRank[r, default: 0] += 1 }
+        let widest = Double(perRank.values.max() ?? 1)
+        func score(_ w: Double, _ h: Double) -> Double { (w > limit ? 10 + w / limit : 0) + Swift.abs(log(w / max(h, 1) / (4.0 / 3.0))) }
+        let lr = score(ranks * 300, widest * 80), tb = score(widest * 170, ranks * 130)
+        return tb < lr ? .TB : .LR
+    }
+
+    /// Measures the texts for `style` and lays the graph out in its direction.
+    private static func lay(graph: Graph, pass: Pass, style: RenderStyle, title: String?, text: TextEngine, first: Scene,
+                            layoutText: (nodes: [[[String]]], edges: [[String]])) throws(RenderError) -> (Metrics, Layout) {
         let nodeLine = text.lineHeight(size: style.nodeFontSize)
         let edgeLine = text.lineHeight(size: style.edgeFontSize)
         let titleLine = text.lineHeight(size: style.titleFontSize)
         let captionLine = text.lineHeight(size: style.edgeFontSize + 1)
-        let legendWidth = Painter.legendWidth(text: text, style: style)
         var m = Metrics(nodeLine: nodeLine, edgeLine: edgeLine, titleLine: titleLine, captionLine: captionLine,
-                        legendWidth: legendWidth, headerHeight: 0, footerHeight: 0)
+                        legendWidth: DrawingBuilder.legendWidth(pass: pass, style: style, text: text), headerHeight: 0, footerHeight: 0)
         m.headerHeight = (title?.isEmpty == false) ? titleLine + 10 : 0
-        m.footerHeight = 2 * captionLine + 14 + (style.colorByGradient ? 2 * captionLine + 8 : 0)
+        let legendRows = DrawingBuilder.legendEntries(pass: pass, style: style).isEmpty ? 0.0 : captionLine + 6
+        m.footerHeight = captionLine + 8 + legendRows + (style.colorByGradient ? 2 * captionLine + 8 : 0) + 4
         if style.colorByGradient {
-            m.legendWidth = max(m.legendWidth, Painter.colorBarWidth(text: text, style: style))
+            m.legendWidth = max(m.legendWidth, DrawingBuilder.colorBarWidth(pass: pass, style: style, text: text))
         }
-
-        let (nodeTexts, edgeTexts) = Scene.layoutText(graph: graph, pass: pass)
-        let first = Scene(graph: graph, pass: pass, step: 0)
-        let derivatives = pass.finalDerivatives
-        colorScale = style.colorByGradient ? ColorScale(derivatives: first.nodes.map { derivatives[$0.id] }) : nil
+        let (nodeTexts, edgeTexts) = layoutText
         let visible = first.nodes.map(\.id)
         var index = [Int](repeating: -1, count: graph.count)
         for (k, id) in visible.enumerated() { index[id] = k }
@@ -80,24 +144,24 @@ public struct Diagram: Sendable {
         for lines in nodeTexts {
             var w = 0.0
             for (slot, candidates) in lines.enumerated() {
-                for c in candidates { w = max(w, text.measure(c, size: style.nodeFontSize, bold: slot == 0).width) }
+                for c in candidates { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: slot == 0).width) }
             }
             sizes.append((w + 2 * m.nodePadX + 6, 3 * nodeLine + 2 * m.nodePadY))
         }
-        let structure = first.edges
         var edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)] = []
-        for (k, e) in structure.enumerated() {
-            let lines = edgeTexts[k]
-            var w = 0.0
-            for (i, l) in lines.enumerated() { w = max(w, text.measure(l, size: style.edgeFontSize, bold: i == 1).width) }
-            let h = lines.isEmpty ? 0 : Double(lines.count) * edgeLine + 2 * m.labelPad
-            // A little slack: browsers drawing the SVG players set text a shade wider than Pango.
-            edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.04 + 2 * m.labelPad + 2, h))
+        for (k, e) in first.edges.enumerated() {
+            let lines = EdgeLabel.lines(edgeTexts[k], style: style)
+            var w = 0.0, h = 0.0
+            for l in lines {
+                w = max(w, text.measure(Typography.picture(l.text), size: l.size, bold: l.emphasis).width)
+                h += text.lineHeight(size: l.size)
+            }
+            // A little slack for viewers that set text a shade wider (SVG pins runs to Pango's widths).
+            edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.02 + 2 * m.labelPad + 2, lines.isEmpty ? 0 : h + 2 * m.labelPad))
         }
-        self.metrics = m
         var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
         if style.clusters, !pass.isCollapsed { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
-        self.layout = try Graphviz.shared.layout(request)
+        return (m, try Graphviz.shared.layout(request))
     }
 
     /// The number of steps (frames are 0…stepCount).
@@ -123,7 +187,7 @@ public struct Diagram: Sendable {
 
     /// The largest scale ≤ `wanted` at which the PNG stays within Cairo's 32,767-pixel limit and
     /// a sane pixel budget (`maxPixels`).
-    public func fittingScale(_ wanted: Double, maxSide: Double = 32767, maxPixels: Double = 120_000_000) -> Double {
+    public func fittingScale(_ wanted: Double, maxSide: Double = Double(RasterLimits.maxSide), maxPixels: Double = RasterLimits.renderPixels) -> Double {
         let c = canvasSize
         var s = wanted
         s = min(s, maxSide / c.width, maxSide / c.height)
@@ -134,6 +198,11 @@ public struct Diagram: Sendable {
     /// Draws one step in a format. PNG, SVG and PDF bytes are the same on every run.
     public func render(step: Int, format: Format, summary: Bool = false) throws(RenderError) -> [UInt8] {
         try Painter(diagram: self).render(scene(step: step, summary: summary), format: format)
+    }
+
+    /// The drawing of one step: what every backend replays (SVG, PNG, PDF).
+    public func drawing(step: Int, summary: Bool = false) -> Drawing {
+        DrawingBuilder(diagram: self).drawing(scene(step: step, summary: summary))
     }
 
     /// Seconds spent encoding step `step` as PNG, drawing excluded (for benchmarks).
@@ -168,17 +237,6 @@ extension Diagram {
             }
         }
         return result
-    }
-
-    /// A node's fill and text colour: by state, or by gradient magnitude under `--color-by grad`.
-    func colors(_ n: Scene.NodeView) -> (fill: RGB, text: RGB, muted: RGB) {
-        let theme = style.theme
-        if let scale = colorScale, let g = n.gradient {
-            let fill = scale.color(g)
-            let luminance = 0.2126 * fill.r + 0.7152 * fill.g + 0.0722 * fill.b
-            return luminance < 0.45 ? (fill, RGB(0xFFFFFF), RGB(0xE0E0E0)) : (fill, RGB(0x111111), RGB(0x333333))
-        }
-        return (theme.style(n.state).fill, theme.text, theme.mutedText)
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import GradTrace
 
@@ -50,7 +51,7 @@ public struct FrameSet: Sendable {
 
     func render(step: Int, with painter: Painter) throws(RenderError) -> [UInt8] {
         switch format {
-        case .png: return try painter.render(diagram.scene(step: step), format: .png(scale: scale, compression: 1))
+        case .png: return try painter.render(diagram.scene(step: step), format: .png(scale: scale, compression: RasterLimits.frameLevel))
         case .svg: return try painter.render(diagram.scene(step: step), format: .svg)
         case .pdf: return try painter.render(diagram.scene(step: step), format: .pdf)
         case .dot: return Array(diagram.dot(step: step, pinned: true).utf8)
@@ -93,7 +94,7 @@ public struct FrameSet: Sendable {
     /// `manifest.json`: the frame files with their active node and caption (usable as alt text).
     public func manifest(outputName: String) -> String {
         let size = diagram.canvasSize
-        var s = "{\"output\": \(Report.jsonString(outputName)), \"steps\": \(diagram.stepCount), \"format\": \"\(format.rawValue)\",\n"
+        var s = "{\"generator\": \"gradtrace\", \"output\": \(Report.jsonString(outputName)), \"steps\": \(diagram.stepCount), \"format\": \"\(format.rawValue)\",\n"
         if format == .png {
             let px = diagram.pixelSize(scale: scale)
             s += " \"width\": \(px.width), \"height\": \(px.height), \"scale\": \(NumberFormat.json(scale)),\n"
@@ -112,6 +113,37 @@ public struct FrameSet: Sendable {
             s += ", \"caption\": \(Report.jsonString(e.caption))}" + (i + 1 < list.count ? ",\n" : "\n")
         }
         return s + " ]}\n"
+    }
+}
+
+extension FrameSet {
+    /// The frame files an earlier `manifest.json` of ours lists, or nil when the manifest is not
+    /// ours (not JSON, or not in the shape `gradtrace frames` writes): such a file is someone
+    /// else's and must be neither overwritten nor used to delete anything.
+    ///
+    /// Only plain `step-<digits>.<format>` names are returned, never a path.
+    public static func framesListed(inManifest bytes: [UInt8]) -> [String]? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)),
+              let top = object as? [String: Any],
+              let frames = top["frames"] as? [[String: Any]] else { return nil }
+        let generator = top["generator"] as? String
+        // Manifests of version 0.1 carry no "generator", but always these keys.
+        guard generator == "gradtrace" || (generator == nil && top["output"] != nil && top["steps"] != nil) else { return nil }
+        var names: [String] = []
+        for f in frames {
+            guard let name = f["file"] as? String, f["step"] != nil else { return nil }
+            if isFrameFileName(name) { names.append(name) }
+        }
+        return names
+    }
+
+    /// `step-<digits>.<png|svg|pdf|dot>`.
+    public static func isFrameFileName(_ name: String) -> Bool {
+        guard name.hasPrefix("step-"), let dot = name.lastIndex(of: ".") else { return false }
+        let digits = name[name.index(name.startIndex, offsetBy: 5)..<dot]
+        let ext = name[name.index(after: dot)...]
+        return !digits.isEmpty && digits.allSatisfy { $0 >= "0" && $0 <= "9" }
+            && Format.allCases.contains { $0.rawValue == ext }
     }
 }
 

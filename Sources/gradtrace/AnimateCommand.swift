@@ -40,13 +40,13 @@ struct AnimateCommand: ParsableCommand {
         let bytes: [UInt8]
         switch kind {
         case "gif":
-            let scale = drawing.scale ?? diagram.fittingScale(1, maxSide: 8000, maxPixels: 8_000_000)
+            let scale = drawing.scale ?? diagram.fittingScale(1, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels)
             bytes = try Animation.gif(diagram, fps: fps, scale: scale)
         case "svg":
             bytes = Animation.svg(diagram, fps: fps)
         default:
             bytes = Animation.html(diagram, fps: fps, title: drawing.title ?? "GradTrace: backward pass of \(p.outputName)")
         }
-        try emit(bytes, to: outputFile, protecting: program.inputPath)
+        try emit(bytes, to: outputFile, writer: program.writer)
     }
 }

@@ -30,6 +30,7 @@ struct FramesCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
+        if outputDir == "-" { throw ValidationError("frames writes many files: -o needs a folder (or FILE.pdf), not - (standard output)") }
         // A folder named like a picture (`-o fr.png`) is a mistake: refuse it rather than create it.
         let lower = outputDir.lowercased()
         if let dot = lower.lastIndex(of: "."), !lower[dot...].contains("/") {
@@ -50,12 +51,21 @@ struct FramesCommand: ParsableCommand {
         drawing.checkFonts()
         let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
         // Frames come by the hundred: by default at most 8 megapixels each (text stays readable at 1 px/pt).
-        let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+        let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.framePixels)
         let frames = FrameSet(diagram: diagram, format: format, scale: scale)
-        let writer = Writer(protecting: program.inputPath.map { [$0] } ?? [])
+        let writer = program.writer
         if multipage {
             try writer.write(try frames.multipagePDF(), to: outputDir)
             return
+        }
+        // An earlier manifest of ours lists the frames we may remove; someone else's is left alone.
+        let manifestPath = outputDir + "/manifest.json"
+        var earlierFrames: [String] = []
+        if let old = try? Files.read(manifestPath) {
+            guard let listed = FrameSet.framesListed(inManifest: old) else {
+                throw CLIError("'\(manifestPath)' was not written by gradtrace frames: refusing to replace it (choose another folder)")
+            }
+            earlierFrames = listed
         }
         try writer.makeDirectory(outputDir)
         let total = diagram.stepCount + 1
@@ -65,14 +75,14 @@ struct FramesCommand: ParsableCommand {
         }, progress: { done in
             if showProgress { StandardError.write("\rframes \(done)/\(total)" + (done == total ? "\n" : "")) }
         })
-        try writer.write(Array(frames.manifest(outputName: p.outputName).utf8), to: outputDir + "/manifest.json")
-        // Frames of an earlier, longer run would be picked up by `step-%03d` globs: remove them.
+        try writer.write(Array(frames.manifest(outputName: p.outputName).utf8), to: manifestPath)
+        // Frames of an earlier, longer run would be picked up by `step-%03d` globs: remove those
+        // that our earlier manifest listed (and only those: a file of the user's stays).
         let current = Set((0...diagram.stepCount).map { frames.fileName(step: $0) })
-        let ext = "." + format.rawValue
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: outputDir)) ?? []
-        where name.hasPrefix("step-") && name.hasSuffix(ext) && !current.contains(name)
-            && name.dropFirst(5).dropLast(ext.count).allSatisfy(\.isNumber) {
-            try? FileManager.default.removeItem(atPath: outputDir + "/" + name)
+        for name in earlierFrames.sorted() where !current.contains(name) {
+            let path = outputDir + "/" + name
+            var st = stat()
+            if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { unlink(path) }
         }
         StandardOutput.shared.write("\(total) frames (steps 0…\(diagram.stepCount)) and manifest.json in \(outputDir)\n")
     }

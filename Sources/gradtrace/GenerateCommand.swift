@@ -40,8 +40,9 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         guard kind == "mlp" else { throw CLIError("generate knows 'mlp' only, not '\(kind)'") }
-        let sizes = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !sizes.isEmpty, sizes.count == layers.split(separator: ",").count, sizes.allSatisfy({ $0 > 0 && $0 <= 64 }) else {
+        let parts = layers.split(separator: ",", omittingEmptySubsequences: false)
+        let sizes = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.count == parts.count, sizes.allSatisfy({ $0 > 0 && $0 <= 64 }) else {
             throw CLIError("--layers needs positive sizes up to 64, such as 4,4,1")
         }
         guard inputs > 0 && inputs <= 64 else { throw CLIError("--inputs must be 1…64") }
@@ -64,6 +65,6 @@ struct GenerateCommand: ParsableCommand {
             \(expectations)
             """
         let text = ProgramWriter.source(of: tape.graph, output: loss.id, header: header)
-        try emit(Array(text.utf8), to: outputFile, protecting: nil)
+        try emit(Array(text.utf8), to: outputFile, writer: Writer())
     }
 }

@@ -39,7 +39,7 @@ struct TraceCommand: ParsableCommand {
     func run() throws {
         let p = try program.load()
         var out = StandardOutput.shared
-        if let (f, w) = try passOptions.forward(p) {
+        if passOptions.mode == .forward, case .forward(let f, let w) = try passOptions.pass(p, granularity: granularity) {
             if json {
                 Report.forwardJSON(graph: p.graph, forward: f, outputName: p.outputName, wiggle: w, to: &out)
             } else {
@@ -89,13 +89,16 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var program: ProgramOptions
 
+    @Flag(name: .customLong("all-inputs"), help: "Check every input even when there are so many that only a sample is checked by default.")
+    var allInputs = false
+
     func run() throws {
         let p = try program.load()
-        let check = GradientCheck(graph: p.graph, output: p.output)
+        let check = GradientCheck(graph: p.graph, output: p.output, budget: allInputs ? .max : GradientCheck.defaultBudget)
         var out = StandardOutput.shared
         check.write(outputName: p.outputName, to: &out)
         if !check.passed {
-            out.flush()
+            try StandardOutput.shared.finish()
             throw ExitCode(1)
         }
     }

@@ -1,11 +1,18 @@
+import GradTraceRender
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Buffered standard output as a `TextOutputStream` (large traces are written in big chunks).
+///
+/// A failed write (a full disk, a closed descriptor) is remembered, not ignored: ``finish()``
+/// reports it, so `gradtrace trace … > /dev/full` exits non-zero.
 final class StandardOutput: TextOutputStream, @unchecked Sendable {
     static let shared = StandardOutput()
     private var buffer: [UInt8] = []
+    /// Why standard output could not be written, once a write has failed.
+    private(set) var failure: String?
 
     func write(_ string: String) {
         buffer.append(contentsOf: string.utf8)
@@ -23,16 +30,42 @@ final class StandardOutput: TextOutputStream, @unchecked Sendable {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Flushes, then throws when any write to standard output failed.
+    func finish() throws {
+        flush()
+        if let failure { throw CLIError("cannot write to standard output: \(failure)") }
+    }
+
     private func writeAll(_ bytes: [UInt8]) {
+        guard failure == nil else { return }
+        if StandardStreams.outputWasClosed { failure = "it is closed"; return }
         bytes.withUnsafeBytes { raw in
             var off = 0
             while off < raw.count {
                 let n = Glibc.write(1, raw.baseAddress! + off, raw.count - off)
-                if n <= 0 { if errno == EINTR { continue }; return }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { failure = n < 0 ? String(cString: strerror(errno)) : "nothing could be written"; return }
                 off += n
             }
         }
     }
+}
+
+/// Start-up care of descriptors 0, 1 and 2, and of signals.
+enum StandardStreams {
+    /// True when the process started with descriptor 1 closed (`gradtrace trace x >&-`).
+    nonisolated(unsafe) private(set) static var outputWasClosed = false
+
+    /// A closed 0, 1 or 2 gets /dev/null, so that no file we open later takes its number and
+    /// receives what was meant for standard output; a closed 1 is remembered and reported.
+    static func prepare() {
+        for fd: Int32 in [0, 1, 2] where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            if fd == 1 { outputWasClosed = true }
+            let n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+            if n >= 0 && n != fd { dup2(n, fd); close(n) }
+        }
+    }
+
 }
 
 enum StandardError {

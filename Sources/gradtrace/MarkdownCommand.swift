@@ -122,6 +122,9 @@ struct MarkdownCommand: ParsableCommand {
             items.append(Item(name: input == "-" ? "<stdin>" : input, source: input == "-" ? nil : input, destination: destination))
         }
 
+        let writer = Writer(protecting: items.compactMap(\.source), protectingStandardInput: input == "-")
+        for item in items { try writer.checkNotInput(item.destination) }
+
         // Read everything, then plan: nothing is written unless every block is fine.
         let assetsAbsolute = absolute(assetsFolder)
         var documents: [MarkdownTransform.Document] = []
@@ -162,7 +165,6 @@ struct MarkdownCommand: ParsableCommand {
         do { rendered = try transform.render(plan, existing: existing, jobs: jobs) } catch { throw report(error) }
 
         // Write: the new assets, then the documents, each only if its bytes change.
-        let writer = Writer(protecting: items.compactMap(\.source))
         if !rendered.isEmpty { try writer.makeDirectory(assetsFolder) }
         var assetsWritten = 0
         for a in rendered where try writer.write(a.bytes, to: join(assetsFolder, a.name)) == .written { assetsWritten += 1 }
@@ -213,7 +215,8 @@ struct MarkdownCommand: ParsableCommand {
                     // Symbolic links to folders are not followed (they could loop).
                     let isLink = (try? fm.destinationOfSymbolicLink(atPath: path)) != nil
                     if !isLink && !skipping.contains(MarkdownPaths.normalize(path, base: cwd)) { pending.append(child) }
-                } else if name.lowercased().hasSuffix(".md") {
+                } else if name.lowercased().hasSuffix(".md") && Self.isRegularFile(path) {
+                    // Only regular files: a FIFO or device named *.md would block the read or never end.
                     found.append(child)
                 }
             }
@@ -223,6 +226,11 @@ struct MarkdownCommand: ParsableCommand {
 
     func join(_ a: String, _ b: String) -> String {
         a.isEmpty || a == "." ? b : (a.hasSuffix("/") ? a + b : a + "/" + b)
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
     }
 
     static func samePath(_ a: String, _ b: String) -> Bool {

@@ -29,29 +29,13 @@ struct PassOptions: ParsableArguments {
         if collapse != nil && mode == .forward { throw ValidationError("--collapse draws the backward pass; it does not combine with --mode forward") }
     }
 
-    /// The forward trace and wiggle, or nil in reverse mode.
-    func forward(_ p: Program) throws -> (ForwardTrace, Wiggle?)? {
-        guard mode == .forward, let name = wrt else { return nil }
-        guard let x = p.graph.input(named: name) else {
-            let inputs = p.graph.inputIDs.compactMap { p.graph.name(of: $0) }.map { "'\($0)'" }.joined(separator: ", ")
-            throw CLIError("--wrt \(name): no input of that name (the inputs are \(inputs.isEmpty ? "none" : inputs))")
-        }
-        guard x <= p.output else { throw CLIError("--wrt \(name): the output \(p.outputName) is computed before \(name) is defined") }
-        let f = ForwardTrace(graph: p.graph, output: p.output, wrt: x)
-        return (f, wiggle.map { Wiggle(graph: p.graph, wrt: x, h: $0) })
-    }
-
-    /// The pass to draw.
+    /// The pass to draw (one rule with the Markdown fences: ``PassRequest``).
     func pass(_ p: Program, granularity: Granularity) throws -> Pass {
-        if let (f, w) = try forward(p) { return .forward(f, wiggle: w) }
-        let trace = Trace(graph: p.graph, output: p.output, granularity: granularity)
-        if let level = collapse {
-            do {
-                return .collapsed(try CollapsedTrace(graph: p.graph, trace: trace, level: level))
-            } catch let problem as CollapsedTrace.Problem {
-                throw CLIError(problem.description)
-            }
+        let request = PassRequest(wrt: mode == .forward ? wrt : nil, wiggle: wiggle, collapse: collapse, granularity: granularity)
+        do {
+            return try request.pass(for: p)
+        } catch {
+            throw CLIError(error.message { "--wrt \($0)" })
         }
-        return .reverse(trace)
     }
 }

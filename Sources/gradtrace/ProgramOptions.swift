@@ -1,5 +1,6 @@
 import ArgumentParser
 import GradTrace
+import GradTraceRender
 
 /// INPUT, `-e`, `--at`, `--result` and `--from`: how every command gets its program.
 struct ProgramOptions: ParsableArguments {
@@ -30,6 +31,11 @@ struct ProgramOptions: ParsableArguments {
     /// The input file path, when the program comes from a file (to refuse writing over it).
     var inputPath: String? { expression == nil && input != "-" ? input : nil }
 
+    /// A writer that refuses to write over the program: its file, or the file standard input comes from.
+    var writer: Writer {
+        Writer(protecting: inputPath.map { [$0] } ?? [], protectingStandardInput: expression == nil && input == "-")
+    }
+
     /// Parsed `--at` values.
     func overrides() throws -> [String: Double] {
         var values: [String: Double] = [:]
@@ -40,12 +46,42 @@ struct ProgramOptions: ParsableArguments {
             let name = String(item[..<eq]).trimmingSpaces
             let text = String(item[item.index(after: eq)...]).trimmingSpaces
             guard !name.isEmpty else { throw CLIError("--at needs a name before '=' in '\(item)'") }
-            guard let v = Double(text), v.isFinite || text.lowercased().contains("inf") || text.lowercased() == "nan" else {
-                throw CLIError("--at \(name)=\(text): '\(text)' is not a number")
+            guard values[name] == nil else {
+                throw CLIError("--at \(name) is given twice: give each input once")
             }
-            values[name] = v
+            values[name] = try Self.number(text, for: name)
         }
         return values
+    }
+
+    /// A decimal number as the program language writes it (`2`, `-0.5`, `1e-3`), or `inf`,
+    /// `-inf`, `nan`; not hexadecimal (`0x10`), and not a finite literal that overflows (`1e309`).
+    static func number(_ text: String, for name: String) throws -> Double {
+        let lower = text.lowercased()
+        if ["inf", "+inf", "infinity", "+infinity"].contains(lower) { return .infinity }
+        if ["-inf", "-infinity"].contains(lower) { return -.infinity }
+        if lower == "nan" { return .nan }
+        var s = Substring(lower)
+        if s.first == "+" || s.first == "-" { s.removeFirst() }
+        var mantissaDigits = 0, dots = 0, sawExponent = false, exponentDigits = 0, decimal = true
+        var previous: Character = " "
+        for ch in s {
+            switch ch {
+            case "0"..."9": if sawExponent { exponentDigits += 1 } else { mantissaDigits += 1 }
+            case "." where !sawExponent: dots += 1
+            case "e" where !sawExponent && mantissaDigits > 0: sawExponent = true
+            case "+" where previous == "e", "-" where previous == "e": break
+            default: decimal = false
+            }
+            previous = ch
+        }
+        guard decimal, mantissaDigits > 0, dots <= 1, !sawExponent || exponentDigits > 0, let v = Double(text) else {
+            throw CLIError("--at \(name)=\(text): '\(text)' is not a number (write a decimal such as 2, -0.5 or 1e-3)")
+        }
+        guard v.isFinite else {
+            throw CLIError("--at \(name)=\(text): '\(text)' is out of range for a double (magnitude above 1.8e308); write inf for infinity")
+        }
+        return v
     }
 
     /// The program source bytes.

@@ -3,12 +3,25 @@ import GradTrace
 import GradTraceRender
 
 extension RenderStyle.RankDir: ExpressibleByArgument {}
+extension RenderStyle.LabelMode: ExpressibleByArgument {}
+
+/// How SVG carries text.
+enum SVGText: String, ExpressibleByArgument { case text, outlines }
 extension ThemeName: ExpressibleByArgument {}
 
 /// Drawing options shared by render, frames and animate.
 struct DrawingOptions: ParsableArguments {
-    @Option(help: "Rank direction: LR (left to right, default) or TB (top to bottom).")
-    var rankdir: RenderStyle.RankDir = .LR
+    @Option(help: "Rank direction: auto (default: the one nearer a page's shape), LR (left to right) or TB (top to bottom).")
+    var rankdir: RenderStyle.RankDir = .auto
+
+    @Option(help: "Edge labels: compact (default: numbers, then the symbolic chain smaller), numbers, or full.")
+    var labels: RenderStyle.LabelMode = .compact
+
+    @Option(name: .customLong("max-width"), help: ArgumentHelp("The widest picture wanted, in points: labels are compacted and the direction switched to fit.", valueName: "pt"))
+    var maxWidth: Double?
+
+    @Option(name: .customLong("svg-text"), help: "SVG text: text (default, real <text> elements) or outlines (Cairo's glyph paths).")
+    var svgText: SVGText = .text
 
     @Option(help: "Colour theme: light or dark.")
     var theme: ThemeName = .light
@@ -30,6 +43,7 @@ struct DrawingOptions: ParsableArguments {
 
     func validate() throws {
         if let s = scale, !(s > 0 && s <= 16) { throw ValidationError("--scale must be a number above 0 and at most 16") }
+        if let w = maxWidth, !(w >= 100 && w <= 100_000) { throw ValidationError("--max-width must be between 100 and 100000 points") }
     }
 
     /// Warns once on standard error when the pictures' font is missing.
@@ -40,6 +54,8 @@ struct DrawingOptions: ParsableArguments {
     var style: RenderStyle {
         var s = RenderStyle(rankdir: rankdir, theme: Theme.named(theme), colorByGradient: colorBy == .grad)
         s.clusters = clusters
+        s.labels = labels
+        s.maxWidth = maxWidth
         return s
     }
 }
@@ -102,6 +118,7 @@ struct RenderCommand: ParsableCommand {
 
     func run() throws {
         let format = try OutputFormat.resolve(explicit: format, path: outputFile)
+        if outputFile != "-" { try program.writer.checkNotInput(outputFile) }
         let p = try program.load()
         let pass = try passOptions.pass(p, granularity: drawing.granularity)
         let step = self.step ?? pass.stepCount
@@ -122,23 +139,23 @@ struct RenderCommand: ParsableCommand {
             switch format {
             case .png:
                 let wanted = drawing.scale ?? 2
-                let scale = drawing.scale == nil ? diagram.fittingScale(wanted, maxSide: 16000, maxPixels: 60_000_000) : wanted
+                let scale = drawing.scale == nil ? diagram.fittingScale(wanted, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.markdownPixels) : wanted
                 bytes = try diagram.render(step: step, format: .png(scale: scale), summary: summary)
-            case .svg: bytes = try diagram.render(step: step, format: .svg, summary: summary)
+            case .svg: bytes = try diagram.render(step: step, format: drawing.svgText == .outlines ? .svgOutlines : .svg, summary: summary)
             default: bytes = try diagram.render(step: step, format: .pdf, summary: summary)
             }
         }
-        try emit(bytes, to: outputFile, protecting: program.inputPath)
+        try emit(bytes, to: outputFile, writer: program.writer)
     }
 }
 
 /// Writes bytes to a file (atomically, skipping unchanged files) or to standard output.
-func emit(_ bytes: [UInt8], to path: String, protecting input: String?) throws {
+func emit(_ bytes: [UInt8], to path: String, writer: Writer) throws {
     if path == "-" {
         StandardOutput.shared.write(bytes: bytes)
         return
     }
-    try Writer(protecting: input.map { [$0] } ?? []).write(bytes, to: path)
+    try writer.write(bytes, to: path)
 }
 
 /// Refuses graphs that Graphviz would take minutes over, before calling it.

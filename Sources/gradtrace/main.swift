@@ -9,6 +9,8 @@ import Glibc
 /// Runs the command and maps every failure to the documented exit codes:
 /// 0 success, 1 a failed check, 2 bad input or usage (message on standard error, nothing on standard output).
 func runMain() -> Never {
+    StandardStreams.prepare()
+    TemporaryFiles.removeOnSignals()
     if let problem = CommandSuggestion.problem(arguments: Array(CommandLine.arguments.dropFirst())) {
         StandardError.write(problem + "\n")
         exit(2)
@@ -16,7 +18,7 @@ func runMain() -> Never {
     do {
         var command = try GradTraceCommand.parseAsRoot()
         try command.run()
-        StandardOutput.shared.flush()
+        try StandardOutput.shared.finish()
         exit(0)
     } catch let error as CLIError {
         StandardError.write(error.message + "\n")

@@ -69,4 +69,22 @@ struct DOTEscapingTests {
             #expect(found, "label \(k) \(row.text.debugDescription) did not survive")
         }
     }
+
+    /// Graphviz refuses quoted strings over 16,384 bytes: long ones are split with `+`.
+    @Test(arguments: [16 * 1024, 1 << 20])
+    func longStringsStayReadable(_ length: Int) throws {
+        let text = String(repeating: #"A"\"#, count: length / 3)
+        let quoted = DOTEscaping.quoted(text)
+        #expect(quoted.contains(#"" + ""#))
+        let dot = "digraph { a [label=\(quoted)] }"
+        let canon = try Fixtures.run("dot", ["-Tcanon"], input: Data(dot.utf8))
+        #expect(canon.status == 0, "dot -Tcanon: \(canon.err.prefix(200))")
+        // Read back: the label is the text, whole.
+        let xdot = try Fixtures.run("dot", ["-Tjson0"], input: Data(dot.utf8))
+        let object = try JSONSerialization.jsonObject(with: xdot.out) as? [String: Any]
+        let label = ((object?["objects"] as? [[String: Any]])?.first?["label"] as? String)
+        // Graphviz reads `\"` as `"` and keeps `\\` for its label escapes: the pieces join without a seam.
+        let joined = text.replacingOccurrences(of: #"\"#, with: #"\\"#)
+        #expect(label == joined, "label read back has \(label?.count ?? -1) characters, want \(joined.count)")
+    }
 }

@@ -94,7 +94,7 @@ struct RenderTests {
         let dark = try Fixtures.diagram("loss", style: RenderStyle(rankdir: .TB, theme: .dark)).render(step: 2, format: .svg)
         #expect(light != dark)
         let tb = try Fixtures.diagram("loss", style: RenderStyle(rankdir: .TB))
-        let lr = try Fixtures.diagram("loss")
+        let lr = try Fixtures.diagram("loss", style: RenderStyle(rankdir: .LR))
         #expect(tb.layout.graphHeight > lr.layout.graphHeight)
         #expect(tb.layout.graphWidth < lr.layout.graphWidth)
     }

@@ -117,4 +117,19 @@ struct ReviewRegressionTests {
         let p = try Program.parse(ProgramWriter.source(of: g, output: y))
         #expect(p.graph[p.output].value == -.infinity)
     }
+
+    @Test func collapsedNeuronsTeach() throws {
+        #expect(["l1.n10", "l1.n2", "l1.n0", "a", "l1.n02"].sorted(by: Grouping.naturalLess) == ["a", "l1.n0", "l1.n2", "l1.n02", "l1.n10"])
+        let (g, t) = CollapsedTests().demo()
+        let c = try CollapsedTrace(graph: g, trace: t, level: .neuron)
+        let final = Scene(graph: g, collapsed: c, step: c.steps.count, summary: true)
+        // Parameter gradients are listed inside the neuron, weights first, then the bias.
+        let neuron = try #require(final.nodes.first { $0.title.hasPrefix("l1.n0 ") })
+        #expect(neuron.gradText.contains(" · w0 ") && neuron.gradText.contains(", b "))
+        #expect(neuron.gradText.range(of: "w2")!.lowerBound < neuron.gradText.range(of: ", b ")!.lowerBound)
+        // The caption lists units in natural order and says how many it leaves out.
+        #expect(final.caption.contains("∂loss/∂l1.n0 = ") && final.caption.hasSuffix("… (4 more)"))
+        // Colours compare magnitudes: the norm is never negative.
+        #expect(c.unitNorms.allSatisfy { $0 >= 0 })
+    }
 }

@@ -83,3 +83,36 @@ struct NNTests {
         #expect(p.graph.count == 394)
     }
 }
+
+/// ProgramWriter against hostile graphs (issue 13): deep nesting stays linear, names cannot inject.
+struct ProgramWriterSafetyTests {
+    @Test func deepChainsWriteAndRoundTrip() throws {
+        let tape = Tape()
+        var v = tape.input("x", 0.5)
+        for _ in 0..<200_000 { v = -v }
+        let text = ProgramWriter.source(of: tape.graph, output: v.id)
+        // Linear size: a bounded number of characters per node.
+        #expect(text.utf8.count < 200_000 * 16)
+        let p = try Program.parse(text)
+        #expect(p.graph.count == tape.graph.count)
+        #expect(p.graph[p.output].value == v.data)
+        #expect(Trace.gradients(graph: p.graph, output: p.output)[0] == 1)
+    }
+
+    @Test func namesCannotInjectStatements() throws {
+        let tape = Tape()
+        let x = tape.input("x\ny = 100", 2)
+        let w = tape.input("w = 5 # \u{202E}", 3)
+        let out = (x * w).named("out\nz = x")
+        let text = ProgramWriter.source(of: tape.graph, output: out.id, header: "my net\nevil = 1")
+        let p = try Program.parse(text)
+        #expect(p.graph.count == tape.graph.count, "\(text)")
+        #expect(p.graph[p.output].value == 6)
+        #expect(p.graph.input(named: "y") == nil && p.graph.input(named: "evil") == nil, "\(text)")
+        #expect(text.split(separator: "\n").allSatisfy { !$0.hasPrefix("y") && !$0.hasPrefix("z") && !$0.hasPrefix("evil") }, "\(text)")
+        #expect(ProgramWriter.identifier("x\ny = 3") == "x_y___3")
+        #expect(ProgramWriter.identifier("2nd") == "_2nd")
+        #expect(ProgramWriter.identifier("l1.n0.w0") == "l1.n0.w0")
+        #expect(ProgramWriter.identifier("θ₁") == "θ₁")
+    }
+}

@@ -29,8 +29,15 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         var shown = ""
         for s in sourceLine.unicodeScalars {
-            // Control characters would garble the terminal: show them as '?'.
-            shown.unicodeScalars.append(s.value < 32 || s.value == 127 ? (s == "\t" ? " " : "?") : s)
+            // Control characters would garble the terminal, and bidirectional controls or other
+            // invisible format characters would reorder or hide the line: show each as one '?'
+            // (one scalar for one, so the caret stays under its column).
+            let hidden: Bool
+            switch s.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: hidden = true
+            default: hidden = false
+            }
+            shown.unicodeScalars.append(hidden ? (s == "\t" ? " " : "?") : s)
         }
         let caret = String(repeating: " ", count: max(0, column - 1)) + "^"
         return "\(file):\(line):\(column): error: \(message)\n\(shown)\n\(caret)"

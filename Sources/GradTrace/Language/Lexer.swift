@@ -129,8 +129,9 @@ struct Lexer {
             if Lexer.isNameStart(b) {
                 var e = offset
                 while e < bytes.count && Lexer.isNameByte(bytes[e]) { e += 1 }
-                offset = e
                 let name = String(decoding: bytes[start..<e], as: UTF8.self)
+                if bytes[start..<e].contains(where: { $0 >= 0x80 }) { try checkScalars(of: name, start: start, column: col) }
+                offset = e
                 return Token(kind: .name(name), offset: start, line: line, column: col, text: name)
             }
             let scalarText: String
@@ -143,6 +144,30 @@ struct Lexer {
             }
             throw diagnostic(at: start, line: line, column: col,
                              "unexpected \(scalarText): expected a name, a number, an operator (+ - * / ^) or parentheses")
+        }
+    }
+
+    /// Refuses a name holding a character that cannot be seen or that reorders text: format
+    /// characters (bidirectional controls, zero-width spaces and joiners, U+FEFF), spaces of any
+    /// kind (no-break, thin, ideographic), line and paragraph separators, and C1 controls. Two
+    /// names that look the same must be the same name, and a name must not reorder the line
+    /// it is echoed in. The error points at the character.
+    private mutating func checkScalars(of name: String, start: Int, column col: Int) throws(Diagnostic) {
+        var c = col
+        for u in name.unicodeScalars {
+            switch u.properties.generalCategory {
+            case .format, .spaceSeparator, .lineSeparator, .paragraphSeparator, .control:
+                let hex = String(u.value, radix: 16, uppercase: true)
+                let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+                let what = u.properties.name.map { "\(code) \($0)" } ?? code
+                let shown = name.unicodeScalars.map { s -> String in
+                    s == u ? "<\(code)>" : String(s)
+                }.joined()
+                throw diagnostic(at: start, line: line, column: c,
+                                 "the name '\(shown)' contains \(what), an invisible or text-reordering character: names may hold letters, digits, '_' and '.'")
+            default:
+                c += 1
+            }
         }
     }
 

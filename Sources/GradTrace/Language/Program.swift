@@ -55,7 +55,9 @@ public struct Program: Sendable {
     public static func parse(bytes: [UInt8], file: String = "<expr>", inputs: [String: Double] = [:],
                              output: String? = nil) throws -> Program {
         if let badLine = firstInvalidUTF8Line(bytes) { throw Problem.notUTF8(file: file, line: badLine) }
-        var parser = Parser(lexer: Lexer(bytes: bytes, file: file), overrides: inputs)
+        // A UTF-8 byte-order mark (as some editors write) is not part of the first name.
+        let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
+        var parser = Parser(lexer: Lexer(bytes: body, file: file), overrides: inputs)
         return try parser.run(outputName: output)
     }
 

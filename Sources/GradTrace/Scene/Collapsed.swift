@@ -53,6 +53,9 @@ public struct CollapsedTrace: Sendable {
     public let unitGradients: [Double]
     /// The output's unit.
     public let outputUnit: Int
+    /// Each unit's gradient norm: √Σ of its exits' gradients squared (|gradient| for a single
+    /// node). `--color-by grad` colours by it, so opposite signs cannot cancel.
+    public let unitNorms: [Double]
 
     /// Collapses a trace at `level`. O(nodes + edges).
     public init(graph: Graph, trace: Trace, level: Grouping.Level) throws {
@@ -137,6 +140,12 @@ public struct CollapsedTrace: Sendable {
         if unitOf[trace.output] >= 0 { unitGradients[unitOf[trace.output]] = trace.gradients[trace.output] }
         self.unitGradients = unitGradients
         self.outputUnit = unitOf[trace.output]
+        self.unitNorms = units.indices.map { u in
+            let unit = units[u]
+            if unit.members.count == 1 { return Swift.abs(unitGradients[u]) }
+            let exits = unit.exits.filter { graph[$0].op != .input }
+            return exits.reduce(0.0) { $0 + trace.gradients[$1] * trace.gradients[$1] }.squareRoot()
+        }
     }
 }
 
@@ -169,7 +178,7 @@ extension Scene {
                 grad = ""
             } else if u == c.outputUnit || (total[u] > 0 && received[u] == total[u]) {
                 state = .done
-                gradient = c.unitGradients[u]
+                gradient = c.unitNorms[u]
                 grad = text.gradLine(u, value: c.unitGradients[u], partialOf: nil)
             } else if received[u] > 0 {
                 state = .accumulating
@@ -199,13 +208,16 @@ extension Scene {
         }
         let caption: String
         if isSummary {
-            caption = "all gradients, collapsed: " + c.units.indices.filter { c.units[$0].group != nil }.prefix(6)
+            let groups = c.units.indices.filter { c.units[$0].group != nil }.sorted { Grouping.naturalLess(text.unitName($0), text.unitName($1)) }
+            caption = "all gradients, collapsed: " + groups.prefix(6)
                 .map { "∂\(text.out)/∂\(text.unitName($0)) = \(NumberFormat.short(c.unitGradients[$0]))" }.joined(separator: ", ")
+                + (groups.count > 6 ? ", … (\(groups.count - 6) more)" : "")
         } else if step == 0 {
             caption = "forward pass: \(text.out) = \(NumberFormat.short(graph[c.trace.output].value)), \(c.units.count) units"
         } else {
-            caption = c.steps[step - 1].edges.prefix(4).map { text.chainLine($0) }.joined(separator: "; ")
-                + (c.steps[step - 1].edges.count > 4 ? "; …" : "")
+            let all = c.steps[step - 1].edges
+            caption = all.prefix(4).map { text.chainLine($0) }.joined(separator: "; ")
+                + (all.count > 4 ? "; … (\(all.count - 4) more edges)" : "")
         }
         self.init(step: step, stepCount: c.steps.count, nodes: nodes, edges: edges, caption: caption, activeNode: active.map { c.units[$0].id }, title: title)
     }
@@ -271,7 +283,24 @@ struct CollapsedText {
     func gradLine(_ u: Int, value: Double, partialOf: (Int, Int)?) -> String {
         let sigma = c.units[u].exits.count > 1 ? "Σ " : ""
         if let (r, t) = partialOf { return "grad \(sigma)\(NumberFormat.short(value)) + … (\(r) of \(t))" }
-        return "grad \(sigma)\(NumberFormat.short(value))"
+        return "grad \(sigma)\(NumberFormat.short(value))" + parameterGrads(u)
+    }
+
+    /// ` · w0 −0.41, w1 0.2, b 0.3`: the final gradients of a group's parameters, in natural
+    /// order, at most five (then `…` and how many more).
+    func parameterGrads(_ u: Int) -> String {
+        let unit = c.units[u]
+        guard let g = unit.group, unit.members.count > 1 else { return "" }
+        var params = unit.members.filter { graph[$0].op == .input }.map { id -> (String, NodeID) in
+            let name = names.name(of: id)
+            return (name.hasPrefix(g + ".") ? String(name.dropFirst(g.count + 1)) : name, id)
+        }
+        guard !params.isEmpty else { return "" }
+        // Weights first, then the bias and anything else, each in natural order (w2 before w10).
+        func rank(_ s: String) -> Int { s.hasPrefix("w") ? 0 : 1 }
+        params.sort { rank($0.0) != rank($1.0) ? rank($0.0) < rank($1.0) : Grouping.naturalLess($0.0, $1.0) }
+        let shown = params.prefix(5).map { "\($0.0) \(NumberFormat.short(c.trace.gradients[$0.1], digits: 2))" }
+        return " · " + shown.joined(separator: ", ") + (params.count > 5 ? ", … (\(params.count - 5) more)" : "")
     }
 
     func ledger(_ k: Int) -> [String] {

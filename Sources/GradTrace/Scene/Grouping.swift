@@ -62,3 +62,32 @@ public struct Grouping: Sendable {
     /// True when no node is in a group.
     public var isEmpty: Bool { !groupOf.contains { $0 != nil } }
 }
+
+extension Grouping {
+    /// Natural order of names: runs of digits compare as numbers (`l1.n2` before `l1.n10`).
+    ///
+    /// ```swift
+    /// ["l1.n10", "l1.n2", "l1.n0"].sorted(by: Grouping.naturalLess)   // ["l1.n0", "l1.n2", "l1.n10"]
+    /// ```
+    public static func naturalLess(_ a: String, _ b: String) -> Bool {
+        var i = a.unicodeScalars.makeIterator(), j = b.unicodeScalars.makeIterator()
+        var x = i.next(), y = j.next()
+        func isDigit(_ c: Unicode.Scalar?) -> Bool { c.map { $0 >= "0" && $0 <= "9" } ?? false }
+        while let p = x, let q = y {
+            if isDigit(p) && isDigit(q) {
+                var m = "", n = ""
+                while let c = x, isDigit(c) { m.unicodeScalars.append(c); x = i.next() }
+                while let c = y, isDigit(c) { n.unicodeScalars.append(c); y = j.next() }
+                let mm = m.drop { $0 == "0" }, nn = n.drop { $0 == "0" }
+                if mm.count != nn.count { return mm.count < nn.count }
+                if mm != nn { return mm < nn }
+                if m.count != n.count { return m.count < n.count }
+                continue
+            }
+            if p != q { return p.value < q.value }
+            x = i.next()
+            y = j.next()
+        }
+        return x == nil && y != nil
+    }
+}

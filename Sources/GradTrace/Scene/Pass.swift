@@ -36,15 +36,15 @@ public enum Pass: Sendable {
         return false
     }
 
-    /// Every node's final derivative: the gradient ∂L/∂v, or the tangent dv/dx.
+    /// Every node's final derivative: the gradient ∂L/∂v, or the tangent dv/dx (collapsed: each unit's gradient norm).
     public var finalDerivatives: [Double] {
         switch self {
         case .reverse(let t): return t.gradients
         case .forward(let f, _): return f.tangents
         case .collapsed(let c):
-            // Each unit's gradient at its representative node.
+            // Each unit's gradient norm at its representative node (colours compare magnitudes).
             var d = [Double](repeating: 0, count: c.unitOf.count)
-            for (u, unit) in c.units.enumerated() { d[unit.id] = c.unitGradients[u] }
+            for (u, unit) in c.units.enumerated() { d[unit.id] = c.unitNorms[u] }
             return d
         }
     }

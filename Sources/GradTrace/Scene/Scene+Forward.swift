@@ -118,7 +118,7 @@ struct ForwardText {
     func tangentLine(_ id: NodeID) -> String {
         let t = forward.tangents[id]
         guard let w = wiggle else { return "\(d(id)) = \(NumberFormat.short(t))" }
-        return "\(d(id)) = \(NumberFormat.short(t)) · Δ≈\(NumberFormat.short(t * w.h, digits: 4)) actual \(NumberFormat.short(w.actualChange(id, graph: graph), digits: 4))"
+        return "\(d(id)) = \(NumberFormat.short(t)) · predicted Δ \(NumberFormat.short(t * w.h, digits: 4)), actual Δ \(NumberFormat.short(w.actualChange(id, graph: graph), digits: 4))"
     }
 
     func pendingLine(_ id: NodeID) -> String { "\(d(id)) = ?" }

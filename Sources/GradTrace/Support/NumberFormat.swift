@@ -42,74 +42,97 @@ public enum NumberFormat {
         if x == 0 { return "0" }
         let ax = Swift.abs(x)
         if x == x.rounded(), ax < 1e15 { return String(Int64(x)) }
-        let (mantissa, exponent) = decimalDigits(ax, significant: digits)
+        let (mantissa, exponent) = roundedDigits(ax, significant: digits)
         let sign = x < 0 ? "-" : ""
         // After rounding the number may have become whole ("999.99996" → "1000").
         if exponent >= -3 && exponent < 6 {
             return sign + plain(mantissa, exponent)
         }
         var m = mantissa
-        while m.count > 1 && m.last == "0" { m.removeLast() }
-        var text = String(m.first!)
-        if m.count > 1 { text += "." + m.dropFirst() }
-        return sign + text + "e" + String(exponent)
+        while m.count > 1 && m[m.count - 1] == 48 { m.removeLast() }
+        var text: [UInt8] = [m[0]]
+        if m.count > 1 { text.append(46); text += m.dropFirst() }
+        return sign + String(decoding: text, as: UTF8.self) + "e" + String(exponent)
     }
 
     /// Rounds `x > 0` to `significant` digits: the digit string and the decimal exponent of its first digit.
     static func decimalDigits(_ x: Double, significant: Int) -> (String, Int) {
+        let (d, e) = roundedDigits(x, significant: significant)
+        return (String(decoding: d, as: UTF8.self), e)
+    }
+
+    /// `decimalDigits` as ASCII digits (the hot path of every label: no `Character` work).
+    static func roundedDigits(_ x: Double, significant: Int) -> ([UInt8], Int) {
         // Start from the shortest round-trip text, which is exact in decimal, and round that.
-        let (digits, exponent) = shortestDigits(x)
+        var (digits, exponent) = shortestDigitBytes(x)
         if digits.count <= significant { return (digits, exponent) }
-        var kept = Array(digits.prefix(significant)).map { Int($0.asciiValue! - 48) }
-        let next = Int(Array(digits)[significant].asciiValue! - 48)
-        var exp = exponent
-        if next >= 5 {
-            var i = kept.count - 1
+        let next = digits[significant]
+        digits.removeLast(digits.count - significant)
+        if next >= 53 {  // "5"
+            var i = digits.count - 1
             while i >= 0 {
-                kept[i] += 1
-                if kept[i] < 10 { break }
-                kept[i] = 0
+                digits[i] += 1
+                if digits[i] <= 57 { break }
+                digits[i] = 48
                 i -= 1
             }
-            if i < 0 { kept.insert(1, at: 0); kept.removeLast(); exp += 1 }
+            if i < 0 { digits.insert(49, at: 0); digits.removeLast(); exponent += 1 }
         }
-        return (kept.map { String($0) }.joined(), exp)
+        return (digits, exponent)
     }
 
     /// The decimal digits of Swift's shortest representation and the exponent of the first digit.
     static func shortestDigits(_ x: Double) -> (String, Int) {
-        let text = x.description  // e.g. "0.31566666674646854", "1.5e-07", "12345.678"
-        var mantissaPart = Substring(text)
+        let (d, e) = shortestDigitBytes(x)
+        return (String(decoding: d, as: UTF8.self), e)
+    }
+
+    static func shortestDigitBytes(_ x: Double) -> ([UInt8], Int) {
+        let text = Array(x.description.utf8)  // e.g. "0.31566666674646854", "1.5e-07", "12345.678"
+        var end = text.count
         var exp = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            mantissaPart = text[..<e]
-            exp = Int(text[text.index(after: e)...]) ?? 0
+        if let e = text.firstIndex(where: { $0 == 101 || $0 == 69 }) {  // e E
+            end = e
+            exp = Int(String(decoding: text[(e + 1)...], as: UTF8.self)) ?? 0
         }
-        var intDigits = ""
-        var fracDigits = ""
-        if let dot = mantissaPart.firstIndex(of: ".") {
-            intDigits = String(mantissaPart[..<dot])
-            fracDigits = String(mantissaPart[mantissaPart.index(after: dot)...])
-        } else {
-            intDigits = String(mantissaPart)
+        var all: [UInt8] = []
+        all.reserveCapacity(end)
+        var intCount = 0, seenDot = false
+        for c in text[0..<end] {
+            if c == 46 { seenDot = true; continue }  // "."
+            if c < 48 || c > 57 { continue }
+            all.append(c)
+            if !seenDot { intCount += 1 }
         }
-        var all = intDigits + fracDigits
-        var firstExp = intDigits.count - 1 + exp
-        while all.first == "0" && all.count > 1 { all.removeFirst(); firstExp -= 1 }
-        while all.last == "0" && all.count > 1 { all.removeLast() }
+        var firstExp = intCount - 1 + exp
+        var start = 0
+        while start < all.count - 1 && all[start] == 48 { start += 1; firstExp -= 1 }
+        if start > 0 { all.removeFirst(start) }
+        while all.count > 1 && all[all.count - 1] == 48 { all.removeLast() }
+        if all.isEmpty { all = [48] }
         return (all, firstExp)
     }
 
     /// Writes digits `d₀d₁…` with the first digit at decimal exponent `e` as a plain decimal.
-    static func plain(_ digits: String, _ e: Int) -> String {
-        var d = Array(digits)
-        while d.count > 1 && d.last == "0" && d.count > e + 1 { d.removeLast() }
+    static func plain(_ digits: String, _ e: Int) -> String { plain(Array(digits.utf8), e) }
+
+    static func plain(_ digits: [UInt8], _ e: Int) -> String {
+        var d = digits
+        while d.count > 1 && d[d.count - 1] == 48 && d.count > e + 1 { d.removeLast() }
+        var out: [UInt8] = []
+        out.reserveCapacity(d.count + 8)
         if e < 0 {
-            return "0." + String(repeating: "0", count: -e - 1) + String(d)
+            out += [48, 46]
+            out += [UInt8](repeating: 48, count: -e - 1)
+            out += d
+        } else if d.count <= e + 1 {
+            out += d
+            out += [UInt8](repeating: 48, count: e + 1 - d.count)
+        } else {
+            out += d[0...e]
+            out.append(46)
+            out += d[(e + 1)...]
         }
-        if d.count <= e + 1 {
-            return String(d) + String(repeating: "0", count: e + 1 - d.count)
-        }
-        return String(d[0...e]) + "." + String(d[(e + 1)...])
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -125,7 +125,14 @@ public enum Report {
     }
 
     /// A JSON string literal with every needed escape.
-    public static func jsonString(_ s: String) -> String {
+    ///
+    /// U+2028 and U+2029 are always escaped (JavaScript before ES2019 ends a line at them).
+    /// With `inScript`, `<`, `>` and `&` are escaped too (`\u003c` …), so that the literal can
+    /// stand inside an HTML `<script>` element: a name holding `</script><img …>` stays text.
+    public static func jsonString(_ s: String) -> String { jsonString(s, inScript: false) }
+
+    /// A JSON string literal; with `inScript`, also safe inside an HTML `<script>` element.
+    public static func jsonString(_ s: String, inScript: Bool) -> String {
         var o = "\""
         for u in s.unicodeScalars {
             switch u {
@@ -134,6 +141,11 @@ public enum Report {
             case "\n": o += "\\n"
             case "\r": o += "\\r"
             case "\t": o += "\\t"
+            case "\u{2028}": o += "\\u2028"
+            case "\u{2029}": o += "\\u2029"
+            case "<" where inScript: o += "\\u003c"
+            case ">" where inScript: o += "\\u003e"
+            case "&" where inScript: o += "\\u0026"
             default:
                 if u.value < 0x20 {
                     let h = String(u.value, radix: 16)

@@ -39,7 +39,8 @@ public enum Animation {
     /// `aria-label` with every step's caption make it readable to screen readers.
     public static func svg(_ diagram: Diagram, fps: Double) -> [UInt8] {
         let timeline = Timeline(diagram: diagram)
-        var w = TimelineSVG(diagram: diagram, timeline: timeline, mode: .css(seconds: 1 / fps, lastSeconds: 3 / fps))
+        let drawing = DrawingBuilder(diagram: diagram).drawing(timeline)
+        var w = SVGWriter(drawing, mode: .css(seconds: 1 / fps, lastSeconds: 3 / fps))
         return Array(PlayerSupport.animatedSVG(w.document(), captions: timeline.captions).utf8)
     }
 
@@ -47,7 +48,7 @@ public enum Animation {
     /// the caption of the current step; `#step=K` in the URL opens step K. Loads nothing from the network.
     public static func html(_ diagram: Diagram, fps: Double, title: String) -> [UInt8] {
         let timeline = Timeline(diagram: diagram)
-        var w = TimelineSVG(diagram: diagram, timeline: timeline, mode: .player)
+        var w = SVGWriter(DrawingBuilder(diagram: diagram).drawing(timeline), mode: .player)
         let svg = PlayerSupport.withFocus(w.document(), PlayerSupport.focusBoxes(diagram))
         return Array(HTMLPlayer.page(svg: svg, captions: timeline.captions, fps: fps, title: title,
                                      theme: diagram.style.theme).utf8)

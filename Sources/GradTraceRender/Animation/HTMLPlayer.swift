@@ -3,7 +3,7 @@ import GradTrace
 /// The self-contained step player: inline SVG, inline CSS and script, nothing fetched.
 enum HTMLPlayer {
     static func page(svg: String, captions: [String], fps: Double, title: String, theme: Theme) -> String {
-        let captionsJSON = "[" + captions.map(Report.jsonString).joined(separator: ",") + "]"
+        let captionsJSON = "[" + captions.map { Report.jsonString($0, inScript: true) }.joined(separator: ",") + "]"
         let interval = Int((1000 / fps).rounded())
         let esc = SVGNormalizer.xml
         return """
@@ -61,8 +61,9 @@ enum HTMLPlayer {
           var items = Array.prototype.slice.call(document.querySelectorAll(".tl"));
           var spans = items.map(function (el) { return [+el.getAttribute("data-from"), +el.getAttribute("data-to")]; });
           // The caption is shown above the picture: hide the copy the picture carries.
+          function plain(t) { return String(t).replace(/\\u2212/g, "-").replace(/\\s+/g, " ").trim(); }
           items.forEach(function (el, i) {
-            if (el.tagName.toLowerCase() === "text" && spans[i][1] === spans[i][0] + 1 && el.textContent === captions[spans[i][0]]) {
+            if (spans[i][1] === spans[i][0] + 1 && plain(el.textContent) === plain(captions[spans[i][0]])) {
               el.classList.add("caption-in-svg");
             }
           });
@@ -99,9 +100,13 @@ enum HTMLPlayer {
               var w = f[2] * scale, h = f[3] * scale;
               if (x < stage.scrollLeft || x + w > stage.scrollLeft + stage.clientWidth) { stage.scrollLeft = x + w / 2 - stage.clientWidth / 2; }
               if (y < stage.scrollTop || y + h > stage.scrollTop + stage.clientHeight) { stage.scrollTop = y + h / 2 - stage.clientHeight / 2; }
+              // Visible: as much of the node as the window can hold is on screen.
               var s = stage.getBoundingClientRect(), r = svg.getBoundingClientRect();
               var fx = r.left + f[0] * scale, fy = r.top + f[1] * scale;
-              visible = fx >= s.left - 1 && fx + w <= s.right + 1 && fy >= s.top - 1 && fy + h <= s.bottom + 1;
+              var left = s.left + stage.clientLeft, top = s.top + stage.clientTop;
+              var shownW = Math.min(fx + w, left + stage.clientWidth) - Math.max(fx, left);
+              var shownH = Math.min(fy + h, top + stage.clientHeight) - Math.max(fy, top);
+              visible = shownW >= Math.min(w, stage.clientWidth) - 2 && shownH >= Math.min(h, stage.clientHeight) - 2;
             }
             document.body.setAttribute("data-active-visible", String(visible));
           }

@@ -64,12 +64,12 @@ struct Timeline {
                     }
                 }
             }
-            captions.append(k == 0 ? "step 0 of \(count - 1) · " + s.caption : "step \(k) of \(count - 1) · " + s.caption)
+            captions.append(DrawingBuilder.captionHead(step: k, of: count - 1) + s.caption)
         }
         self.frameCount = count
         self.nodes = nodes
         self.edges = edges
         self.captions = captions
-        self.base = base!
+        self.base = base ?? diagram.scene(step: 0)
     }
 }

@@ -20,13 +20,24 @@ public enum DOTEscaping {
     /// as escapes); a newline becomes `\n`, a centred line break; carriage returns and other
     /// control characters are dropped.
     ///
+    /// Graphviz's scanner refuses a quoted string longer than 16,384 bytes, so a long text is
+    /// written as several quoted pieces of at most ``maxPiece`` bytes joined by DOT's `+`
+    /// (`"AAA…" + "AAA…"`), which Graphviz reads back as one string. Pieces break between
+    /// characters, never inside an escape.
+    ///
     /// ```swift
     /// DOTEscaping.quoted(#"say "hi" \ bye"#)   // "\"say \\\"hi\\\" \\\\ bye\""
     /// ```
     public static func quoted(_ s: String) -> String {
         var o = "\""
         o.reserveCapacity(s.utf8.count + 2)
+        var piece = 0  // bytes in the current piece
         for u in s.unicodeScalars {
+            if piece >= maxPiece - 8 {
+                o += "\" + \""
+                piece = 0
+            }
+            piece += u == "\"" || u == "\\" || u == "\n" ? 2 : UTF8.width(u)
             switch u {
             case "\"": o += "\\\""
             case "\\": o += "\\\\"
@@ -38,6 +49,9 @@ public enum DOTEscaping {
         }
         return o + "\""
     }
+
+    /// The longest quoted piece written, in bytes (Graphviz's limit is 16,384).
+    public static let maxPiece = 8192
 
     /// Text for inside HTML-like labels: `&`, `<`, `>`, `"` as entities; control characters dropped.
     public static func html(_ s: String) -> String { markup(s, keepingLineBreaks: false) }

@@ -2,10 +2,26 @@ import GradTrace
 
 /// Options shared by every drawing of a scene.
 public struct RenderStyle: Sendable {
-    /// Rank direction: `LR` (default) or `TB`.
-    public enum RankDir: String, Sendable, CaseIterable { case LR, TB }
+    /// Rank direction: `LR`, `TB`, or `auto` (the default: whichever gives the picture closer
+    /// to a page's shape, see ``Diagram``).
+    public enum RankDir: String, Sendable, CaseIterable { case LR, TB, auto }
 
-    public var rankdir: RankDir = .LR
+    /// How edge labels read: ``LabelMode/compact`` by default.
+    public enum LabelMode: String, Sendable, CaseIterable {
+        /// The local derivative, then the whole chain with its numbers.
+        case full
+        /// The numbers first (`624 × 2 = 1248`), the symbolic chain under them in a smaller font.
+        case compact
+        /// The numbers alone.
+        case numbers
+    }
+
+    public var rankdir: RankDir = .auto
+    /// Edge label wording.
+    public var labels: LabelMode = .compact
+    /// The widest picture wanted, in points (`--max-width`): ``Diagram`` compacts labels and
+    /// switches direction to stay within it before it gives up. Nil: 900 is preferred, not forced.
+    public var maxWidth: Double?
     public var theme: Theme = .light
     /// Fonts, in points.
     public var nodeFontSize: Double = 12
@@ -20,7 +36,7 @@ public struct RenderStyle: Sendable {
     /// A strip of frames draws it once: see ``Diagram/withoutLegend()``.
     public var showsLegend = true
 
-    public init(rankdir: RankDir = .LR, theme: Theme = .light, colorByGradient: Bool = false) {
+    public init(rankdir: RankDir = .auto, theme: Theme = .light, colorByGradient: Bool = false) {
         self.rankdir = rankdir
         self.theme = theme
         self.colorByGradient = colorByGradient
@@ -31,13 +47,19 @@ extension Scene {
     /// The DOT id of a node.
     public static func dotID(_ id: NodeID) -> String { "n\(id)" }
 
+    /// The direction DOT asks for: the style's, or under `auto` (no layout to compare) the one
+    /// estimated from the ranks, as pictures of big graphs choose it.
+    func direction(_ style: RenderStyle) -> RenderStyle.RankDir {
+        style.rankdir == .auto ? Diagram.estimatedDirection(self, limit: style.maxWidth ?? 900) : style.rankdir
+    }
+
     /// The scene as a DOT graph a user can run through `dot`; with a layout, every node is
     /// pinned at its position (`pos="x,y!"`) so that `neato -n2` redraws exactly that picture.
     public func dot(style: RenderStyle, layout: Layout? = nil, colorScale: ColorScale? = nil) -> DOTGraph {
         let theme = style.theme
         var g = DOTGraph(id: "gradtrace")
         g.attributes = [
-            DOTAttribute("rankdir", style.rankdir.rawValue),
+            DOTAttribute("rankdir", direction(style).rawValue),
             DOTAttribute("bgcolor", theme.background.hex),
             DOTAttribute("fontname", style.fontFamily),
             DOTAttribute("fontcolor", theme.text.hex),
@@ -59,13 +81,15 @@ extension Scene {
         ]
         for (k, n) in nodes.enumerated() {
             let s = theme.style(n.state)
+            let colors = style.nodeColors(n, scale: colorScale)
             var styles = ["rounded", "filled"]
             if s.dashed { styles.append("dashed") }
             if n.isOutput { styles.append("bold") }
             var attrs = [
                 DOTAttribute("label", n.lines.filter { !$0.isEmpty }.joined(separator: "\n")),
                 DOTAttribute("style", styles.joined(separator: ",")),
-                DOTAttribute("fillcolor", (n.gradient.flatMap { g in colorScale.map { $0.color(g) } } ?? s.fill).hex),
+                DOTAttribute("fillcolor", colors.fill.hex),
+                DOTAttribute("fontcolor", colors.text.hex),
                 DOTAttribute("color", n.nonFinite ? theme.warning.hex : s.border.hex),
                 DOTAttribute("penwidth", DOTEscaping.number(n.nonFinite ? 3 : s.borderWidth)),
                 DOTAttribute("class", n.state.rawValue),

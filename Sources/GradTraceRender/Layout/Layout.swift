@@ -72,7 +72,7 @@ public struct LayoutRequest: Sendable {
     func dot() -> DOTGraph {
         var g = DOTGraph(id: "layout")
         g.attributes = [
-            DOTAttribute("rankdir", rankdir.rawValue),
+            DOTAttribute("rankdir", rankdir == .TB ? "TB" : "LR"),
             DOTAttribute("nodesep", "0.3"),
             DOTAttribute("ranksep", "0.45"),
         ]

@@ -185,10 +185,10 @@ public enum MarkdownFences {
 ///
 /// `format=svg|png`, `step=K|final|all`, `animate`, `alt="…"`, `title="…"`, `at="NAME=VALUE,…"`,
 /// `rankdir=LR|TB`, `theme=light|dark`, `mode=reverse|forward`, `wrt=NAME`, `wiggle=H`,
-/// `color=state|grad`, `width=N|N%` (the displayed width: the block becomes `<img … width="N">`),
-/// `id=NAME` (name this block's program), `ref=NAME` (reuse the program of an earlier block with
-/// `id=NAME` in the same file), `src=PATH` (read the program from a file, relative to the Markdown
-/// file). Values may be quoted with `"` or `'`; inside quotes a backslash escapes the
+/// `color=state|grad`, `labels=compact|numbers|full`, `max-width=PT`, `width=N|N%` (the displayed width:
+/// the block becomes `<img … width="N">`), `id=NAME` (name this block's program), `ref=NAME` (reuse the
+/// program of an earlier block with `id=NAME` in the same file), `src=PATH` (read the program from a
+/// file, relative to the Markdown file). Values may be quoted with `"` or `'`; inside quotes a backslash escapes the
 /// quote character or a backslash.
 public struct MarkdownBlockOptions: Sendable, Equatable {
     /// What to draw.
@@ -208,7 +208,7 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     public enum Mode: String, Sendable, CaseIterable { case reverse, forward }
 
     /// Every option name, in the order they are documented.
-    public static let names = ["format", "step", "animate", "alt", "title", "at", "rankdir", "theme", "mode", "wrt", "wiggle", "color",
+    public static let names = ["format", "step", "animate", "alt", "title", "at", "rankdir", "theme", "mode", "wrt", "wiggle", "color", "labels", "max-width",
                                "width", "id", "ref", "src"]
 
     /// nil: the document's default (`--format`).
@@ -222,7 +222,11 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     public var title: String?
     /// Input values that override the program's, in the order given.
     public var at: [Override] = []
-    public var rankdir: RenderStyle.RankDir = .LR
+    public var rankdir: RenderStyle.RankDir = .auto
+    /// Edge label wording (`labels=`).
+    public var labels: RenderStyle.LabelMode = .compact
+    /// The widest picture wanted, in points (`max-width=`).
+    public var maxWidth: Double?
     public var theme: ThemeName = .light
     public var mode: Mode = .reverse
     public var wrt: String?
@@ -370,6 +374,10 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
             case "wiggle":
                 guard let h = Double(value), h.isFinite, h != 0 else { throw bad("expected a finite, non-zero step such as 0.01") }
                 o.wiggle = h
+            case "labels": o.labels = try pick(RenderStyle.LabelMode.self)
+            case "max-width":
+                guard let w = Double(value), w >= 100, w <= 100_000 else { throw bad("expected a width in points between 100 and 100000") }
+                o.maxWidth = w
             case "width":
                 let digits = value.hasSuffix("%") ? String(value.dropLast()) : value
                 guard let n = Int(digits), n > 0, n <= (value.hasSuffix("%") ? 100 : 100_000), digits.allSatisfy(\.isASCII) else {
@@ -420,6 +428,8 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
         case "wrt": return "x"
         case "wiggle": return "0.01"
         case "color": return "grad"
+        case "labels": return "numbers"
+        case "max-width": return "600"
         case "width": return "600"
         case "id", "ref": return "neuron"
         case "src": return "samples/neuron.grad"
@@ -442,6 +452,7 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
         s += "at=" + at.sorted { $0.name < $1.name }.map { "\($0.name)=\($0.value)" }.joined(separator: ",") + "\n"
         s += "rankdir=\(rankdir.rawValue)\ntheme=\(theme.rawValue)\nmode=\(mode.rawValue)\n"
         s += "wrt=\(wrt ?? "-")\nwiggle=\(wiggle.map { "\($0)" } ?? "-")\ncolor=\(colorByGradient ? "grad" : "state")\n"
+        s += "labels=\(labels.rawValue)\nmax-width=\(maxWidth.map { "\($0)" } ?? "-")\n"
         return s
     }
 }

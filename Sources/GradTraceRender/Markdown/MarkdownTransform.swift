@@ -238,20 +238,10 @@ public struct MarkdownTransform: Sendable {
         // The pass.
         let graph = program.graph
         let pass: Pass
-        if options.mode == .forward, let name = options.wrt {
-            guard let x = graph.input(named: name) else {
-                let inputs = graph.inputIDs.compactMap { graph.name(of: $0) }
-                throw Self.located(fence, file: doc.name, column: at("wrt"),
-                                   "wrt=\(name): no input of that name (the inputs are \(Self.list(inputs)))")
-            }
-            guard x <= program.output else {
-                throw Self.located(fence, file: doc.name, column: at("wrt"),
-                                   "wrt=\(name): the output \(program.outputName) is computed before \(name) is defined")
-            }
-            pass = .forward(ForwardTrace(graph: graph, output: program.output, wrt: x),
-                            wiggle: options.wiggle.map { Wiggle(graph: graph, wrt: x, h: $0) })
-        } else {
-            pass = .reverse(Trace(graph: graph, output: program.output, granularity: .node))
+        do {
+            pass = try PassRequest(wrt: options.mode == .forward ? options.wrt : nil, wiggle: options.wiggle).pass(for: program)
+        } catch {
+            throw Self.located(fence, file: doc.name, column: at("wrt"), error.message { "wrt=\($0)" })
         }
         if case .number(let k) = options.step, k > pass.stepCount {
             throw Self.located(fence, file: doc.name, column: at("step"),
@@ -383,7 +373,9 @@ public struct MarkdownTransform: Sendable {
     /// each image is byte for byte what those commands draw.
     static func draw(_ block: Block, _ assets: [PlannedAsset]) throws -> [RenderedAsset] {
         let o = block.options
-        let style = RenderStyle(rankdir: o.rankdir, theme: Theme.named(o.theme), colorByGradient: o.colorByGradient)
+        var style = RenderStyle(rankdir: o.rankdir, theme: Theme.named(o.theme), colorByGradient: o.colorByGradient)
+        style.labels = o.labels
+        style.maxWidth = o.maxWidth
         let diagram = try Diagram(graph: block.program.graph, pass: block.pass, style: style, title: o.title)
         let plain = diagram.withoutLegend()  // step=all: the legend once, under the last frame
         let png = block.format == .png
@@ -391,13 +383,13 @@ public struct MarkdownTransform: Sendable {
             let bytes: [UInt8]
             switch a.kind {
             case .still(let step, let summary):
-                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: 16000, maxPixels: 60_000_000)) : .svg
+                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.markdownPixels)) : .svg
                 bytes = try diagram.render(step: step, format: format, summary: summary)
             case .frame(let step):
-                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: 16000, maxPixels: 30_000_000)) : .svg
+                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.framePixels), compression: RasterLimits.frameLevel) : .svg
                 bytes = try (step == block.pass.stepCount ? diagram : plain).render(step: step, format: format)
             case .animation:
-                bytes = png ? try Animation.gif(diagram, fps: 1, scale: diagram.fittingScale(1, maxSide: 8000, maxPixels: 8_000_000))
+                bytes = png ? try Animation.gif(diagram, fps: 1, scale: diagram.fittingScale(1, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels))
                     : Animation.svg(diagram, fps: 1)
             }
             return RenderedAsset(name: a.name, bytes: bytes)
@@ -525,14 +517,17 @@ public enum MarkdownPaths {
         return out
     }
 
-    /// Alt text as Markdown shows it literally: one line, with `\ [ ] * _ ` < > &` escaped.
+    /// Alt text as Markdown shows it literally: one line, with `\ [ ] * _ ` < > &` escaped and other control characters dropped.
     public static func escapeAlt(_ text: String) -> String {
         var out = ""
         for c in text.unicodeScalars {
             switch c {
             case "\n", "\r", "\t": out += " "
             case "\\", "[", "]", "*", "_", "`", "<", ">", "&": out += "\\" + String(c)
-            default: out.unicodeScalars.append(c)
+            default:
+                // Other control characters (ESC, DEL, C1) would reach a terminal or a page raw: dropped.
+                if c.value < 0x20 || (c.value >= 0x7F && c.value < 0xA0) { continue }
+                out.unicodeScalars.append(c)
             }
         }
         return out

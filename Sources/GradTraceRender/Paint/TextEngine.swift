@@ -13,21 +13,33 @@ final class TextEngine {
     /// and shaping is the dear part of drawing text.
     private var shaped: [ShapedKey: OpaquePointer] = [:]
     private static let shapedLimit = 40_000
+    /// Baselines per font: asked for by every text run, so measured once.
+    private var baselines: [FontKey: Double] = [:]
+    /// Every size measured (or handed over by a ``Diagram`` that measured it already).
+    private(set) var sizes: [ShapedKey: TextSize] = [:]
 
-    struct FontKey: Hashable {
+    /// A measured line's logical size, in user units.
+    struct TextSize: Sendable, Hashable {
+        var width: Double
+        var height: Double
+    }
+
+    struct FontKey: Hashable, Sendable {
         var size: Double
         var bold: Bool
     }
 
-    struct ShapedKey: Hashable {
+    struct ShapedKey: Hashable, Sendable {
         var text: String
         var font: FontKey
     }
 
     let family: String
 
-    init(family: String) {
+    /// A text engine for `family`; `known` sizes (measured by another engine) are not measured again.
+    init(family: String, known: [ShapedKey: TextSize] = [:]) {
         self.family = family
+        self.sizes = known
         fontOptions = cairo_font_options_create()
         cairo_font_options_set_hint_metrics(fontOptions, CAIRO_HINT_METRICS_OFF)
         cairo_font_options_set_hint_style(fontOptions, CAIRO_HINT_STYLE_NONE)
@@ -76,17 +88,24 @@ final class TextEngine {
 
     /// Logical width and height of one line of text, in user units.
     func measure(_ text: String, size: Double, bold: Bool = false) -> (width: Double, height: Double) {
-        let l = shapedLayout(text, FontKey(size: size, bold: bold))
+        let key = ShapedKey(text: text, font: FontKey(size: size, bold: bold))
+        if let s = sizes[key] { return (s.width, s.height) }
+        let l = shapedLayout(text, key.font)
         var logical = PangoRectangle()
         pango_layout_get_extents(l, nil, &logical)
-        return (Double(logical.width) / Double(PANGO_SCALE), Double(logical.height) / Double(PANGO_SCALE))
+        let s = TextSize(width: Double(logical.width) / Double(PANGO_SCALE), height: Double(logical.height) / Double(PANGO_SCALE))
+        sizes[key] = s
+        return (s.width, s.height)
     }
 
     /// Distance from the top of a line to its baseline.
     func baseline(size: Double, bold: Bool = false) -> Double {
-        let l = layout(FontKey(size: size, bold: bold))
-        "Ag∂".withCString { pango_layout_set_text(l, $0, -1) }
-        return Double(pango_layout_get_baseline(l)) / Double(PANGO_SCALE)
+        let key = FontKey(size: size, bold: bold)
+        if let b = baselines[key] { return b }
+        let l = shapedLayout("Ag∂", key)
+        let b = Double(pango_layout_get_baseline(l)) / Double(PANGO_SCALE)
+        baselines[key] = b
+        return b
     }
 
     /// Height of a line in this font.
@@ -102,7 +121,9 @@ final class TextEngine {
         let l = layout(FontKey(size: size, bold: bold))
         text.withCString { pango_layout_set_text(l, $0, -1) }
         if let maxWidth {
-            pango_layout_set_width(l, Int32(maxWidth * Double(PANGO_SCALE)))
+            // Pango units are 1/1024 pt in an Int32: a width past 2 million points is clamped.
+            let units = (maxWidth * Double(PANGO_SCALE)).rounded()
+            pango_layout_set_width(l, units.isFinite ? Int32(clamping: Int64(max(0, min(units, Double(Int32.max))))) : -1)
             pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END)
         } else {
             pango_layout_set_width(l, -1)

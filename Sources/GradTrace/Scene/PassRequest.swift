@@ -1,0 +1,69 @@
+/// Which pass to show, as the command line and the Markdown fences ask for it: the backward pass
+/// (optionally collapsed, at some granularity) or the forward pass with respect to one input
+/// (optionally wiggled). One value, one rule for turning it into a ``Pass``.
+///
+/// ```swift
+/// let pass = try PassRequest(wrt: "x", wiggle: 0.01).pass(for: program)   // .forward(…)
+/// ```
+public struct PassRequest: Sendable, Equatable {
+    /// Forward mode with respect to this input (nil: the backward pass).
+    public var wrt: String?
+    /// Forward mode: also run the program with `wrt` moved by this step.
+    public var wiggle: Double?
+    /// Draw each neuron or layer as one node (backward pass only).
+    public var collapse: Grouping.Level?
+    /// One backward step per node, per edge, or per layer run.
+    public var granularity: Granularity
+
+    public init(wrt: String? = nil, wiggle: Double? = nil, collapse: Grouping.Level? = nil, granularity: Granularity = .node) {
+        self.wrt = wrt
+        self.wiggle = wiggle
+        self.collapse = collapse
+        self.granularity = granularity
+    }
+
+    /// Why a request cannot be met by a program.
+    public enum Problem: Error, Sendable, Equatable {
+        /// `wrt` names no input.
+        case unknownInput(name: String, inputs: [String])
+        /// `wrt` is defined after the output.
+        case inputAfterOutput(name: String, output: String)
+        /// Collapsing failed (no groups, or groups in a cycle).
+        case collapse(String)
+
+        /// The message, with `wrt` spelt as the caller spells it (`--wrt x`, `wrt=x`).
+        public func message(wrtOption: (String) -> String) -> String {
+            switch self {
+            case .unknownInput(let name, let inputs):
+                let list = inputs.isEmpty ? "none" : inputs.map { "'\($0)'" }.joined(separator: ", ")
+                return "\(wrtOption(name)): no input of that name (the inputs are \(list))"
+            case .inputAfterOutput(let name, let output):
+                return "\(wrtOption(name)): the output \(output) is computed before \(name) is defined"
+            case .collapse(let text):
+                return text
+            }
+        }
+    }
+
+    /// The pass this request asks of `program`. Cost: one trace of the program.
+    public func pass(for program: Program) throws(Problem) -> Pass {
+        let graph = program.graph
+        if let name = wrt {
+            guard let x = graph.input(named: name) else {
+                throw .unknownInput(name: name, inputs: graph.inputIDs.compactMap { graph.name(of: $0) })
+            }
+            guard x <= program.output else { throw .inputAfterOutput(name: name, output: program.outputName) }
+            return .forward(ForwardTrace(graph: graph, output: program.output, wrt: x),
+                            wiggle: wiggle.map { Wiggle(graph: graph, wrt: x, h: $0) })
+        }
+        let trace = Trace(graph: graph, output: program.output, granularity: granularity)
+        guard let level = collapse else { return .reverse(trace) }
+        do {
+            return .collapsed(try CollapsedTrace(graph: graph, trace: trace, level: level))
+        } catch let problem as CollapsedTrace.Problem {
+            throw .collapse(problem.description)
+        } catch {
+            throw .collapse("\(error)")
+        }
+    }
+}

@@ -1,0 +1,405 @@
+import GradTrace
+
+/// The one place every drawing rule lives: corner radii, dashes, legend geometry, fonts and the
+/// colour of each element. Turns a ``Scene`` (or a whole pass folded into a ``Timeline``) on a
+/// ``Diagram``'s layout into a ``Drawing``.
+///
+/// Not thread-safe (it measures text with its own ``TextEngine``): one builder per thread.
+struct DrawingBuilder {
+    let diagram: Diagram
+    let text: TextEngine
+
+    init(diagram: Diagram, text: TextEngine? = nil) {
+        self.diagram = diagram
+        self.text = text ?? TextEngine(family: diagram.style.fontFamily, known: diagram.textSizes)
+    }
+
+    // MARK: rules
+
+    static let nodeRadius = 7.0
+    static let outputInset = 3.0
+    static let labelRadius = 3.0
+    static let clusterRadius = 8.0
+    static let nodeDash: [Double] = [5, 3]
+    static let clusterDash: [Double] = [4, 3]
+    static let legendDash: [Double] = [3, 2]
+    static let labelOpacity = 0.88
+    static let colorBarWidth = 240.0
+    static let colorBarHeight = 11.0
+    static let colorBarNote = "(0 is drawn at the low end)"
+
+    // MARK: text
+
+    /// A measured run with its left edge at `x` (or centred on `x`), its line's top at `y`.
+    /// Text longer than `maxWidth` is cut and ends in "…".
+    func run(_ s: String, x: Double, y: Double, size: Double, bold: Bool = false, color: RGB,
+             centered: Bool = false, maxWidth: Double? = nil) -> Drawing.Item {
+        var shown = Typography.picture(s)
+        var w = text.measure(shown, size: size, bold: bold).width
+        if let maxWidth, w > maxWidth {
+            shown = fit(shown, size: size, bold: bold, maxWidth: maxWidth)
+            w = text.measure(shown, size: size, bold: bold).width
+        }
+        return .text(Drawing.TextRun(text: shown, x: centered ? x - w / 2 : x, y: y, baseline: text.baseline(size: size, bold: bold),
+                                     size: size, bold: bold, width: w, color: color))
+    }
+
+    /// The longest prefix of `s` that fits `maxWidth` with "…" after it (binary search on characters).
+    func fit(_ s: String, size: Double, bold: Bool, maxWidth: Double) -> String {
+        let chars = Array(s)
+        var lo = 0, hi = chars.count
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if text.measure(String(chars[0..<mid]) + "…", size: size, bold: bold).width <= maxWidth { lo = mid } else { hi = mid - 1 }
+        }
+        return String(chars[0..<lo]) + "…"
+    }
+
+    // MARK: pieces
+
+    /// The graph's origin on the canvas.
+    var origin: Point {
+        let m = diagram.metrics
+        return Point((diagram.canvasSize.width - diagram.layout.graphWidth) / 2, m.margin + m.headerHeight)
+    }
+
+    func titleItems(_ title: String?) -> [Drawing.Item] {
+        guard let title, !title.isEmpty else { return [] }
+        let size = diagram.canvasSize, m = diagram.metrics, fs = diagram.style.titleFontSize
+        let w = min(text.measure(Typography.picture(title), size: fs, bold: true).width, size.width - 2 * m.margin)
+        return [run(title, x: max(m.margin, (size.width - w) / 2), y: m.margin * 0.75, size: fs, bold: true,
+                    color: diagram.style.theme.text, maxWidth: size.width - 2 * m.margin)]
+    }
+
+    func clusterItems() -> [Drawing.Item] {
+        let theme = diagram.style.theme, o = origin
+        var items: [Drawing.Item] = []
+        for c in diagram.layout.clusters {
+            items.append(.box(Drawing.Box(x: o.x + c.x, y: o.y + c.y, width: c.width, height: c.height, radius: Self.clusterRadius,
+                                          fill: Drawing.Fill(color: theme.mutedText, opacity: c.depth == 1 ? 0.06 : 0.10),
+                                          stroke: Drawing.Stroke(color: theme.mutedText, width: c.depth == 1 ? 1.2 : 0.8,
+                                                                 dash: Self.clusterDash, opacity: 0.7))))
+            items.append(run(c.name, x: o.x + c.x + 6, y: o.y + c.y + 2, size: diagram.style.edgeFontSize, bold: c.depth == 1,
+                             color: theme.mutedText))
+        }
+        return items
+    }
+
+    /// An edge's line and arrowhead in a state.
+    func edgeItems(index: Int, state: Scene.EdgeState) -> [Drawing.Item] {
+        let path = diagram.layout.edges[index], o = origin
+        let s = diagram.style.theme.style(state)
+        var pieces: [[Point]] = []
+        var last: Point?
+        for curve in path.curves where !curve.isEmpty {
+            pieces.append(curve.map { Point($0.x + o.x, $0.y + o.y) })
+            last = curve.last
+        }
+        var items: [Drawing.Item] = [.curve(Drawing.Curve(pieces: pieces, stroke: Drawing.Stroke(color: s.line, width: s.width)))]
+        if let tip = path.arrowTip, let from = last {
+            let tri = Arrow.triangle(from: from, to: tip, width: s.width).map { Point($0.x + o.x, $0.y + o.y) }
+            items.append(.polygon(Drawing.Polygon(points: tri, fill: Drawing.Fill(color: s.line))))
+        }
+        return items
+    }
+
+    /// An edge's label (its ledger in the chosen ``RenderStyle/LabelMode``) in a state.
+    func edgeLabelItems(index: Int, lines: [String], state: Scene.EdgeState) -> [Drawing.Item] {
+        let path = diagram.layout.edges[index], o = origin
+        guard let c = path.labelCenter, !lines.isEmpty else { return [] }
+        let theme = diagram.style.theme, s = theme.style(state), m = diagram.metrics
+        let w = path.labelSize.width, h = path.labelSize.height
+        let x0 = o.x + c.x - w / 2, y0 = o.y + c.y - h / 2
+        var items: [Drawing.Item] = [.box(Drawing.Box(
+            x: x0, y: y0, width: w, height: h, radius: Self.labelRadius,
+            fill: Drawing.Fill(color: theme.labelBackground, opacity: Self.labelOpacity),
+            stroke: state == .active ? Drawing.Stroke(color: s.line, width: 1.2) : nil))]
+        var y = y0 + m.labelPad
+        for line in EdgeLabel.lines(lines, style: diagram.style) {
+            items.append(run(line.text, x: x0 + m.labelPad, y: y, size: line.size, bold: line.emphasis,
+                             color: line.emphasis ? s.text : theme.mutedText))
+            y += text.lineHeight(size: line.size)
+        }
+        return items
+    }
+
+    /// Which parts of a node to draw.
+    struct NodeParts: OptionSet {
+        let rawValue: Int
+        static let frame = NodeParts(rawValue: 1)
+        static let title = NodeParts(rawValue: 2)
+        static let value = NodeParts(rawValue: 4)
+        static let grad = NodeParts(rawValue: 8)
+        static let all: NodeParts = [.frame, .title, .value, .grad]
+    }
+
+    func nodeItems(_ n: Scene.NodeView, index: Int, parts: NodeParts = .all) -> [Drawing.Item] {
+        let box = diagram.layout.nodes[index], o = origin
+        let theme = diagram.style.theme, s = theme.style(n.state), m = diagram.metrics
+        let colors = diagram.style.nodeColors(n, scale: diagram.colorScale)
+        let cx = o.x + box.x, x0 = cx - box.width / 2, y0 = o.y + box.y - box.height / 2
+        var items: [Drawing.Item] = []
+        if parts.contains(.frame) {
+            items.append(.box(Drawing.Box(
+                x: x0, y: y0, width: box.width, height: box.height, radius: Self.nodeRadius, fill: Drawing.Fill(color: colors.fill),
+                stroke: Drawing.Stroke(color: n.nonFinite ? theme.warning : s.border, width: n.nonFinite ? 3 : s.borderWidth,
+                                       dash: s.dashed ? Self.nodeDash : []))))
+            if n.isOutput {
+                // The output gets a second, inner outline.
+                let i = Self.outputInset
+                items.append(.box(Drawing.Box(x: x0 + i, y: y0 + i, width: box.width - 2 * i, height: box.height - 2 * i,
+                                              radius: Self.nodeRadius - 2, fill: nil, stroke: Drawing.Stroke(color: s.border, width: 1))))
+            }
+        }
+        let fs = diagram.style.nodeFontSize
+        if parts.contains(.title), !n.title.isEmpty {
+            items.append(run(n.title, x: cx, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true))
+        }
+        let value = (n.nonFinite ? "⚠ " : "") + n.valueText
+        if parts.contains(.value), !n.valueText.isEmpty {
+            items.append(run(value, x: cx, y: y0 + m.nodePadY + m.nodeLine, size: fs,
+                             color: n.nonFinite ? theme.warning : colors.text, centered: true))
+        }
+        if parts.contains(.grad), !n.gradText.isEmpty {
+            items.append(run(n.gradText, x: cx, y: y0 + m.nodePadY + 2 * m.nodeLine, size: fs,
+                             color: n.state == .pending ? colors.muted : colors.text, centered: true))
+        }
+        return items
+    }
+
+    /// The legend of node states the pass shows (none when colour stands for the gradient).
+    static func legendEntries(pass: Pass, style: RenderStyle) -> [(Scene.NodeState, String)] {
+        if style.colorByGradient { return [] }
+        if pass.isForward {
+            return [(.forward, "values only"), (.pending, "not reached"), (.done, "tangent known"), (.active, "active")]
+        }
+        return [(.forward, "forward"), (.pending, "pending"), (.accumulating, "accumulating"), (.done, "done"), (.active, "active")]
+    }
+
+    static func legendWidth(pass: Pass, style: RenderStyle, text: TextEngine) -> Double {
+        var w = 0.0
+        for (_, label) in legendEntries(pass: pass, style: style) { w += 22 + text.measure(label, size: style.edgeFontSize).width + 12 }
+        return w
+    }
+
+    static func colorBarWidth(pass: Pass, style: RenderStyle, text: TextEngine) -> Double {
+        text.measure(colorBarLabel(pass), size: style.edgeFontSize).width + 8 + colorBarWidth + 14
+            + text.measure(colorBarNote, size: style.edgeFontSize - 1).width + 8
+    }
+
+    static func colorBarLabel(_ pass: Pass) -> String { pass.isForward ? "|tangent|" : "|gradient|" }
+
+    /// The caption line of frame `step`.
+    func captionItem(_ caption: String) -> Drawing.Item {
+        let m = diagram.metrics, size = diagram.canvasSize
+        return run(caption, x: m.margin, y: size.height - m.footerHeight + 4, size: diagram.style.edgeFontSize + 1,
+                   color: diagram.style.theme.text, maxWidth: size.width - 2 * m.margin)
+    }
+
+    /// The legend and colour bar under the caption.
+    func footerItems() -> [Drawing.Item] {
+        guard diagram.style.showsLegend else { return [] }  // a strip draws it once (Diagram.withoutLegend)
+        let theme = diagram.style.theme, m = diagram.metrics, size = diagram.canvasSize
+        let fs = diagram.style.edgeFontSize
+        var y = size.height - m.footerHeight + 4 + m.captionLine + 4
+        var items: [Drawing.Item] = []
+        var cx = m.margin
+        let entries = Self.legendEntries(pass: diagram.pass, style: diagram.style)
+        for (state, label) in entries {
+            let s = theme.style(state)
+            items.append(.box(Drawing.Box(x: cx, y: y + 1, width: 16, height: 11, radius: 0, fill: Drawing.Fill(color: s.fill),
+                                          stroke: Drawing.Stroke(color: s.border, width: min(s.borderWidth, 2), dash: s.dashed ? Self.legendDash : []))))
+            items.append(run(label, x: cx + 22, y: y - 1, size: fs, color: theme.mutedText))
+            cx += 22 + text.measure(label, size: fs).width + 12
+        }
+        if !entries.isEmpty { y += m.captionLine + 6 }
+        if let scale = diagram.colorScale {
+            let label = Self.colorBarLabel(diagram.pass)
+            items.append(run(label, x: m.margin, y: y - 1, size: fs, color: theme.text))
+            let bx = m.margin + text.measure(label, size: fs).width + 8
+            let width = Self.colorBarWidth, height = Self.colorBarHeight
+            for i in 0..<120 {
+                items.append(.cell(Drawing.Cell(x: bx + Double(i) * width / 120, y: y + 1, width: width / 120 + 0.3, height: height,
+                                                fill: Drawing.Fill(color: ColorScale.viridis(Double(i) / 119)))))
+            }
+            items.append(.box(Drawing.Box(x: bx, y: y + 1, width: width, height: height, radius: 0, fill: nil,
+                                          stroke: Drawing.Stroke(color: theme.mutedText, width: 0.8))))
+            for tick in scale.ticks {
+                let tx = bx + width * (tick - scale.low) / (scale.high - scale.low)
+                items.append(run("1e\(Int(tick))", x: tx, y: y + height + 1, size: fs - 1, color: theme.mutedText, centered: true))
+            }
+            items.append(run(Self.colorBarNote, x: bx + width + 14, y: y - 1, size: fs - 1, color: theme.mutedText))
+        }
+        return items
+    }
+
+    func frame(items: [Drawing.Item], title: String?, description: String, frames: Int = 1) -> Drawing {
+        let size = diagram.canvasSize
+        return Drawing(width: size.width, height: size.height, background: diagram.style.theme.background,
+                       fontFamily: diagram.style.fontFamily, items: items, frameCount: frames, title: title, description: description)
+    }
+
+    // MARK: whole pictures
+
+    /// The drawing of one scene.
+    func drawing(_ scene: Scene) -> Drawing {
+        var items = titleItems(scene.title)
+        items += clusterItems()
+        // Idle edges first, then done, then active on top.
+        for state in [Scene.EdgeState.idle, .done, .active] {
+            for e in scene.edges where e.state == state { items += edgeItems(index: e.index, state: e.state) }
+        }
+        for (k, n) in scene.nodes.enumerated() { items += nodeItems(n, index: k) }
+        for state in [Scene.EdgeState.done, .active] {
+            for e in scene.edges where e.state == state { items += edgeLabelItems(index: e.index, lines: e.lines, state: e.state) }
+        }
+        items.append(captionItem(Self.captionHead(step: scene.step, of: scene.stepCount) + scene.caption))
+        items += footerItems()
+        return frame(items: items, title: scene.title, description: scene.caption)
+    }
+
+    static func captionHead(step: Int, of count: Int) -> String { "step \(step) of \(count) · " }
+
+    /// The whole pass as one drawing whose groups carry frame spans (animated SVG, HTML player).
+    func drawing(_ timeline: Timeline) -> Drawing {
+        let d = diagram
+        var items = titleItems(d.title)
+        items += clusterItems()
+        func group(_ span: Timeline.Span, _ inner: [Drawing.Item]) -> Drawing.Item {
+            let all = span.from == 0 && span.to >= timeline.frameCount
+            return .group(Drawing.Group(span: all ? nil : Drawing.FrameSpan(from: span.from, to: span.to), items: inner))
+        }
+        for (i, runs) in timeline.edges.enumerated() {
+            for run in runs { items.append(group(run.span, edgeItems(index: i, state: run.state))) }
+        }
+        // Node boxes and gradient lines change per run; titles and values only when their colour or text does.
+        for (i, runs) in timeline.nodes.enumerated() {
+            for run in runs { items.append(group(run.span, nodeItems(timeline.view(node: i, run: run), index: i, parts: [.frame, .grad]))) }
+        }
+        for (i, runs) in timeline.nodes.enumerated() {
+            let changing = d.colorScale != nil || d.pass.isForward
+            let shown = changing ? runs : [runs[runs.count - 1]]
+            for run in shown {
+                let inner = nodeItems(timeline.view(node: i, run: run), index: i, parts: [.title, .value])
+                items.append(changing ? group(run.span, inner) : .group(Drawing.Group(span: nil, items: inner)))
+            }
+        }
+        for (i, runs) in timeline.edges.enumerated() {
+            for run in runs where !run.lines.isEmpty { items.append(group(run.span, edgeLabelItems(index: i, lines: run.lines, state: run.state))) }
+        }
+        for (k, caption) in timeline.captions.enumerated() {
+            items.append(group(Timeline.Span(from: k, to: k + 1), [captionItem(caption)]))
+        }
+        items += footerItems()
+        let out = NameTable(graph: d.graph).name(of: d.pass.output)
+        return frame(items: items, title: d.title, description: "\(d.pass.isForward ? "Forward" : "Backward") pass of \(out), \(d.stepCount) steps",
+                     frames: timeline.frameCount)
+    }
+}
+
+extension Timeline {
+    /// Node `i`'s view during one of its runs.
+    func view(node i: Int, run: NodeRun) -> Scene.NodeView {
+        var v = base.nodes[i]
+        v.state = run.state
+        v.gradient = run.gradient
+        v.gradText = run.gradText
+        v.nonFinite = run.nonFinite
+        if let value = run.valueText { v.valueText = value }
+        return v
+    }
+}
+
+/// Text as pictures print it: a minus sign (U+2212) before numbers, not a hyphen. JSON and
+/// terminal text keep the ASCII hyphen.
+enum Typography {
+    static func picture(_ s: String) -> String {
+        guard s.utf8.contains(UInt8(ascii: "-")) else { return s }
+        var out = ""
+        out.reserveCapacity(s.utf8.count + 8)
+        let scalars = Array(s.unicodeScalars)
+        for (k, c) in scalars.enumerated() {
+            if c == "-", k + 1 < scalars.count {
+                let next = scalars[k + 1]
+                let prev: Unicode.Scalar? = k > 0 ? scalars[k - 1] : nil
+                let startsNumber = (next >= "0" && next <= "9") || next == "." || next == "i"
+                let afterLetter = prev.map { ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || $0 == "_" } ?? false
+                if startsNumber && !(afterLetter && next != "i" && prev != "e") {
+                    out.unicodeScalars.append("−")
+                    continue
+                }
+            }
+            out.unicodeScalars.append(c)
+        }
+        return out
+    }
+}
+
+/// An edge label's lines in a ``RenderStyle/LabelMode``.
+enum EdgeLabel {
+    struct Line: Equatable {
+        var text: String
+        var size: Double
+        /// The line with the result: bold, in the edge state's text colour.
+        var emphasis: Bool
+    }
+
+    /// `full`: the ledger as the scene words it (the local derivative, then the chain).
+    /// `compact`: the numbers first (`624 × 2 = 1248`), the symbolic chain under them, smaller.
+    /// `numbers`: the numbers alone.
+    static func lines(_ ledger: [String], style: RenderStyle) -> [Line] {
+        let fs = style.edgeFontSize
+        guard let last = ledger.last else { return [] }
+        switch style.labels {
+        case .full:
+            return ledger.enumerated().map { Line(text: $0.element, size: fs, emphasis: $0.offset == 1) }
+        case .compact, .numbers:
+            let (symbolic, numbers) = split(last)
+            var out = [Line(text: numbers, size: fs, emphasis: true)]
+            if style.labels == .compact, !symbolic.isEmpty { out.append(Line(text: symbolic, size: max(6, fs - 2), emphasis: false)) }
+            return out
+        }
+    }
+
+    /// `∂L/∂w = ∂L/∂u · ∂u/∂w = 624 · 2 = 1248` → (`∂L/∂w = ∂L/∂u · ∂u/∂w`, `624 × 2 = 1248`).
+    static func split(_ line: String) -> (symbolic: String, numbers: String) {
+        var parts = pieces(line, " = ")
+        guard parts.count >= 2 else { return ("", line) }
+        let result = String(parts.removeLast())
+        var numbers = result
+        if let product = parts.last, isNumericProduct(product) {
+            parts.removeLast()
+            let factors = pieces(product, " · ").map { f -> String in
+                f.hasPrefix("-") ? "(" + f + ")" : String(f)
+            }
+            numbers = factors.joined(separator: " × ") + " = " + result
+        }
+        return (parts.joined(separator: " = "), numbers)
+    }
+
+    /// `s` cut at every `separator` (a plain byte search: this runs for every edge label).
+    static func pieces<S: StringProtocol>(_ s: S, _ separator: String) -> [Substring] where S.SubSequence == Substring {
+        let text = Substring(s), sep = Array(separator.utf8)
+        var out: [Substring] = []
+        var start = text.utf8.startIndex, i = start
+        let end = text.utf8.endIndex
+        while i < end {
+            var j = i, k = 0
+            while k < sep.count, j < end, text.utf8[j] == sep[k] { j = text.utf8.index(after: j); k += 1 }
+            if k == sep.count {
+                out.append(text[start..<i])
+                start = j
+                i = j
+            } else {
+                i = text.utf8.index(after: i)
+            }
+        }
+        out.append(text[start..<end])
+        return out
+    }
+
+    static func isNumericProduct(_ s: Substring) -> Bool {
+        let factors = pieces(s, " · ")
+        return factors.count >= 2 && factors.allSatisfy { Double($0) != nil || ["nan", "inf", "-inf"].contains(String($0)) }
+    }
+}
