@@ -9,7 +9,8 @@ enum CommandSuggestion {
 
     /// The error for an unknown first word, or nil when the arguments start with a command or an option.
     static func problem(arguments: [String]) -> String? {
-        guard let first = arguments.first, !first.hasPrefix("-"), first != "help", !names.contains(first) else { return nil }
+        if arguments.first == "help" { return problem(arguments: Array(arguments.dropFirst())) }  // gradtrace help rendr
+        guard let first = arguments.first, !first.hasPrefix("-"), !names.contains(first) else { return nil }
         let ranked = names.map { (name: $0, distance: editDistance(first.lowercased(), $0)) }
             .sorted { $0.distance != $1.distance ? $0.distance < $1.distance : $0.name < $1.name }
         let list = names.joined(separator: ", ")

@@ -67,6 +67,9 @@ struct ConventionsCLITests {
             #expect(r.status == 2 && r.stdout.isEmpty)
             #expect(r.stderr.contains("did you mean '\(meant)'"), "\(typed): \(r.stderr)")
         }
+        let help = try gradtrace(["help", "rendr"])
+        #expect(help.status == 2 && help.stderr.contains("did you mean 'render'"))
+        #expect(try gradtrace(["help", "render"]).status == 0)
         let far = try gradtrace(["zzzzzzzz"])
         #expect(far.status == 2 && far.stderr.contains("the commands are"))
     }
