@@ -6,3 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh chromium
 swift build --build-tests
 swift test --skip-build
+# Hardening: a libFuzzer smoke run of the core, and ThreadSanitizer over the parallel paths.
+scripts/fuzz.sh
+scripts/tsan.sh
