@@ -8,3 +8,6 @@ scripts/deps.sh chromium python3-venv
 swift build --build-tests
 swift test --skip-build
 scripts/test-python.sh .build/debug/gradtrace   # the Python bridge against micrograd from PyPI
+# Hardening: a libFuzzer smoke run of the core, and ThreadSanitizer over the parallel paths.
+scripts/fuzz.sh
+scripts/tsan.sh

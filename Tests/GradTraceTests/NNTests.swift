@@ -115,4 +115,20 @@ struct ProgramWriterSafetyTests {
         #expect(ProgramWriter.identifier("l1.n0.w0") == "l1.n0.w0")
         #expect(ProgramWriter.identifier("θ₁") == "θ₁")
     }
+
+    /// One naming rule for unnamed nodes: `t1, t2, …` in reports, check and ProgramWriter alike,
+    /// skipping names the graph already uses.
+    @Test func unnamedNodesAreTKEverywhere() throws {
+        let p = try Program.parse("t1 = 2\nx = 3\nL = (x*x + 1) * (x*x + 1) + t1")
+        let table = NameTable(graph: p.graph)
+        let temps = (0..<p.graph.count).filter { p.graph.name(of: $0) == nil && !p.graph[$0].op.isLeaf }.map { table.name(of: $0) }
+        #expect(temps.first == "t2", "\(temps)")  // t1 is taken by the input
+        #expect(Set(temps).count == temps.count)
+        let text = ProgramWriter.source(of: p.graph, output: p.output)
+        let again = try Program.parse(text)
+        let table2 = NameTable(graph: again.graph)
+        // Every node is called the same before and after the round trip.
+        #expect((0..<p.graph.count).map { table.name(of: $0) } == (0..<again.graph.count).map { table2.name(of: $0) }, "\(text)")
+        #expect(!text.contains("_t"))
+    }
 }

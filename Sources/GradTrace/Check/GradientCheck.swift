@@ -91,6 +91,7 @@ public struct GradientCheck: Sendable {
             for j in id...output { buffer[j] = base[j] }
             return y
         }
+        let names = NameTable(graph: graph)
         var rows: [Row] = []
         for (index, id) in inputs.enumerated() where index % stride == 0 {
             let x = graph[id].value
@@ -112,7 +113,7 @@ public struct GradientCheck: Sendable {
                     break
                 }
             }
-            rows.append(Row(input: id, name: graph.name(of: id) ?? "v\(id)", value: x, analytic: analytic,
+            rows.append(Row(input: id, name: names.name(of: id), value: x, analytic: analytic,
                             numeric: numeric, step: h, error: error.isNaN ? (analytic.isNaN && numeric.isNaN ? 0 : .infinity) : error,
                             tolerance: tolerance, nearKink: nearKink && error > tolerance,
                             atDomainEdge: graph[output].value.isFinite && !(plus.isFinite && minus.isFinite)))

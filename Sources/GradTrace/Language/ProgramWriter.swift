@@ -3,7 +3,8 @@
 /// can be traced, drawn and animated from the command line.
 ///
 /// Unnamed operations used once are written inline (`l1.n0.b + l1.n0.w0*2 + …`); unnamed
-/// operations used more than once, or nested deeper than ``maxInlineDepth``, get a name `_tN`.
+/// operations used more than once, or nested deeper than ``maxInlineDepth``, and unnamed inputs,
+/// get the name reports give them (`t1`, `t2`, …: ``NameTable``).
 /// Inputs are written with full precision.
 ///
 /// Names that are not identifiers of the language (a library user may name a `Value`
@@ -33,17 +34,22 @@ public enum ProgramWriter {
         }
         let emitted = (0...output).filter { mask[$0] || graph[$0].op == .input }
         // Which nodes get a statement of their own: named nodes, inputs, and operations used more than once.
+        let table = NameTable(graph: graph)
         var name = [String?](repeating: nil, count: graph.count)
         for id in emitted {
             let n = graph[id]
-            if let o = graph.name(of: id) { name[id] = identifier(o) } else if !n.op.isLeaf && (consumers[id] > 1 || id == output) { name[id] = "_t\(id)" }
+            if let o = graph.name(of: id) {
+                name[id] = identifier(o)
+            } else if n.op == .input || (!n.op.isLeaf && (consumers[id] > 1 || id == output)) {
+                name[id] = table.name(of: id)
+            }
         }
         // Inline expressions nest at most maxInlineDepth deep (a chain of 10⁵ negations would
         // otherwise be copied 10⁵ times over).
         var depth = [Int](repeating: 0, count: graph.count)
         for id in emitted where name[id] == nil && !graph[id].op.isLeaf {
             let d = 1 + (graph[id].inputs.map { depth[$0] }.max() ?? 0)
-            if d > maxInlineDepth { name[id] = "_t\(id)" } else { depth[id] = d }
+            if d > maxInlineDepth { name[id] = table.name(of: id) } else { depth[id] = d }
         }
         // Where each node's text is written: its own statement, or (inlined) its consumer's.
         var emitAt = [Int](repeating: -1, count: graph.count)

@@ -170,17 +170,24 @@ public struct NameTable: Sendable {
     private let names: [String]
 
     /// Builds the table. O(nodes).
+    ///
+    /// The one rule for unnamed nodes, used by reports, `check`, pictures and ``ProgramWriter``:
+    /// an unnamed operation (or input) is `t1`, `t2`, … in creation order, skipping any `tK`
+    /// the graph already uses as a name, so a temporary never looks like a named node, and a
+    /// graph written by ``ProgramWriter`` and parsed again keeps every node's name.
     public init(graph: Graph) {
+        var given = Set<String>()
+        for id in 0..<graph.count { for n in graph.names(of: id) where n.hasPrefix("t") { given.insert(n) } }
         var names: [String] = []
         names.reserveCapacity(graph.count)
         var temps = 0
         for id in 0..<graph.count {
             if let n = graph.name(of: id) {
                 names.append(n)
-            } else if graph[id].op.isLeaf {
+            } else if graph[id].op == .constant {
                 names.append(NumberFormat.short(graph[id].value))
             } else {
-                temps += 1
+                repeat { temps += 1 } while given.contains("t\(temps)")
                 names.append("t\(temps)")
             }
         }
