@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh                  smoke run: 20,000 executions (what CI runs)
 #   scripts/fuzz.sh -runs=10000000   a long run; any libFuzzer flag is passed on (-max_total_time=3600 …)
 #
-# The work corpus lives in .build-fuzz/corpus (kept between runs), seeded from samples/*.grad;
+# The work corpus lives in .build-fuzz/corpus (kept between runs), seeded from samples/*.grad and
+# Fuzz/regressions (inputs that once broke an invariant);
 # crashes are written to .build-fuzz/crash-*.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(-runs=20000)
 set +e
 "$bin" -dict=Fuzz/grad.dict -max_len=4096 -timeout=20 -rss_limit_mb=4096 -artifact_prefix="$out/" \
-  "${args[@]}" "$out/corpus" "$out/seeds" >"$out/last.log" 2>&1
+  "${args[@]}" "$out/corpus" "$out/seeds" Fuzz/regressions >"$out/last.log" 2>&1
 status=$?
 set -e
 grep -E '^#[0-9]+ +(DONE|INITED)|ERROR|Fatal error|Test unit written|Done [0-9]+ runs' "$out/last.log" | cut -c1-300
