@@ -148,6 +148,7 @@ struct MarkdownCommand: ParsableCommand {
                 throw MarkdownBlockProblem(e.message.replacingOccurrences(of: "gradtrace: error: ", with: ""))
             }
         })
+        transform.sizedRasterImages = linkStyle != .docc
         transform.readSource = { document, path in
             try MarkdownSources.read(path, from: document, root: docsRoot, cwd: cwd)
         }

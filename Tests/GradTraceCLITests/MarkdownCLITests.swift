@@ -16,10 +16,25 @@ struct MarkdownCLITests {
     func text(_ url: URL) throws -> String { String(decoding: try Data(contentsOf: url), as: UTF8.self) }
 
     /// The `(alt, path)` of every Markdown image in a text, in order.
+    /// The images of converted Markdown in order: `![alt](path)`, and `<img src="path" alt="alt" …>`
+    /// (PNG and GIF images carry their display size).
     func images(_ markdown: String) -> [(alt: String, path: String)] {
         var out: [(String, String)] = []
         var rest = Substring(markdown)
-        while let start = rest.range(of: "![") {
+        while true {
+            let md = rest.range(of: "![")
+            let html = rest.range(of: "<img src=\"")
+            if let h = html, md == nil || h.lowerBound < md!.lowerBound {
+                rest = rest[h.upperBound...]
+                guard let q = rest.firstIndex(of: "\"") else { break }
+                let path = String(rest[..<q])
+                rest = rest[q...]
+                guard let a = rest.range(of: "alt=\""), let e = rest[a.upperBound...].firstIndex(of: "\"") else { break }
+                out.append((String(rest[a.upperBound..<e]), path))
+                rest = rest[e...]
+                continue
+            }
+            guard let start = md else { break }
             rest = rest[start.upperBound...]
             guard let close = rest.range(of: "](") else { break }
             let alt = String(rest[..<close.lowerBound])
@@ -187,7 +202,9 @@ struct MarkdownCLITests {
                               stdin: Data("Intro\n\n```gradtrace format=png\nx = 3\ny = x * x\n```\nEnd".utf8))
         #expect(r.status == 0, "\(r.stderr)")
         let md = try text(out)
-        #expect(md.hasPrefix("Intro\n\n![all gradients: ∂y/∂x = 6](../img/gradtrace-") && md.hasSuffix(".png)\nEnd"), "\(md)")
+        // A PNG is linked with its display size (the SVG's points), so it shows as large as the SVG would.
+        #expect(md.hasPrefix("Intro\n\n<img src=\"../img/gradtrace-") && md.contains(".png\" alt=\"all gradients: ∂y/∂x = 6\" width=\"")
+                && md.hasSuffix("\">\nEnd"), "\(md)")
         for i in images(md) { #expect(fm.fileExists(atPath: d.appendingPathComponent("site").appendingPathComponent(i.path).path)) }
 
         let bad = try gradtrace(["markdown", "-", "-o", d.appendingPathComponent("bad.md").path], stdin: Data("```gradtrace\ny = q\n```\n".utf8))

@@ -230,6 +230,26 @@ struct MarkdownTransformTests {
         #expect(p2.assetNames.isEmpty)
     }
 
+    /// PNG and SVG of one block display at one size: the PNG's <img> carries the SVG's points in CSS pixels.
+    @Test func rasterImagesCarryTheSVGsSize() throws {
+        var t = transform
+        t.sizedRasterImages = true
+        let program = "a = 2\nb = -3\nL = a * b\n"
+        let plan = try t.plan([doc("```gradtrace format=png\n\(program)```\n```gradtrace\n\(program)```\n", prefix: "")])
+        let out = String(decoding: plan.outputs[0], as: UTF8.self)
+        let lines = out.split(separator: "\n")
+        let size = try #require(plan.blocks[0].assets[0].displaySize)
+        #expect(lines[0] == "<img src=\"gradtrace-\(plan.blocks[0].hash).png\" alt=\"all gradients: ∂L/∂a = -3, ∂L/∂b = 2\" width=\"\(size[0])\" height=\"\(size[1])\">", "\(lines[0])")
+        #expect(lines[1].hasPrefix("![") && lines[1].hasSuffix(".svg)"))
+        // The SVG of the same program, drawn: its pt size × 4/3 is the PNG's displayed size.
+        let rendered = try t.render(plan, existing: [], jobs: 1)
+        let svgAsset = try #require(rendered.first { $0.name.hasSuffix(".svg") })
+        let svg = String(decoding: svgAsset.bytes, as: UTF8.self)
+        let w = try #require(svg.firstMatch(of: /width="([0-9.]+)pt" height="([0-9.]+)pt"/))
+        let pt = (Double(String(w.1)) ?? 0, Double(String(w.2)) ?? 0)
+        #expect(Int((pt.0 * 4 / 3).rounded()) == size[0] && Int((pt.1 * 4 / 3).rounded()) == size[1], "\(w.0) vs \(size)")
+    }
+
     @Test func stepsStripsAndAnimationsName() throws {
         let program = "a = 2\nb = -3\nL = a * b\n"
         let text = "```gradtrace step=all format=png\n\(program)```\n\n  ```gradtrace animate format=png\n\(program)  ```\n"

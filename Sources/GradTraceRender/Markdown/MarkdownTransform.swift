@@ -33,6 +33,13 @@ public struct MarkdownTransform: Sendable {
     /// diagnostics give the file and its bytes; a thrown error is reported at the fence. nil: `src=` is refused.
     /// (The CLI resolves PATH relative to the Markdown file and refuses paths that leave the docs root.)
     public var readSource: (@Sendable (_ document: String, _ path: String) throws -> (name: String, bytes: [UInt8]))?
+    /// PNG and GIF images are linked as `<img … width height>` in CSS pixels taken from the
+    /// drawing's points (4/3 px a point, as browsers show an SVG sized in `pt`), so the PNG and
+    /// the SVG of one block display at one size whatever the PNG's pixel density. Turn it off
+    /// where raw HTML is not shown (DocC): those images stay `![alt](…)`. Costs one layout per
+    /// PNG block while planning. Off by default; `gradtrace markdown` turns it on unless
+    /// `--link-style docc`.
+    public var sizedRasterImages = false
 
     public init(version: String, defaultFormat: MarkdownBlockOptions.ImageFormat = .svg,
                 preflight: (@Sendable (Graph, NodeID) throws -> Void)? = nil) {
@@ -73,6 +80,8 @@ public struct MarkdownTransform: Sendable {
         public var name: String
         public var kind: AssetKind
         public var alt: String
+        /// The displayed size in CSS pixels, for raster images (see ``sizedRasterImages``).
+        public var displaySize: [Int]? = nil
     }
 
     /// A `gradtrace` block, ready to draw.
@@ -289,6 +298,26 @@ public struct MarkdownTransform: Sendable {
                 }
             }
         }
+        if sizedRasterImages && format == .png && options.width == nil {
+            // The size each image shows at, from the same points as its SVG would have.
+            do {
+                let diagram = try Self.diagram(for: options, program: program, pass: pass)
+                let plain = diagram.withoutLegend()
+                func css(_ d: Diagram) -> [Int] {
+                    let c = d.canvasSize
+                    return [Int((c.width * 4 / 3).rounded()), Int((c.height * 4 / 3).rounded())]
+                }
+                for i in assets.indices {
+                    if case .frame(let k) = assets[i].kind, k != pass.stepCount {
+                        assets[i].displaySize = css(plain)
+                    } else {
+                        assets[i].displaySize = css(diagram)
+                    }
+                }
+            } catch {
+                throw Self.located(fence, file: doc.name, column: atFence, "cannot draw this block: \(error)")
+            }
+        }
         return Block(document: index, fence: fence, options: options, format: format, hash: hash, program: program,
                      pass: pass, assets: assets, source: source,
                      location: Self.located(fence, file: doc.name, column: atFence, ""))
@@ -309,6 +338,9 @@ public struct MarkdownTransform: Sendable {
             if let width = block.options.width {
                 // Markdown images have no size: an HTML image carries the width.
                 line = indent + "<img src=\"" + link + "\" alt=\"" + MarkdownPaths.escapeAttribute(a.alt) + "\" width=\"" + width + "\">"
+            } else if let size = a.displaySize, size.count == 2 {
+                line = indent + "<img src=\"" + link + "\" alt=\"" + MarkdownPaths.escapeAttribute(a.alt)
+                    + "\" width=\"\(size[0])\" height=\"\(size[1])\">"
             } else {
                 line = indent + "![" + MarkdownPaths.escapeAlt(a.alt) + "](" + link + ")"
             }
@@ -372,11 +404,7 @@ public struct MarkdownTransform: Sendable {
     /// `gradtrace render` (stills), `gradtrace frames` (step=all) and `gradtrace animate` (GIF), so
     /// each image is byte for byte what those commands draw.
     static func draw(_ block: Block, _ assets: [PlannedAsset]) throws -> [RenderedAsset] {
-        let o = block.options
-        var style = RenderStyle(rankdir: o.rankdir, theme: Theme.named(o.theme), colorByGradient: o.colorByGradient)
-        style.labels = o.labels
-        style.maxWidth = o.maxWidth
-        let diagram = try Diagram(graph: block.program.graph, pass: block.pass, style: style, title: o.title)
+        let diagram = try diagram(for: block.options, program: block.program, pass: block.pass)
         let plain = diagram.withoutLegend()  // step=all: the legend once, under the last frame
         let png = block.format == .png
         return try assets.map { a in
@@ -394,6 +422,14 @@ public struct MarkdownTransform: Sendable {
             }
             return RenderedAsset(name: a.name, bytes: bytes)
         }
+    }
+
+    /// A block's diagram, laid out as its options say.
+    static func diagram(for o: MarkdownBlockOptions, program: Program, pass: Pass) throws(RenderError) -> Diagram {
+        var style = RenderStyle(rankdir: o.rankdir, theme: Theme.named(o.theme), colorByGradient: o.colorByGradient)
+        style.labels = o.labels
+        style.maxWidth = o.maxWidth
+        return try Diagram(graph: program.graph, pass: pass, style: style, title: o.title)
     }
 
     /// Whether a file name is one the transform makes: `gradtrace-<16 hex>.EXT` or
