@@ -537,20 +537,13 @@ public enum MarkdownPaths {
         return out
     }
 
-    /// Text for an HTML attribute value in double quotes: `& < > "` as entities, on one line.
+    /// Text for an HTML attribute value in double quotes: `& < > "` as entities, on one line
+    /// (line breaks and tabs become spaces, other control characters are dropped), through the
+    /// one markup-escaping routine.
     public static func escapeAttribute(_ text: String) -> String {
-        var out = ""
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "\n", "\r", "\t": out += " "
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
+        var oneLine = ""
+        for c in text.unicodeScalars { oneLine.unicodeScalars.append(c == "\n" || c == "\r" || c == "\t" ? " " : c) }
+        return DOTEscaping.markup(oneLine, keepingLineBreaks: false)
     }
 
     /// Alt text as Markdown shows it literally: one line, with `\ [ ] * _ ` < > &` escaped and other control characters dropped.
