@@ -36,10 +36,14 @@ public enum ProgramWriter {
         // Which nodes get a statement of their own: named nodes, inputs, and operations used more than once.
         let table = NameTable(graph: graph)
         var name = [String?](repeating: nil, count: graph.count)
+        var inputNames = Set<String>()
         for id in emitted {
             let n = graph[id]
             if let o = graph.name(of: id) {
-                name[id] = identifier(o)
+                // Inputs cannot be redefined: two names that become one identifier get `_ID`.
+                var w = identifier(o)
+                if n.op == .input { if !inputNames.insert(w).inserted { w += "_\(id)"; inputNames.insert(w) } }
+                name[id] = w
             } else if n.op == .input || (!n.op.isLeaf && (consumers[id] > 1 || id == output)) {
                 name[id] = table.name(of: id)
             }
