@@ -39,6 +39,16 @@ struct TraceCommand: ParsableCommand {
     func run() throws {
         let p = try program.load()
         var out = StandardOutput.shared
+        if let t = p.tensor {
+            guard passOptions.mode != .forward else { throw CLIError("forward mode (--wrt) works on scalar programs; this program uses tensors") }
+            let trace = TensorTrace(graph: t.graph, output: t.output, granularity: granularity)
+            if json {
+                Report.traceJSON(tensor: trace, outputName: t.outputName, to: &out)
+            } else {
+                Report.traceTable(tensor: trace, outputName: t.outputName, to: &out)
+            }
+            return
+        }
         if passOptions.mode == .forward, case .forward(let f, let w) = try passOptions.pass(p, granularity: granularity) {
             if json {
                 Report.forwardJSON(graph: p.graph, forward: f, outputName: p.outputName, wiggle: w, to: &out)
@@ -71,8 +81,13 @@ struct GradCommand: ParsableCommand {
 
     func run() throws {
         let p = try program.load()
-        let grads = Trace.gradients(graph: p.graph, output: p.output)
         var out = StandardOutput.shared
+        if let t = p.tensor {
+            let grads = TensorTrace.gradients(graph: t.graph, output: t.output)
+            if json { Report.gradJSON(tensor: t, gradients: grads, to: &out) } else { Report.gradText(tensor: t, gradients: grads, to: &out) }
+            return
+        }
+        let grads = Trace.gradients(graph: p.graph, output: p.output)
         if json {
             Report.gradJSON(graph: p.graph, output: p.output, outputName: p.outputName, gradients: grads, to: &out)
         } else {
@@ -94,6 +109,16 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let p = try program.load()
+        if let t = p.tensor {
+            let check = TensorCheck(program: t)
+            var out = StandardOutput.shared
+            check.write(outputName: t.outputName, to: &out)
+            if !check.passed {
+                try StandardOutput.shared.finish()
+                throw ExitCode(1)
+            }
+            return
+        }
         let check = GradientCheck(graph: p.graph, output: p.output, budget: allInputs ? .max : GradientCheck.defaultBudget)
         var out = StandardOutput.shared
         check.write(outputName: p.outputName, to: &out)

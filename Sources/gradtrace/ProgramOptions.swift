@@ -17,6 +17,9 @@ struct ProgramOptions: ParsableArguments {
     @Option(name: .customLong("result"), help: ArgumentHelp("The name whose value and gradients to report (default: the last assignment).", valueName: "name"))
     var outputName: String?
 
+    @Option(help: ArgumentHelp("Seed of randn(…) in tensor programs (default 0): the same seed gives the same numbers everywhere.", valueName: "S"))
+    var seed: UInt64 = 0
+
     @Option(name: .customLong("from"), help: ArgumentHelp("How to read INPUT: grad (the program language) or json (a graph as JSON); default: json for *.json files, grad otherwise.", valueName: "grad|json"))
     var from: InputKind?
 
@@ -37,8 +40,8 @@ struct ProgramOptions: ParsableArguments {
     }
 
     /// Parsed `--at` values.
-    func overrides() throws -> [String: Double] {
-        var values: [String: Double] = [:]
+    func overrides() throws -> [String: Tensor] {
+        var values: [String: Tensor] = [:]
         for item in at {
             guard let eq = item.firstIndex(of: "=") else {
                 throw CLIError("--at needs NAME=VALUE, got '\(item)'")
@@ -49,7 +52,15 @@ struct ProgramOptions: ParsableArguments {
             guard values[name] == nil else {
                 throw CLIError("--at \(name) is given twice: give each input once")
             }
-            values[name] = try Self.number(text, for: name)
+            if text.hasPrefix("[") || text.hasPrefix("-[") {
+                do {
+                    values[name] = try Tensor.literal(text, file: "--at \(name)")
+                } catch {
+                    throw CLIError("--at \(name)=\(text): \(error.message) (at column \(error.column))")
+                }
+            } else {
+                values[name] = Tensor(try Self.number(text, for: name))
+            }
         }
         return values
     }
@@ -102,9 +113,14 @@ struct ProgramOptions: ParsableArguments {
     func load() throws -> Program {
         switch kind {
         case .grad:
-            return try Program.parse(bytes: source(), file: displayName, inputs: overrides(), output: outputName)
+            return try Program.parse(bytes: source(), file: displayName, values: overrides(), output: outputName, seed: seed)
         case .json:
-            return try GraphJSON.load(bytes: source(), file: displayName, inputs: overrides(), output: outputName)
+            var scalars: [String: Double] = [:]
+            for (name, v) in try overrides() {
+                guard v.isScalar else { throw Program.Problem.wrongShape(name: name, given: v.shapeText, expected: "[] (a number)") }
+                scalars[name] = v.scalar
+            }
+            return try GraphJSON.load(bytes: source(), file: displayName, inputs: scalars, output: outputName)
         }
     }
 }

@@ -4,6 +4,7 @@ enum TokenKind: Equatable {
     case name(String)
     case plus, minus, star, slash, caret   // `**` lexes as caret
     case lparen, rparen, comma
+    case lbracket, rbracket, at             // [ ] @ (tensor programs)
     case assign
     case compound(Character)                // += -= *= /=
     case end                                // newline or ';'
@@ -109,6 +110,9 @@ struct Lexer {
         case 40: offset += 1; return tok(.lparen, 1)
         case 41: offset += 1; return tok(.rparen, 1)
         case 44: offset += 1; return tok(.comma, 1)
+        case 91: offset += 1; return tok(.lbracket, 1)                     // [
+        case 93: offset += 1; return tok(.rbracket, 1)                     // ]
+        case 64: offset += 1; return tok(.at, 1)                           // @
         case 94: offset += 1; return tok(.caret, 1)                        // ^
         case 61: offset += 1; return tok(.assign, 1)                       // =
         case 43, 45, 42, 47:                                               // + - * /
@@ -143,7 +147,7 @@ struct Lexer {
                 scalarText = "'" + String(decoding: bytes[offset..<e], as: UTF8.self) + "'"
             }
             throw diagnostic(at: start, line: line, column: col,
-                             "unexpected \(scalarText): expected a name, a number, an operator (+ - * / ^) or parentheses")
+                             "unexpected \(scalarText): expected a name, a number, an operator (+ - * / ^ @), parentheses or brackets")
         }
     }
 

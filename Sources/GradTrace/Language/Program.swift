@@ -14,12 +14,28 @@ public struct Program: Sendable {
     public var outputName: String
     /// Every name and the node it is bound to at the end of the program, in order of first binding.
     public var bindings: [(name: String, node: NodeID)]
+    /// The tensor program, when the text uses tensors (literals `[…]`, `@`, tensor functions). `graph` is
+    /// then its outline (``TensorGraph/outline``): the same ids, inputs and names, for drawing structure.
+    public var tensor: TensorProgram?
+
+    init(graph: Graph, output: NodeID, outputName: String, bindings: [(name: String, node: NodeID)], tensor: TensorProgram? = nil) {
+        self.graph = graph
+        self.output = output
+        self.outputName = outputName
+        self.bindings = bindings
+        self.tensor = tensor
+    }
+
+    /// True for a tensor program.
+    public var isTensor: Bool { tensor != nil }
 
     /// Problems that are not the user's program text: bad `--at` or `--result` names, bad values.
     public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
         case unknownInput(String, known: [String])
         case unknownOutput(String, known: [String])
         case notUTF8(file: String, line: Int)
+        /// `--at NAME=[…]` whose shape differs from the input's.
+        case wrongShape(name: String, given: String, expected: String)
 
         public var description: String {
             switch self {
@@ -27,6 +43,8 @@ public struct Program: Sendable {
                 return "unknown input '\(n)' in --at: the program's inputs are " + Program.list(known)
             case .unknownOutput(let n, let known):
                 return "unknown name '\(n)' in --result: the program defines " + Program.list(known)
+            case .wrongShape(let n, let given, let expected):
+                return "--at \(n): a value of shape \(given), but '\(n)' has shape \(expected): give a value of shape \(expected)"
             case .notUTF8(let file, let line):
                 return "\(file):\(line):1: error: the input is not UTF-8 text (is it a binary file?)"
             }
@@ -54,10 +72,27 @@ public struct Program: Sendable {
     /// Parses program bytes (which must be UTF-8); see ``parse(_:file:inputs:output:)``.
     public static func parse(bytes: [UInt8], file: String = "<expr>", inputs: [String: Double] = [:],
                              output: String? = nil) throws -> Program {
+        try parse(bytes: bytes, file: file, values: inputs.mapValues { Tensor($0) }, output: output)
+    }
+
+    /// Parses program bytes, scalar or tensor; `values` override inputs (a tensor input's value must
+    /// have its shape), `seed` seeds `randn`. A program that uses no tensor syntax is parsed exactly as before.
+    public static func parse(bytes: [UInt8], file: String = "<expr>", values: [String: Tensor], output: String? = nil,
+                             seed: UInt64 = 0) throws -> Program {
         if let badLine = firstInvalidUTF8Line(bytes) { throw Problem.notUTF8(file: file, line: badLine) }
         // A UTF-8 byte-order mark (as some editors write) is not part of the first name.
         let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
-        var parser = Parser(lexer: Lexer(bytes: body, file: file), overrides: inputs)
+        if TensorParser.isTensorProgram(body, file: file) {
+            var parser = TensorParser(lexer: Lexer(bytes: body, file: file), overrides: values, seed: seed)
+            let t = try parser.run(outputName: output)
+            return Program(graph: t.graph.outline, output: t.output, outputName: t.outputName, bindings: t.bindings, tensor: t)
+        }
+        var scalars: [String: Double] = [:]
+        for (name, v) in values {
+            guard v.isScalar else { throw Problem.wrongShape(name: name, given: v.shapeText, expected: "[] (a number)") }
+            scalars[name] = v.scalar
+        }
+        var parser = Parser(lexer: Lexer(bytes: body, file: file), overrides: scalars)
         return try parser.run(outputName: output)
     }
 

@@ -235,6 +235,8 @@ public struct MarkdownTransform: Sendable {
                                    "at=: unknown input '\(name)': the block's inputs are " + Self.list(known))
             case .unknownOutput(let name, _):
                 throw Self.located(fence, file: doc.name, column: atFence, "unknown output '\(name)'")
+            case .wrongShape:
+                throw Self.located(fence, file: doc.name, column: at("at"), "at=: \(p.description)")
             case .notUTF8(_, let line):
                 let text = line <= fence.lines.count ? fence.lines[line - 1].text : ""
                 throw Diagnostic(file: doc.name, line: fence.openingLine + line, column: 1,

@@ -1,0 +1,143 @@
+/// One node of a ``TensorGraph``: an op, up to two inputs and its forward value.
+public struct TensorNode: Sendable, Hashable {
+    public var op: TensorOp
+    /// First input (or -1).
+    public var a: NodeID
+    /// Second input (or -1).
+    public var b: NodeID
+    public var value: Tensor
+
+    /// The input ids, in operand order.
+    public var inputs: [NodeID] {
+        switch op.arity {
+        case 0: return []
+        case 1: return [a]
+        default: return [a, b]
+        }
+    }
+}
+
+/// A computational graph of tensors: an arena of nodes in creation order (a topological order),
+/// with forward values and names, as ``Graph`` is for scalars.
+///
+/// ```swift
+/// var g = TensorGraph()
+/// let x = g.addInput("X", Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6]))
+/// let w = g.addInput("W", Tensor(shape: [3, 1], data: [1, 0, -1]))
+/// let z = try g.add(.matmul, x, w, name: "Z")
+/// g[z].value.shape   // [2, 1]
+/// ```
+public struct TensorGraph: Sendable {
+    public private(set) var nodes: [TensorNode] = []
+    private var primaryName: [NodeID: String] = [:]
+    private var aliases: [NodeID: [String]] = [:]
+    /// The input leaves in creation order.
+    public private(set) var inputIDs: [NodeID] = []
+    /// Named nodes in naming order.
+    public private(set) var namedIDs: [NodeID] = []
+
+    public init() {}
+
+    public var count: Int { nodes.count }
+    public subscript(id: NodeID) -> TensorNode { nodes[id] }
+
+    /// Adds a named input leaf.
+    @discardableResult
+    public mutating func addInput(_ name: String, _ value: Tensor) -> NodeID {
+        let id = nodes.count
+        nodes.append(TensorNode(op: .input, a: -1, b: -1, value: value))
+        inputIDs.append(id)
+        setName(name, for: id)
+        return id
+    }
+
+    /// Adds a constant leaf.
+    @discardableResult
+    public mutating func addConstant(_ value: Tensor) -> NodeID {
+        let id = nodes.count
+        nodes.append(TensorNode(op: .constant, a: -1, b: -1, value: value))
+        return id
+    }
+
+    /// Adds an operation node after checking its operands' shapes (and labels), and computes its value.
+    @discardableResult
+    public mutating func add(_ op: TensorOp, _ a: NodeID, _ b: NodeID = -1, name: String? = nil) throws(TensorShapeError) -> NodeID {
+        precondition(op.arity >= 1 && a >= 0 && a < nodes.count, "an op with an existing input")
+        precondition(op.arity < 2 || (b >= 0 && b < nodes.count), "a binary op needs a second existing input")
+        let va = nodes[a].value, vb = op.arity == 2 ? nodes[b].value : nil
+        let shape = try op.outputShape(va.shape, vb?.shape ?? [])
+        if shape.count > Tensor.maxRank {
+            throw TensorShapeError("the result would have rank \(shape.count) (shape \(Tensor.text(shape: shape))); tensors have rank 4 at most")
+        }
+        try op.checkValues(va, vb)
+        let id = nodes.count
+        nodes.append(TensorNode(op: op, a: a, b: op.arity == 2 ? b : -1, value: op.forward(va, vb)))
+        if let name { setName(name, for: id) }
+        return id
+    }
+
+    public mutating func setName(_ name: String, for id: NodeID) {
+        if primaryName[id] == nil {
+            primaryName[id] = name
+            namedIDs.append(id)
+        } else {
+            aliases[id, default: []].append(name)
+        }
+    }
+
+    public func names(of id: NodeID) -> [String] {
+        guard let first = primaryName[id] else { return [] }
+        return [first] + (aliases[id] ?? [])
+    }
+
+    public func name(of id: NodeID) -> String? { primaryName[id] }
+
+    /// The input leaf named `name`, if any.
+    public func input(named name: String) -> NodeID? { inputIDs.last { primaryName[$0] == name } }
+
+    /// Sets a leaf's value (same shape); nodes computed from it keep their values until ``reevaluated()``.
+    public mutating func setLeafValue(_ value: Tensor, of id: NodeID) {
+        precondition(nodes[id].op.isLeaf && nodes[id].value.shape == value.shape, "a leaf's value, same shape")
+        nodes[id].value = value
+    }
+
+    /// Every node's value recomputed from the leaves, with some leaves replaced (same shapes). O(work of a forward pass).
+    public func evaluated(setting overrides: [NodeID: Tensor] = [:]) -> [Tensor] {
+        var values: [Tensor] = []
+        values.reserveCapacity(nodes.count)
+        for (id, n) in nodes.enumerated() {
+            if n.op.isLeaf { values.append(overrides[id] ?? n.value) }
+            else { values.append(n.op.forward(values[n.a], n.b >= 0 ? values[n.b] : nil)) }
+        }
+        return values
+    }
+
+    /// The ancestors of `output` (itself included) as a mask.
+    public func ancestors(of output: NodeID) -> [Bool] {
+        var mask = [Bool](repeating: false, count: output + 1)
+        mask[output] = true
+        for id in stride(from: output, through: 0, by: -1) where mask[id] {
+            let n = nodes[id]
+            if n.a >= 0 { mask[n.a] = true }
+            if n.b >= 0 { mask[n.b] = true }
+        }
+        return mask
+    }
+
+    /// The scalar outline of this graph: one node per tensor node with the same id, inputs and names,
+    /// for the parts of the renderer that only need structure and names (layout, frame names, groups).
+    /// Its values are each node's first element and mean nothing else.
+    public var outline: Graph {
+        var g = Graph()
+        for (id, n) in nodes.enumerated() {
+            switch n.op.arity {
+            case 0:
+                if n.op == .input { g.addInput(name(of: id) ?? "v\(id)", n.value.scalar) } else { g.addConstant(n.value.scalar) }
+            case 1: g.add(.neg, n.a)
+            default: g.add(.add, n.a, n.b)
+            }
+            for (k, nm) in names(of: id).enumerated() where !(k == 0 && n.op == .input) { g.setName(nm, for: id) }
+        }
+        return g
+    }
+}

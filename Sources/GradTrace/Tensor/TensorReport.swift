@@ -1,0 +1,139 @@
+/// Text and JSON reports of tensor programs: what `gradtrace grad` and `gradtrace trace` print for them.
+extension Report {
+    /// A tensor as JSON: a plain number for a scalar, else `{"shape": [2, 3], "data": [[…], […]]}`.
+    public static func json(_ t: Tensor) -> String {
+        if t.isScalar { return NumberFormat.json(t.scalar) }
+        var out = "{\"shape\": [" + t.shape.map(String.init).joined(separator: ", ") + "], \"data\": "
+        nested(t, axis: 0, offset: 0, into: &out) { NumberFormat.json($0) }
+        out += "}"
+        return out
+    }
+
+    /// Nested row-major brackets: `[[1, 2], [3, 4]]`.
+    static func nested(_ t: Tensor, axis: Int, offset: Int, into out: inout String, _ f: (Double) -> String) {
+        out += "["
+        let size = t.shape[axis]
+        let inner = t.shape[(axis + 1)...].reduce(1, *)
+        for i in 0..<size {
+            if i > 0 { out += ", " }
+            if axis == t.rank - 1 { out += f(t.data[offset + i]) } else { nested(t, axis: axis + 1, offset: offset + i * inner, into: &out, f) }
+        }
+        out += "]"
+    }
+
+    /// A tensor as text for a terminal: full-precision elements in brackets up to `limit` elements, else a summary.
+    public static func text(_ t: Tensor, limit: Int = 64) -> String {
+        if t.isScalar { return NumberFormat.exact(t.scalar) }
+        if t.count > limit { return "shape \(t.shapeText): \(stats(t)) (all elements with --json)" }
+        var out = ""
+        nested(t, axis: 0, offset: 0, into: &out) { NumberFormat.exact($0) }
+        return out
+    }
+
+    /// `mean 0.01, std 0.2, max |x| 0.5`.
+    public static func stats(_ t: Tensor) -> String {
+        let n = Double(max(t.count, 1))
+        let mean = t.data.reduce(0, +) / n
+        let variance = t.data.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
+        return "mean \(NumberFormat.short(mean, digits: 3)), std \(NumberFormat.short(variance.squareRoot(), digits: 3)), max |x| \(NumberFormat.short(t.maxMagnitude, digits: 3))"
+    }
+
+    static func tensorInputs(_ graph: TensorGraph, gradients: [Tensor], to out: inout some TextOutputStream) {
+        out.write(" \"inputs\": {")
+        var first = true
+        for id in graph.inputIDs {
+            out.write(first ? "\n" : ",\n")
+            first = false
+            out.write("  \(jsonString(graph.name(of: id) ?? "v\(id)")): {\"value\": \(json(graph[id].value)), \"grad\": \(json(gradients[id]))}")
+        }
+        out.write(first ? "}" : "\n }")
+    }
+
+    /// `{"output", "value", "inputs"}` of a tensor program; inputs carry `{"shape", "data"}` values and gradients.
+    public static func gradJSON(tensor p: TensorProgram, gradients: [Tensor], to out: inout some TextOutputStream) {
+        out.write("{\"output\": \(jsonString(p.outputName)), \"value\": \(json(p.graph[p.output].value)),\n")
+        tensorInputs(p.graph, gradients: gradients, to: &out)
+        out.write("}\n")
+    }
+
+    /// `L = …` then `dL/dW = [[…]]`, one line per input.
+    public static func gradText(tensor p: TensorProgram, gradients: [Tensor], to out: inout some TextOutputStream) {
+        out.write("\(p.outputName) = \(text(p.graph[p.output].value))\n")
+        for id in p.graph.inputIDs {
+            out.write("d\(p.outputName)/d\(p.graph.name(of: id) ?? "v\(id)") = \(text(gradients[id]))\n")
+        }
+    }
+
+    /// The trace JSON of a tensor program: as for scalars, with tensors as `{"shape", "data"}`, each
+    /// edge's `local` the VJP formula and `reduced` the broadcast axes summed.
+    public static func traceJSON(tensor trace: TensorTrace, outputName: String, to out: inout some TextOutputStream) {
+        let graph = trace.graph
+        let words = TensorText(graph: graph)
+        out.write("{\"output\": \(jsonString(outputName)), \"value\": \(json(graph[trace.output].value)),\n")
+        out.write(" \"granularity\": \"\(trace.granularity.rawValue)\",\n")
+        tensorInputs(graph, gradients: trace.gradients, to: &out)
+        out.write(",\n \"nodes\": [\n")
+        for id in 0..<graph.count {
+            let n = graph[id]
+            out.write("  {\"id\": \(id), \"name\": ")
+            out.write(graph.name(of: id).map(jsonString) ?? "null")
+            let names = graph.names(of: id)
+            if names.count > 1 { out.write(", \"names\": [" + names.map(jsonString).joined(separator: ", ") + "]") }
+            out.write(", \"op\": \"\(n.op.name)\"")
+            switch n.op {
+            case .elementwise(.powConst(let c)): out.write(", \"exponent\": \(NumberFormat.json(c))")
+            case .reshape(let s): out.write(", \"to\": [" + s.map(String.init).joined(separator: ", ") + "]")
+            case .index(let i): out.write(", \"index\": [" + i.map(String.init).joined(separator: ", ") + "]")
+            default: if let a = n.op.axis { out.write(", \"axis\": \(a)") }
+            }
+            out.write(", \"inputs\": [" + n.inputs.map(String.init).joined(separator: ", ") + "]")
+            out.write(", \"shape\": [" + n.value.shape.map(String.init).joined(separator: ", ") + "]")
+            out.write(", \"value\": \(json(n.value)), \"grad\": \(json(trace.gradients[id]))}")
+            out.write(id + 1 < graph.count ? ",\n" : "\n")
+        }
+        out.write(" ],\n \"steps\": [\n")
+        for (k, s) in trace.steps.enumerated() {
+            out.write("  {\"step\": \(s.index), \"node\": \(s.node), \"upstream\": \(json(upstream(trace, s))), \"edges\": [")
+            var first = true
+            for e in trace.edges(of: s) {
+                if !first { out.write(", ") }
+                first = false
+                out.write("{\"input\": \(e.input), \"node\": \(e.node), \"local\": \(jsonString(words.formulaLine(e, output: trace.output, consumers: trace.consumers)))")
+                out.write(", \"shapes\": \(jsonString(words.shapeLine(e)))")
+                out.write(", \"reduced\": [" + e.reduced.map(String.init).joined(separator: ", ") + "]")
+                if e.isLabels { out.write(", \"labels\": true") }
+                out.write(", \"upstream\": \(json(e.upstream)), \"contribution\": \(json(e.contribution)), \"accumulated\": \(json(e.accumulated))}")
+            }
+            out.write("]}")
+            out.write(k + 1 < trace.steps.count ? ",\n" : "\n")
+        }
+        out.write(" ]}\n")
+    }
+
+    static func upstream(_ trace: TensorTrace, _ s: TensorStep) -> Tensor {
+        trace.edges(of: s).first?.upstream ?? trace.gradients[s.node]
+    }
+
+    /// The readable step table of a tensor trace: per edge the VJP formula, the shapes, and the norms.
+    public static func traceTable(tensor trace: TensorTrace, outputName: String, to out: inout some TextOutputStream) {
+        let graph = trace.graph
+        let words = TensorText(graph: graph)
+        out.write("\(outputName) = \(text(graph[trace.output].value))\n\n")
+        var rows: [[String]] = [["step", "edge", "vector-Jacobian product", "shapes", "‖contribution‖", "‖input grad‖"]]
+        for s in trace.steps {
+            for e in trace.edges(of: s) where graph[e.input].op != .constant {
+                var shapes = words.shapeLine(e)
+                if let r = words.reductionLine(e) { shapes += "; " + r }
+                rows.append([String(s.index), "\(words.name(e.input)) → \(words.name(e.node))",
+                             words.formulaLine(e, output: trace.output, consumers: trace.consumers), e.isLabels ? "" : shapes,
+                             e.isLabels ? "" : NumberFormat.short(e.contribution.norm, digits: 6),
+                             e.isLabels ? "" : NumberFormat.short(e.accumulated.norm, digits: 6)])
+            }
+        }
+        writeTable(rows, rightAligned: [0, 4, 5], to: &out)
+        out.write("\n")
+        for id in graph.inputIDs {
+            out.write("d\(outputName)/d\(graph.name(of: id) ?? "v\(id)") = \(text(trace.gradients[id]))\n")
+        }
+    }
+}

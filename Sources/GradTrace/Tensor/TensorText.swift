@@ -1,0 +1,167 @@
+/// The wording of tensor graphs: node names, titles, vector-Jacobian formulas with shapes, and ledgers.
+/// Pictures, the step table and JSON all word a tensor edge through here.
+public struct TensorText: Sendable {
+    public let graph: TensorGraph
+    /// The display name of every node: its name, or what it computes over its operands' names.
+    public let names: [String]
+
+    /// Above this length an unnamed node's expression is shortened to its op.
+    static let maxExpression = 28
+
+    public init(graph: TensorGraph) {
+        self.graph = graph
+        var names: [String] = []
+        names.reserveCapacity(graph.count)
+        for id in 0..<graph.count {
+            if let n = graph.name(of: id) { names.append(n); continue }
+            let node = graph[id]
+            if node.op == .constant {
+                names.append(node.value.isScalar ? NumberFormat.short(node.value.scalar) : "const\(node.value.shapeText)")
+                continue
+            }
+            let e = TensorText.expression(node.op, node.inputs.map { names[$0] })
+            names.append(e.count <= TensorText.maxExpression ? e : "\(node.op.name)#\(id)")
+        }
+        self.names = names
+    }
+
+    public func name(_ id: NodeID) -> String { names[id] }
+
+    /// `X @ W1`, `tanh(z)`, `sum(h, 1)`, `Wᵀ`.
+    public static func expression(_ op: TensorOp, _ operands: [String]) -> String {
+        let a = operands.first ?? "a", b = operands.count > 1 ? operands[1] : "b"
+        switch op {
+        case .input, .constant: return a
+        case .elementwise(let o):
+            if case .mul = o { return "\(Op.wrap(a)) ⊙ \(Op.wrap(b))" }
+            return o.expression(operands)
+        case .matmul: return "\(Op.wrap(a)) @ \(Op.wrap(b))"
+        case .sum(let axis), .mean(let axis), .max(let axis):
+            return "\(op.name)(\(a)\(axis.map { ", \($0)" } ?? ""))"
+        case .logsumexp(let axis), .softmax(let axis), .logSoftmax(let axis):
+            return "\(op.name)(\(a), \(axis))"
+        case .transpose: return Op.wrap(a) + "ᵀ"
+        case .reshape(let s): return "reshape(\(a), \(s.map(String.init).joined(separator: ", ")))"
+        case .index(let idx): return Op.wrap(a) + "[" + idx.map(String.init).joined(separator: ", ") + "]"
+        case .pick, .crossEntropy: return "\(op.name)(\(a), \(b))"
+        }
+    }
+
+    /// The node's title: `h = tanh(z)` for a named op node, the expression for an unnamed one, the name of an input.
+    public func title(_ id: NodeID) -> String {
+        let node = graph[id]
+        if node.op.isLeaf { return names[id] }
+        let e = TensorText.expression(node.op, node.inputs.map { names[$0] })
+        if let n = graph.name(of: id) { return n + " = " + (e.count <= 40 ? e : node.op.name + "(…)") }
+        return names[id]
+    }
+
+    /// `∂L/∂W`.
+    public func partial(_ of: NodeID, _ wrt: NodeID) -> String { "∂\(Op.wrap(names[of]))/∂\(Op.wrap(names[wrt]))" }
+
+    /// The vector-Jacobian product of operand `k` of `node`, over the texts `g` (the upstream gradient),
+    /// `a`, `b` (the operands) and `z` (the node): names for the formula line, shapes for the shape line.
+    static func vjp(_ op: TensorOp, operand k: Int, g: String, a: String, b: String, z: String,
+                    ranks: (Int, Int), symbolic: Bool, aShape: [Int]) -> String {
+        let A = symbolic ? Op.wrap(a) : a, B = symbolic ? Op.wrap(b) : b, Z = symbolic ? Op.wrap(z) : z
+        switch op {
+        case .input, .constant: return "0"
+        case .elementwise(let o):
+            switch o {
+            case .add: return g
+            case .sub: return k == 0 ? g : "−" + g
+            case .neg: return "−" + g
+            case .mul: return k == 0 ? "\(g) ⊙ \(B)" : "\(g) ⊙ \(A)"
+            case .div: return k == 0 ? "\(g) ⊘ \(B)" : "−\(g) ⊙ \(A) ⊘ \(B)²"
+            default:
+                guard symbolic else { return "\(g) ⊙ \(z)" }
+                let local: String
+                switch o {
+                case .tanh: local = "(1 − \(Z)²)"
+                case .sigmoid: local = "\(Z) ⊙ (1 − \(Z))"
+                case .exp: local = Z
+                case .pow: local = k == 0 ? "\(B)·\(A)^(\(B)−1)" : "\(Z)·ln \(A)"
+                default:
+                    let f = o.derivativeFormula(wrt: k, operands: [a, b])
+                    local = Op.wrap(f) == f ? f : "(\(f))"
+                }
+                return "\(g) ⊙ \(local)"
+            }
+        case .matmul:
+            switch ranks {
+            case (2, 2): return k == 0 ? "\(g) · \(B)ᵀ" : "\(A)ᵀ · \(g)"
+            case (2, 1): return k == 0 ? "\(g) ⊗ \(B)" : "\(A)ᵀ · \(g)"
+            case (1, 2): return k == 0 ? "\(B) · \(g)" : "\(A) ⊗ \(g)"
+            default: return k == 0 ? "\(g)·\(B)" : "\(g)·\(A)"
+            }
+        case .sum(let axis):
+            return axis == nil ? "\(g) copied to \(symbolic ? "every element" : Tensor.text(shape: aShape))" : "\(g) repeated along axis \(axis!)"
+        case .mean(let axis):
+            let n = axis.map { aShape[$0] } ?? aShape.reduce(1, *)
+            return axis == nil ? "\(g)/\(n) copied to \(symbolic ? "every element" : Tensor.text(shape: aShape))" : "\(g)/\(n) repeated along axis \(axis!)"
+        case .max: return "\(g) at the first maximum, 0 elsewhere"
+        case .logsumexp(let axis): return "\(g) ⊙ softmax(\(a), \(axis))"
+        case .softmax(let axis): return "\(Z) ⊙ (\(g) − Σ_\(axis) \(g) ⊙ \(Z))"
+        case .logSoftmax(let axis): return "\(g) − softmax(\(a), \(axis)) ⊙ Σ_\(axis) \(g)"
+        case .transpose: return (symbolic ? Op.wrap(g) : g) + "ᵀ"
+        case .reshape: return "reshape(\(g), \(aShape.map(String.init).joined(separator: ", ")))"
+        case .index(let idx): return "\(g) at [\(idx.map(String.init).joined(separator: ", "))], 0 elsewhere"
+        case .pick: return k == 0 ? "\(g) at the labels, 0 elsewhere" : "none (labels)"
+        case .crossEntropy: return k == 0 ? "\(g)·(softmax(\(a)) − onehot(\(b)))/\(aShape.first ?? 1)" : "none (labels)"
+        }
+    }
+
+    /// `Σ over rows`, `Σ over axes 0, 1`.
+    public static func axesText(_ axes: [Int], rank: Int) -> String {
+        if rank == 2 && axes == [0] { return "rows" }
+        if rank == 2 && axes == [1] { return "columns" }
+        if rank == 2 && axes == [0, 1] { return "rows and columns" }
+        return (axes.count == 1 ? "axis " : "axes ") + axes.map(String.init).joined(separator: ", ")
+    }
+
+    /// The formula line: `∂L/∂W = Xᵀ · ∂L/∂(X @ W)` (`+=` when the input has several consumers).
+    public func formulaLine(_ e: TensorEdgeRecord, output: NodeID, consumers: [Int]) -> String {
+        let n = graph[e.node]
+        let g = e.node == output ? "1" : partial(output, e.node)
+        let names = n.inputs.map { self.names[$0] }
+        let body = TensorText.vjp(n.op, operand: e.operand, g: g, a: names[0], b: names.count > 1 ? names[1] : "", z: self.names[e.node],
+                                  ranks: (graph[n.a].value.rank, n.b >= 0 ? graph[n.b].value.rank : 0), symbolic: true,
+                                  aShape: graph[n.a].value.shape)
+        if e.isLabels { return "\(names[1]): labels, no gradient" }
+        let accumulates = consumers[e.input] > 1
+        return partial(output, e.input) + (accumulates ? " += " : " = ") + body
+    }
+
+    /// The shape line: `[3, 4] = [4, 3]ᵀ · [4, 4]`.
+    public func shapeLine(_ e: TensorEdgeRecord) -> String {
+        let n = graph[e.node]
+        let s = n.inputs.map { graph[$0].value.shapeText }
+        let gs = e.upstream.shapeText
+        let ranks = (graph[n.a].value.rank, n.b >= 0 ? graph[n.b].value.rank : 0)
+        let body: String
+        switch n.op {
+        case .matmul, .transpose, .elementwise(.mul), .elementwise(.div):
+            body = TensorText.vjp(n.op, operand: e.operand, g: gs, a: s[0], b: s.count > 1 ? s[1] : "", z: n.value.shapeText,
+                                  ranks: ranks, symbolic: false, aShape: graph[n.a].value.shape)
+        default:
+            body = gs
+        }
+        let result = e.contribution.shapeText
+        if body == gs { return body == result ? result : "\(result) ← \(body)" }
+        return "\(result) = \(body)"
+    }
+
+    /// `Σ over rows: [4, 3] → [3]` for an edge whose gradient was summed over broadcast axes; nil otherwise.
+    public func reductionLine(_ e: TensorEdgeRecord) -> String? {
+        guard !e.reduced.isEmpty else { return nil }
+        return "Σ over \(TensorText.axesText(e.reduced, rank: e.upstream.rank)): \(e.upstream.shapeText) → \(e.contribution.shapeText)"
+    }
+
+    /// The ledger of an edge: formula, shapes, and the broadcast sum if any.
+    public func ledger(_ e: TensorEdgeRecord, output: NodeID, consumers: [Int]) -> [String] {
+        if e.isLabels { return [formulaLine(e, output: output, consumers: consumers)] }
+        var lines = [formulaLine(e, output: output, consumers: consumers), shapeLine(e)]
+        if let r = reductionLine(e) { lines.append(r) }
+        return lines
+    }
+}
