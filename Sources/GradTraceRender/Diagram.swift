@@ -19,6 +19,10 @@ public struct Diagram: Sendable {
     var metrics: Metrics
     /// Every text size measured while laying out: painters start from these instead of shaping again.
     let textSizes: [TextEngine.ShapedKey: TextEngine.TextSize]
+    /// A tensor picture's two colour scales (nil for scalar graphs).
+    let tensorScales: Heatmap.Scales?
+    /// A tensor picture's panel geometry per drawn node id.
+    let tensorPanels: [NodeID: Heatmap.Panel]
 
     struct Metrics: Sendable {
         var nodeLine: Double
@@ -69,6 +73,17 @@ public struct Diagram: Sendable {
         let derivatives = pass.finalDerivatives
         colorScale = style.colorByGradient ? ColorScale(derivatives: first.nodes.map { derivatives[$0.id] }) : nil
         let layoutText = Scene.layoutText(graph: graph, pass: pass)
+        var panels: [NodeID: Heatmap.Panel] = [:]
+        if case .tensor(let t) = pass {
+            tensorScales = Heatmap.Scales(trace: t)
+            for n in first.nodes {
+                let widest = Heatmap.numberTexts(node: n.id, trace: t).map { text.measure(Typography.picture($0), size: Heatmap.cellFontSize).width }.max() ?? 0
+                panels[n.id] = Heatmap.Panel(shape: t.graph[n.id].value.shape, numberWidth: widest)
+            }
+        } else {
+            tensorScales = nil
+        }
+        tensorPanels = panels
 
         var candidates: [RenderStyle] = []
         let directions: [RenderStyle.RankDir] = style.rankdir != .auto ? [style.rankdir]
@@ -84,7 +99,8 @@ public struct Diagram: Sendable {
         let limit = style.maxWidth ?? 900
         var best: (style: RenderStyle, metrics: Metrics, layout: Layout, score: Double)?
         for c in candidates {
-            let (m, layout) = try Diagram.lay(graph: graph, pass: pass, style: c, title: title, text: text, first: first, layoutText: layoutText)
+            let (m, layout) = try Diagram.lay(graph: graph, pass: pass, style: c, title: title, text: text, first: first, layoutText: layoutText,
+                                              panels: panels, scales: tensorScales)
             let w = max(layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin)
             let h = layout.graphHeight + 2 * m.margin + m.headerHeight + m.footerHeight
             // Fitting the width limit matters most; then the aspect nearest 4:3; fuller labels win ties.
@@ -123,7 +139,8 @@ public struct Diagram: Sendable {
 
     /// Measures the texts for `style` and lays the graph out in its direction.
     private static func lay(graph: Graph, pass: Pass, style: RenderStyle, title: String?, text: TextEngine, first: Scene,
-                            layoutText: (nodes: [[[String]]], edges: [[String]])) throws(RenderError) -> (Metrics, Layout) {
+                            layoutText: (nodes: [[[String]]], edges: [[String]]), panels: [NodeID: Heatmap.Panel] = [:],
+                            scales: Heatmap.Scales? = nil) throws(RenderError) -> (Metrics, Layout) {
         let nodeLine = text.lineHeight(size: style.nodeFontSize)
         let edgeLine = text.lineHeight(size: style.edgeFontSize)
         let titleLine = text.lineHeight(size: style.titleFontSize)
@@ -136,12 +153,26 @@ public struct Diagram: Sendable {
         if style.colorByGradient {
             m.legendWidth = max(m.legendWidth, DrawingBuilder.colorBarWidth(pass: pass, style: style, text: text))
         }
+        if let scales {
+            m.footerHeight += captionLine + 10
+            m.legendWidth = max(m.legendWidth, DrawingBuilder.tensorLegendWidth(style: style, text: text, scales: scales))
+        }
+        let small = text.lineHeight(size: Heatmap.cellFontSize)
         let (nodeTexts, edgeTexts) = layoutText
         let visible = first.nodes.map(\.id)
         var index = [Int](repeating: -1, count: graph.count)
         for (k, id) in visible.enumerated() { index[id] = k }
         var sizes: [(width: Double, height: Double)] = []
-        for lines in nodeTexts {
+        for (k, lines) in nodeTexts.enumerated() {
+            if let p = panels[visible[k]] {
+                // A tensor node: the title, the grids, and the small captions and stats lines.
+                var w = p.gridWidth
+                for c in lines[0] { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: true).width) }
+                for c in lines[2] { w = max(w, text.measure(Typography.picture(c), size: Heatmap.cellFontSize).width) }
+                if p.showsStats { w = max(w, text.measure("mean −0.00e−00 · std 0.00e−00 · max|x| 0.00e−00", size: Heatmap.cellFontSize - 0.5).width * 0.8) }
+                sizes.append((w + 2 * m.nodePadX + 6, p.height(nodeLine: nodeLine, smallLine: small, pad: m.nodePadY)))
+                continue
+            }
             var w = 0.0
             for (slot, candidates) in lines.enumerated() {
                 for c in candidates { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: slot == 0).width) }
@@ -156,11 +187,16 @@ public struct Diagram: Sendable {
                 w = max(w, text.measure(Typography.picture(l.text), size: l.size, bold: l.emphasis).width)
                 h += text.lineHeight(size: l.size)
             }
+            if !lines.isEmpty, let shape = e.contributionShape {
+                let thumb = Heatmap.thumbSize(shape)
+                w = max(w, thumb.width)
+                h += thumb.height + 3
+            }
             // A little slack for viewers that set text a shade wider (SVG pins runs to Pango's widths).
             edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.02 + 2 * m.labelPad + 2, lines.isEmpty ? 0 : h + 2 * m.labelPad))
         }
         var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
-        if style.clusters, !pass.isCollapsed { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
+        if style.clusters, !pass.isCollapsed, !pass.isTensor { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
         return (m, try Graphviz.shared.layout(request))
     }
 

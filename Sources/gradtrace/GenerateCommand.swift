@@ -34,6 +34,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Number of demo samples to use (1…4).")
     var samples: Int = 4
 
+    @Flag(help: "Write the network as matrix layers (h1 = tanh(X @ W1 + b1), …) with the same weights and data: a tensor program of a few nodes.")
+    var tensor = false
+
     @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The program file to write, or - for standard output.", valueName: "file"),
             completion: .file(extensions: ["grad"]))
     var outputFile: String = "-"
@@ -53,6 +56,17 @@ struct GenerateCommand: ParsableCommand {
         let ys = Array(MLP.demoTargets.prefix(samples))
         let loss = mlp.squaredErrorLoss(xs: xs, ys: ys)
         loss.backward()
+        if tensor {
+            let header = """
+                # micrograd's MLP(\(inputs), [\(sizes.map(String.init).joined(separator: ", "))]) with \(activation.rawValue) as matrix layers, \(samples) sample(s) as the rows of X, sum of squared errors.
+                # Written by: gradtrace generate mlp --tensor --inputs \(inputs) --layers \(layers) --activation \(activation.rawValue) --seed \(seed) --samples \(samples)
+                # W1[i][j] is the scalar demo's l1.nj.wi and b1[j] its l1.nj.b: the same weights, so the same gradients.
+                # expect: loss = \(NumberFormat.exact(loss.data))
+                """
+            let text = mlp.tensorSource(xs: xs, ys: ys, header: header)
+            try emit(Array(text.utf8), to: outputFile, writer: Writer())
+            return
+        }
         let expectations = mlp.parameters.prefix(3).map {
             "# expect: dloss/d\(tape.graph.name(of: $0.id)!) = \(NumberFormat.exact($0.grad))"
         }.joined(separator: "\n")

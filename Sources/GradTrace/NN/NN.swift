@@ -139,3 +139,34 @@ public struct MLP {
     public static let demoInputs: [[Double]] = [[2, 3, -1], [3, -1, 0.5], [0.5, 1, 1], [1, 1, -1]]
     public static let demoTargets: [Double] = [1, -1, -1, 1]
 }
+
+extension MLP {
+    /// The same network and data as a tensor program: one matrix layer per layer
+    /// (`h1 = tanh(X @ W1 + b1)`), `W1[i][j]` being neuron `j`'s weight `i` (`l1.nj.wi`), so its
+    /// gradients are the scalar graph's, element for element. The loss is Σ (out − Y)².
+    public func tensorSource(xs: [[Double]], ys: [Double], header: String = "") -> String {
+        func row(_ v: [Double]) -> String { "[" + v.map { NumberFormat.exact($0) }.joined(separator: ", ") + "]" }
+        func matrix(_ rows: [[Double]]) -> String { "[" + rows.map(row).joined(separator: ", ") + "]" }
+        var lines: [String] = header.isEmpty ? [] : header.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.append("X = " + matrix(xs))
+        lines.append("Y = " + matrix(ys.map { [$0] }))
+        var previous = "X"
+        for (k, layer) in layers.enumerated() {
+            let fanIn = layer.neurons[0].weights.count
+            let w = (0..<fanIn).map { i in layer.neurons.map { $0.weights[i].data } }
+            lines.append("W\(k + 1) = " + matrix(w))
+            lines.append("b\(k + 1) = " + row(layer.neurons.map(\.bias.data)))
+            let z = "\(previous) @ W\(k + 1) + b\(k + 1)"
+            let last = k == layers.count - 1
+            let name = last ? "out" : "h\(k + 1)"
+            switch layer.neurons[0].activation {
+            case .tanh: lines.append("\(name) = tanh(\(z))")
+            case .relu: lines.append("\(name) = relu(\(z))")
+            case .linear: lines.append("\(name) = \(z)")
+            }
+            previous = name
+        }
+        lines.append("loss = sum((\(previous) - Y)^2)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -5,6 +5,8 @@ public enum Pass: Sendable {
     case forward(ForwardTrace, wiggle: Wiggle?)
     /// The backward pass with neurons or layers drawn as single nodes.
     case collapsed(CollapsedTrace)
+    /// The backward pass of a tensor program: a node per tensor op, heatmaps instead of numbers.
+    case tensor(TensorTrace)
 
     /// The node the pass is about.
     public var output: NodeID {
@@ -12,6 +14,7 @@ public enum Pass: Sendable {
         case .reverse(let t): return t.output
         case .forward(let f, _): return f.output
         case .collapsed(let c): return c.trace.output
+        case .tensor(let t): return t.output
         }
     }
 
@@ -21,12 +24,19 @@ public enum Pass: Sendable {
         case .reverse(let t): return t.steps.count
         case .forward(let f, _): return f.steps.count
         case .collapsed(let c): return c.steps.count
+        case .tensor(let t): return t.steps.count
         }
     }
 
     /// True for a collapsed pass.
     public var isCollapsed: Bool {
         if case .collapsed = self { return true }
+        return false
+    }
+
+    /// True for a tensor pass.
+    public var isTensor: Bool {
+        if case .tensor = self { return true }
         return false
     }
 
@@ -46,6 +56,7 @@ public enum Pass: Sendable {
             var d = [Double](repeating: 0, count: c.unitOf.count)
             for (u, unit) in c.units.enumerated() { d[unit.id] = c.unitNorms[u] }
             return d
+        case .tensor(let t): return t.gradients.map(\.norm)
         }
     }
 }
@@ -57,6 +68,7 @@ extension Scene {
         case .reverse(let t): self.init(graph: graph, trace: t, step: step, title: title, summary: summary)
         case .forward(let f, let w): self.init(graph: graph, forward: f, wiggle: w, step: step, title: title, summary: summary)
         case .collapsed(let c): self.init(graph: graph, collapsed: c, step: step, title: title, summary: summary)
+        case .tensor(let t): self.init(tensor: t, step: step, title: title, summary: summary)
         }
     }
 
@@ -66,6 +78,7 @@ extension Scene {
         case .reverse(let t): return layoutText(graph: graph, trace: t)
         case .forward(let f, let w): return layoutText(graph: graph, forward: f, wiggle: w)
         case .collapsed(let c): return layoutText(graph: graph, collapsed: c)
+        case .tensor(let t): return layoutText(tensor: t)
         }
     }
 }

@@ -48,6 +48,11 @@ public struct PassRequest: Sendable, Equatable {
     /// The pass this request asks of `program`. Cost: one trace of the program.
     public func pass(for program: Program) throws(Problem) -> Pass {
         let graph = program.graph
+        if let t = program.tensor {
+            if wrt != nil { throw .collapse("forward mode (wrt) works on scalar programs; this program uses tensors") }
+            if collapse != nil { throw .collapse("collapse is for scalar networks; in a tensor program each layer is one node already") }
+            return .tensor(TensorTrace(graph: t.graph, output: t.output, granularity: granularity))
+        }
         if let name = wrt {
             guard let x = graph.input(named: name) else {
                 throw .unknownInput(name: name, inputs: graph.inputIDs.compactMap { graph.name(of: $0) })

@@ -47,6 +47,8 @@ public struct Scene: Sendable {
         public var isInput: Bool
         /// The gradient as it stands (nil before any has arrived).
         public var gradient: Double?
+        /// A tensor node's value and gradient (nil for scalar graphs).
+        public var tensor: TensorPanel?
         /// The lines in drawing order.
         public var lines: [String] { [title, valueText, gradText] }
     }
@@ -64,6 +66,20 @@ public struct Scene: Sendable {
         /// The ledger: `∂u/∂w = x = 2`, then `∂L/∂w = ∂L/∂u · ∂u/∂w = 624 · 2 = 1248`; empty until the edge runs.
         public var lines: [String]
         public var state: EdgeState
+        /// A tensor edge's contribution as it stands (nil before it flows, and on scalar graphs).
+        public var contribution: Tensor?
+        /// The shape the contribution has (tensor graphs; sizes the thumbnail in every step).
+        public var contributionShape: [Int]?
+    }
+
+    /// What a tensor node shows: its shape, value and gradient.
+    public struct TensorPanel: Sendable, Hashable {
+        public var shape: [Int]
+        public var value: Tensor
+        /// The gradient as it stands; nil while pending.
+        public var grad: Tensor?
+        /// `grad`, `grad (1 of 2 arrived)`, `grad pending`, `grad 0 (unused)`.
+        public var gradLabel: String
     }
 
     /// The step shown (0 = forward state).

@@ -18,12 +18,15 @@ struct Timeline {
         var gradient: Double?
         /// The value line when it changes over the pass (forward mode with a wiggle).
         var valueText: String?
+        /// A tensor node's panel (its gradient changes over the pass).
+        var tensor: Scene.TensorPanel?
     }
 
     struct EdgeRun {
         var span: Span
         var state: Scene.EdgeState
         var lines: [String]
+        var contribution: Tensor?
     }
 
     let frameCount: Int
@@ -44,23 +47,23 @@ struct Timeline {
             let s = diagram.scene(step: k)
             if base == nil {
                 base = s
-                nodes = s.nodes.map { [NodeRun(span: Span(from: 0, to: 1), state: $0.state, gradText: $0.gradText, nonFinite: $0.nonFinite, gradient: $0.gradient, valueText: $0.valueText)] }
-                edges = s.edges.map { [EdgeRun(span: Span(from: 0, to: 1), state: $0.state, lines: $0.lines)] }
+                nodes = s.nodes.map { [NodeRun(span: Span(from: 0, to: 1), state: $0.state, gradText: $0.gradText, nonFinite: $0.nonFinite, gradient: $0.gradient, valueText: $0.valueText, tensor: $0.tensor)] }
+                edges = s.edges.map { [EdgeRun(span: Span(from: 0, to: 1), state: $0.state, lines: $0.lines, contribution: $0.contribution)] }
             } else {
                 for (i, n) in s.nodes.enumerated() {
                     let last = nodes[i][nodes[i].count - 1]
-                    if last.state == n.state && last.gradText == n.gradText && last.nonFinite == n.nonFinite && last.gradient == n.gradient && last.valueText == n.valueText {
+                    if last.state == n.state && last.gradText == n.gradText && last.nonFinite == n.nonFinite && last.gradient == n.gradient && last.valueText == n.valueText && last.tensor == n.tensor {
                         nodes[i][nodes[i].count - 1].span.to = k + 1
                     } else {
-                        nodes[i].append(NodeRun(span: Span(from: k, to: k + 1), state: n.state, gradText: n.gradText, nonFinite: n.nonFinite, gradient: n.gradient, valueText: n.valueText))
+                        nodes[i].append(NodeRun(span: Span(from: k, to: k + 1), state: n.state, gradText: n.gradText, nonFinite: n.nonFinite, gradient: n.gradient, valueText: n.valueText, tensor: n.tensor))
                     }
                 }
                 for (i, e) in s.edges.enumerated() {
                     let last = edges[i][edges[i].count - 1]
-                    if last.state == e.state && last.lines == e.lines {
+                    if last.state == e.state && last.lines == e.lines && last.contribution == e.contribution {
                         edges[i][edges[i].count - 1].span.to = k + 1
                     } else {
-                        edges[i].append(EdgeRun(span: Span(from: k, to: k + 1), state: e.state, lines: e.lines))
+                        edges[i].append(EdgeRun(span: Span(from: k, to: k + 1), state: e.state, lines: e.lines, contribution: e.contribution))
                     }
                 }
             }

@@ -104,7 +104,7 @@ struct DrawingBuilder {
     }
 
     /// An edge's label (its ledger in the chosen ``RenderStyle/LabelMode``) in a state.
-    func edgeLabelItems(index: Int, lines: [String], state: Scene.EdgeState) -> [Drawing.Item] {
+    func edgeLabelItems(index: Int, lines: [String], state: Scene.EdgeState, contribution: Tensor? = nil) -> [Drawing.Item] {
         let path = diagram.layout.edges[index], o = origin
         guard let c = path.labelCenter, !lines.isEmpty else { return [] }
         let theme = diagram.style.theme, s = theme.style(state), m = diagram.metrics
@@ -120,6 +120,7 @@ struct DrawingBuilder {
                              color: line.emphasis ? s.text : theme.mutedText))
             y += text.lineHeight(size: line.size)
         }
+        if let c = contribution { items += thumbnailItems(c, x: x0 + m.labelPad, y: y + 2) }
         return items
     }
 
@@ -150,6 +151,9 @@ struct DrawingBuilder {
                 items.append(.box(Drawing.Box(x: x0 + i, y: y0 + i, width: box.width - 2 * i, height: box.height - 2 * i,
                                               radius: Self.nodeRadius - 2, fill: nil, stroke: Drawing.Stroke(color: s.border, width: 1))))
             }
+        }
+        if let p = n.tensor {
+            return items + tensorNodeItems(n, panel: p, box: box, parts: parts, colors: colors)
         }
         let fs = diagram.style.nodeFontSize
         if parts.contains(.title), !n.title.isEmpty {
@@ -213,6 +217,10 @@ struct DrawingBuilder {
             cx += 22 + text.measure(label, size: fs).width + 12
         }
         if !entries.isEmpty { y += m.captionLine + 6 }
+        if diagram.tensorScales != nil {
+            items += tensorLegendItems(y: y)
+            y += m.captionLine + 10
+        }
         if let scale = diagram.colorScale {
             let label = Self.colorBarLabel(diagram.pass)
             items.append(run(label, x: m.margin, y: y - 1, size: fs, color: theme.text))
@@ -251,7 +259,7 @@ struct DrawingBuilder {
         }
         for (k, n) in scene.nodes.enumerated() { items += nodeItems(n, index: k) }
         for state in [Scene.EdgeState.done, .active] {
-            for e in scene.edges where e.state == state { items += edgeLabelItems(index: e.index, lines: e.lines, state: e.state) }
+            for e in scene.edges where e.state == state { items += edgeLabelItems(index: e.index, lines: e.lines, state: e.state, contribution: e.contribution) }
         }
         items.append(captionItem(Self.captionHead(step: scene.step, of: scene.stepCount) + scene.caption))
         items += footerItems()
@@ -285,7 +293,9 @@ struct DrawingBuilder {
             }
         }
         for (i, runs) in timeline.edges.enumerated() {
-            for run in runs where !run.lines.isEmpty { items.append(group(run.span, edgeLabelItems(index: i, lines: run.lines, state: run.state))) }
+            for run in runs where !run.lines.isEmpty {
+                items.append(group(run.span, edgeLabelItems(index: i, lines: run.lines, state: run.state, contribution: run.contribution)))
+            }
         }
         for (k, caption) in timeline.captions.enumerated() {
             items.append(group(Timeline.Span(from: k, to: k + 1), [captionItem(caption)]))
@@ -305,6 +315,7 @@ extension Timeline {
         v.gradient = run.gradient
         v.gradText = run.gradText
         v.nonFinite = run.nonFinite
+        v.tensor = run.tensor
         if let value = run.valueText { v.valueText = value }
         return v
     }

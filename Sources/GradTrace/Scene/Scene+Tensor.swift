@@ -1,0 +1,155 @@
+extension Scene {
+    /// The nodes a tensor picture draws: the output's ancestors and every input, constants left out
+    /// (they are written into their consumer's title), and the edges between them.
+    struct TensorStructure {
+        var visible: [NodeID]
+        var edges: [(from: NodeID, to: NodeID, operand: Int)]
+        /// For each edge, its record's index in the trace (nil if it never runs).
+        var records: [Int?]
+
+        init(_ t: TensorTrace) {
+            let g = t.graph
+            let mask = g.ancestors(of: t.output)
+            visible = (0..<g.count).filter { g[$0].op != .constant && (($0 < mask.count && mask[$0]) || g[$0].op == .input) }
+            var isVisible = [Bool](repeating: false, count: g.count)
+            for id in visible { isVisible[id] = true }
+            var recordOf: [Int: Int] = [:]
+            for (r, e) in t.edges.enumerated() { recordOf[e.node * 2 + e.operand] = r }
+            edges = []
+            records = []
+            for id in visible where !g[id].op.isLeaf {
+                for (k, input) in g[id].inputs.enumerated() where isVisible[input] {
+                    edges.append((input, id, k))
+                    records.append(recordOf[id * 2 + k])
+                }
+            }
+        }
+    }
+
+    /// The scene of step `step` of a tensor backward pass: each node with its value and gradient as
+    /// tensors (drawn as heatmaps), each edge with its ledger (VJP formula, shapes, broadcast sum)
+    /// and its contribution.
+    public init(tensor t: TensorTrace, step: Int, title: String? = nil, summary: Bool = false) {
+        precondition(step >= 0 && step <= t.steps.count, "step out of range")
+        let g = t.graph
+        let words = TensorText(graph: g)
+        let structure = TensorStructure(t)
+        let ranAll = step > 0 ? t.steps[step - 1].edgeRange.upperBound : 0
+        let activeRange = step > 0 ? t.steps[step - 1].edgeRange : 0..<0
+        let isSummary = summary && step == t.steps.count
+        let active = step > 0 && !isSummary ? t.steps[step - 1].node : nil
+
+        var grad: [Tensor?] = [Tensor?](repeating: nil, count: g.count)
+        var received = [Int](repeating: 0, count: g.count)
+        if step > 0 { grad[t.output] = t.gradients[t.output] }
+        for r in 0..<ranAll {
+            let e = t.edges[r]
+            received[e.input] += 1
+            if !e.isLabels { grad[e.input] = e.accumulated }
+        }
+        let activeConsumers = Set(activeRange.map { t.edges[$0].node })
+        var nodes: [NodeView] = []
+        for id in structure.visible {
+            let n = g[id]
+            let total = t.consumers[id]
+            var state: NodeState
+            var label = "grad"
+            var shown: Tensor?
+            if step == 0 {
+                state = .forward
+                label = "grad"
+            } else if id == t.output || (total > 0 && received[id] == total) {
+                state = .done
+                shown = grad[id] ?? Tensor.zeros(n.value.shape)
+                if total > 1 { label = "grad (sum of \(total))" }
+            } else if received[id] > 0 {
+                state = .accumulating
+                shown = grad[id] ?? Tensor.zeros(n.value.shape)
+                label = "grad (\(received[id]) of \(total) arrived)"
+            } else if total == 0 {
+                state = .done
+                shown = Tensor.zeros(n.value.shape)
+                label = "grad 0 (unused)"
+            } else {
+                state = .pending
+                label = "grad pending"
+            }
+            if Scene.isLabelsOnly(t, id) && step > 0 { label = "labels: no gradient"; shown = nil; if state != .pending { state = .done } }
+            if id == active || (active != nil && activeConsumers.contains(id)) { state = .active }
+            let nonFinite = !n.value.isFinite || !(shown?.isFinite ?? true)
+            let panel = TensorPanel(shape: n.value.shape, value: n.value, grad: shown, gradLabel: label)
+            let gradText = shown.map { "grad ‖\(NumberFormat.short($0.norm))‖" } ?? (step == 0 ? "" : label)
+            nodes.append(NodeView(id: id, title: words.title(id), valueText: "data " + Scene.summary(n.value),
+                                  gradText: gradText, state: state, nonFinite: nonFinite, isOutput: id == t.output,
+                                  isInput: n.op == .input, gradient: shown?.norm, tensor: panel))
+        }
+        var edges: [EdgeView] = []
+        for (k, e) in structure.edges.enumerated() {
+            var state: EdgeState = .idle
+            var lines: [String] = []
+            var contribution: Tensor?
+            if let r = structure.records[k], r < ranAll {
+                state = activeRange.contains(r) && !isSummary ? .active : .done
+                let rec = t.edges[r]
+                lines = words.ledger(rec, output: t.output, consumers: t.consumers)
+                contribution = rec.isLabels ? nil : rec.contribution
+            }
+            let labels = g[e.to].op.takesLabels && e.operand == 1
+            edges.append(EdgeView(index: k, from: e.from, to: e.to, operand: e.operand, lines: lines, state: state,
+                                  contribution: contribution, contributionShape: labels ? nil : g[e.from].value.shape))
+        }
+        let out = words.name(t.output)
+        let caption: String
+        if isSummary {
+            let parts = g.inputIDs.filter { !Scene.isLabelsOnly(t, $0) }.map { "‖∂\(out)/∂\(words.name($0))‖ = \(NumberFormat.short(t.gradients[$0].norm))" }
+            caption = "all gradients: " + (parts.isEmpty ? "no inputs" : parts.joined(separator: ", "))
+        } else if step == 0 {
+            caption = "forward pass: \(out) = \(NumberFormat.short(g[t.output].value.scalar))"
+        } else {
+            let s = t.steps[step - 1]
+            let shown = t.edges(of: s).filter { g[$0.input].op != .constant && !$0.isLabels }
+            if shown.isEmpty {
+                caption = "∂\(out)/∂\(words.name(s.node)) is complete (its inputs are constants or labels)"
+            } else {
+                caption = shown.prefix(3).map { e in
+                    words.formulaLine(e, output: t.output, consumers: t.consumers) + (words.reductionLine(e).map { " (\($0))" } ?? "")
+                }.joined(separator: "; ")
+            }
+        }
+        self.init(step: step, stepCount: t.steps.count, nodes: nodes, edges: edges, caption: caption, activeNode: active, title: title)
+    }
+
+    /// True for an input that only ever serves as labels.
+    static func isLabelsOnly(_ t: TensorTrace, _ id: NodeID) -> Bool {
+        let g = t.graph
+        guard g[id].op == .input else { return false }
+        var asLabels = false
+        for n in g.nodes {
+            if n.a == id { return false }
+            if n.b == id { if n.op.takesLabels { asLabels = true } else { return false } }
+        }
+        return asLabels
+    }
+
+    /// `[2, 3] mean 0.5` — a short summary line of a tensor (the DOT text and alt text use it).
+    static func summary(_ v: Tensor) -> String {
+        if v.isScalar { return NumberFormat.short(v.scalar) }
+        if v.count <= 4 { return "[" + v.data.map { NumberFormat.short($0, digits: 3) }.joined(separator: ", ") + "]" }
+        return v.shapeText
+    }
+
+    /// The widest texts of a tensor pass: per node the title, value line and every gradient label;
+    /// per edge the final ledger.
+    public static func layoutText(tensor t: TensorTrace) -> (nodes: [[[String]]], edges: [[String]]) {
+        let last = Scene(tensor: t, step: t.steps.count)
+        let first = Scene(tensor: t, step: 0)
+        var nodes: [[[String]]] = []
+        for (k, n) in last.nodes.enumerated() {
+            let total = t.consumers[n.id]
+            var grads = [n.gradText, "grad pending", n.tensor?.gradLabel ?? ""]
+            if total > 1 { grads.append("grad (\(total - 1) of \(total) arrived)") }
+            nodes.append([[n.title, first.nodes[k].title], [n.valueText], grads])
+        }
+        return (nodes, last.edges.map(\.lines))
+    }
+}

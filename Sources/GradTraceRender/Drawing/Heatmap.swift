@@ -1,0 +1,275 @@
+import GradTrace
+
+/// The drawing rules of tensor pictures, in one place: how a tensor becomes a grid of cells, the
+/// diverging palette, cell sizes, the node panel's geometry, edge thumbnails and the two scale bars.
+enum Heatmap {
+    /// Up to this many elements, the numbers are written in the cells.
+    static let numbersUpTo = 12
+    /// A grid shows at most this many cells per side (larger tensors are shown as block means).
+    static let maxCells = 24
+    /// Font size of numbers in cells and of the panel's small captions.
+    static let cellFontSize = 8.5
+    static let numberCellHeight = 14.0
+    /// Thumbnail cells on edges.
+    static let thumbMax = 64.0
+
+    /// The two symmetric scales of a tensor picture: values, and gradients (which are often orders smaller).
+    struct Scales: Sendable, Hashable {
+        var value: Double
+        var grad: Double
+
+        init(trace t: TensorTrace) {
+            var v = 0.0, g = 0.0
+            for n in t.graph.nodes where n.op != .constant { for x in n.value.data where x.isFinite { v = max(v, Swift.abs(x)) } }
+            for tensor in t.gradients { for x in tensor.data where x.isFinite { g = max(g, Swift.abs(x)) } }
+            for e in t.edges where !e.isLabels {
+                for x in e.accumulated.data where x.isFinite { g = max(g, Swift.abs(x)) }
+                for x in e.contribution.data where x.isFinite { g = max(g, Swift.abs(x)) }
+            }
+            value = v > 0 ? v : 1
+            grad = g > 0 ? g : 1
+        }
+    }
+
+    /// A tensor seen as a matrix: rank 0 and 1 as one row, rank 3 and 4 with the leading axes stacked as rows.
+    static func matrixShape(_ shape: [Int]) -> (rows: Int, cols: Int) {
+        switch shape.count {
+        case 0: return (1, 1)
+        case 1: return (1, shape[0])
+        default: return (shape.dropLast().reduce(1, *), shape[shape.count - 1])
+        }
+    }
+
+    /// The grid drawn for a shape: cells per side after block-averaging.
+    static func gridShape(_ shape: [Int], maxCells: Int = Heatmap.maxCells) -> (rows: Int, cols: Int) {
+        let (r, c) = matrixShape(shape)
+        return (min(r, maxCells), min(c, maxCells))
+    }
+
+    /// The cell values of the grid (block means when the tensor is larger than the grid).
+    static func cells(_ t: Tensor, maxCells: Int = Heatmap.maxCells) -> [Double] {
+        let (r, c) = matrixShape(t.shape)
+        let (gr, gc) = gridShape(t.shape, maxCells: maxCells)
+        if gr == r && gc == c { return t.data }
+        var out = [Double](repeating: 0, count: gr * gc)
+        for i in 0..<gr {
+            let r0 = i * r / gr, r1 = (i + 1) * r / gr
+            for j in 0..<gc {
+                let c0 = j * c / gc, c1 = (j + 1) * c / gc
+                var s = 0.0
+                for y in r0..<r1 { for x in c0..<c1 { s += t.data[y * c + x] } }
+                out[i * gc + j] = s / Double((r1 - r0) * (c1 - c0))
+            }
+        }
+        return out
+    }
+
+    /// The number written in a cell.
+    static func cellText(_ x: Double) -> String { NumberFormat.short(x, digits: 3) }
+
+    /// Cell size of a node's grids: wide enough for its widest number, or small squares for big tensors.
+    static func cellSize(shape: [Int], numberWidth: Double) -> (width: Double, height: Double) {
+        let count = shape.reduce(1, *)
+        if count <= numbersUpTo { return (max(24, numberWidth + 6), numberCellHeight) }
+        let (r, c) = gridShape(shape)
+        let side = min(12, max(5, 150 / Double(max(r, c))))
+        return (side, side)
+    }
+
+    /// Thumbnail cell size for an edge's contribution.
+    static func thumbCell(_ shape: [Int]) -> Double {
+        let (r, c) = gridShape(shape, maxCells: 16)
+        return min(8, max(3, thumbMax / Double(max(r, c))))
+    }
+
+    static func thumbSize(_ shape: [Int]) -> (width: Double, height: Double) {
+        let (r, c) = gridShape(shape, maxCells: 16)
+        let s = thumbCell(shape)
+        return (Double(c) * s, Double(r) * s)
+    }
+
+    /// The vertical layout of a tensor node, from the top of its box.
+    struct Panel: Sendable {
+        var cell: (width: Double, height: Double)
+        var grid: (rows: Int, cols: Int)
+        var showsStats: Bool
+        var gridWidth: Double { Double(grid.cols) * cell.width }
+        var gridHeight: Double { Double(grid.rows) * cell.height }
+
+        init(shape: [Int], numberWidth: Double) {
+            cell = Heatmap.cellSize(shape: shape, numberWidth: numberWidth)
+            grid = Heatmap.gridShape(shape)
+            showsStats = shape.reduce(1, *) > Heatmap.numbersUpTo
+        }
+
+        /// Heights: title, shape line, then for value and grad a caption, the grid, and a stats line if any.
+        func height(nodeLine: Double, smallLine: Double, pad: Double) -> Double {
+            let block = smallLine + gridHeight + (showsStats ? smallLine : 0) + 4
+            return pad + nodeLine + smallLine + 2 * block + pad
+        }
+    }
+
+    /// RdBu-style diverging palette (colour-blind safe): blue below zero, white at zero, red above; `t` in −1…1.
+    static func color(_ t: Double) -> RGB {
+        guard t.isFinite else { return RGB(0x9E9E9E) }
+        let stops: [UInt32] = [0x2166AC, 0x67A9CF, 0xD1E5F0, 0xF7F7F7, 0xFDDBC7, 0xEF8A62, 0xB2182B]
+        let x = (min(1, max(-1, t)) + 1) / 2 * Double(stops.count - 1)
+        let i = min(stops.count - 2, Int(x))
+        let f = x - Double(i)
+        let a = RGB(stops[i]), b = RGB(stops[i + 1])
+        var c = a
+        c.r = a.r + (b.r - a.r) * f
+        c.g = a.g + (b.g - a.g) * f
+        c.b = a.b + (b.b - a.b) * f
+        return c
+    }
+
+    /// Dark text on light cells, white on dark ones.
+    static func textColor(on c: RGB) -> RGB {
+        0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b < 0.5 ? RGB(0xFFFFFF) : RGB(0x111111)
+    }
+
+    /// `mean 0.01 · std 0.2 · max|x| 0.5`.
+    static func stats(_ t: Tensor) -> String {
+        let n = Double(max(t.count, 1))
+        let mean = t.data.reduce(0, +) / n
+        let sd = (t.data.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n).squareRoot()
+        return "mean \(NumberFormat.short(mean, digits: 2)) · std \(NumberFormat.short(sd, digits: 2)) · max|x| \(NumberFormat.short(t.maxMagnitude, digits: 2))"
+    }
+
+    /// Every number a node's cells will ever show (value, final gradient, each partial sum): sizes its cells.
+    static func numberTexts(node id: NodeID, trace t: TensorTrace) -> [String] {
+        let v = t.graph[id].value
+        guard v.count <= numbersUpTo else { return [] }
+        var out = v.data.map(cellText) + t.gradients[id].data.map(cellText)
+        for e in t.edges where e.input == id && !e.isLabels { out += e.accumulated.data.map(cellText) }
+        return out
+    }
+}
+
+extension DrawingBuilder {
+    /// A grid of cells at (x, y), coloured on a symmetric scale, with the numbers written in when given.
+    func gridItems(_ t: Tensor?, x: Double, y: Double, cell: (width: Double, height: Double), grid: (rows: Int, cols: Int),
+                   scale: Double, numbers: Bool, maxCells: Int = Heatmap.maxCells) -> [Drawing.Item] {
+        var items: [Drawing.Item] = []
+        let theme = diagram.style.theme
+        let w = Double(grid.cols) * cell.width, h = Double(grid.rows) * cell.height
+        if let t {
+            let cells = Heatmap.cells(t, maxCells: maxCells)
+            for i in 0..<grid.rows {
+                for j in 0..<grid.cols {
+                    let v = cells[i * grid.cols + j]
+                    let fill = Heatmap.color(v / scale)
+                    let cx = x + Double(j) * cell.width, cy = y + Double(i) * cell.height
+                    items.append(.cell(Drawing.Cell(x: cx, y: cy, width: cell.width, height: cell.height, fill: Drawing.Fill(color: fill))))
+                    if numbers {
+                        items.append(run(Heatmap.cellText(v), x: cx + cell.width / 2, y: cy + (cell.height - text.lineHeight(size: Heatmap.cellFontSize)) / 2,
+                                         size: Heatmap.cellFontSize, color: Heatmap.textColor(on: fill), centered: true, maxWidth: cell.width - 2))
+                    }
+                }
+            }
+        } else {
+            // Not arrived yet: an empty, dashed grid.
+            items.append(.box(Drawing.Box(x: x, y: y, width: w, height: h, radius: 0, fill: Drawing.Fill(color: theme.mutedText, opacity: 0.08),
+                                          stroke: Drawing.Stroke(color: theme.mutedText, width: 0.8, dash: Self.legendDash))))
+            items.append(run("?", x: x + w / 2, y: y + (h - text.lineHeight(size: Heatmap.cellFontSize)) / 2, size: Heatmap.cellFontSize,
+                             color: theme.mutedText, centered: true))
+            return items
+        }
+        items.append(.box(Drawing.Box(x: x, y: y, width: w, height: h, radius: 0, fill: nil,
+                                      stroke: Drawing.Stroke(color: theme.mutedText, width: 0.6, opacity: 0.8))))
+        return items
+    }
+
+    /// A tensor node's inside: title, shape, the value heatmap and the gradient heatmap with their captions.
+    func tensorNodeItems(_ n: Scene.NodeView, panel p: Scene.TensorPanel, box: Layout.Box, parts: NodeParts,
+                         colors: (fill: RGB, text: RGB, muted: RGB)) -> [Drawing.Item] {
+        guard let scales = diagram.tensorScales, let index = diagram.tensorPanels[n.id] else { return [] }
+        let m = diagram.metrics, o = origin, fs = diagram.style.nodeFontSize
+        let small = text.lineHeight(size: Heatmap.cellFontSize)
+        let cx = o.x + box.x, y0 = o.y + box.y - box.height / 2
+        let numbers = p.value.count <= Heatmap.numbersUpTo
+        var items: [Drawing.Item] = []
+        var y = y0 + m.nodePadY
+        if parts.contains(.title) {
+            items.append(run(n.title, x: cx, y: y, size: fs, bold: true, color: colors.text, centered: true, maxWidth: box.width - 8))
+        }
+        y += m.nodeLine
+        if parts.contains(.value) {
+            items.append(run(Tensor.text(shape: p.shape), x: cx, y: y, size: Heatmap.cellFontSize, color: colors.muted, centered: true))
+        }
+        y += small
+        let gx = cx - index.gridWidth / 2
+        // Value block.
+        if parts.contains(.value) {
+            items.append(run("value", x: gx, y: y, size: Heatmap.cellFontSize, color: colors.muted))
+            items += gridItems(p.value, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.value, numbers: numbers)
+            if index.showsStats {
+                items.append(run(Heatmap.stats(p.value), x: cx, y: y + small + index.gridHeight, size: Heatmap.cellFontSize - 0.5,
+                                 color: colors.muted, centered: true, maxWidth: box.width - 6))
+            }
+        }
+        y += small + index.gridHeight + (index.showsStats ? small : 0) + 4
+        if parts.contains(.grad) {
+            let pending = n.state == .pending
+            items.append(run(p.gradLabel, x: gx, y: y, size: Heatmap.cellFontSize, color: pending ? colors.muted : colors.text,
+                             maxWidth: box.width - 8 - (gx - (cx - box.width / 2))))
+            if n.state != .forward {
+                items += gridItems(p.grad, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers)
+                if index.showsStats, let g = p.grad {
+                    items.append(run(Heatmap.stats(g), x: cx, y: y + small + index.gridHeight, size: Heatmap.cellFontSize - 0.5,
+                                     color: colors.muted, centered: true, maxWidth: box.width - 6))
+                }
+            }
+        }
+        return items
+    }
+
+    /// An edge's contribution thumbnail under its label text.
+    func thumbnailItems(_ c: Tensor, x: Double, y: Double) -> [Drawing.Item] {
+        guard let scales = diagram.tensorScales else { return [] }
+        let s = Heatmap.thumbCell(c.shape)
+        return gridItems(c, x: x, y: y, cell: (s, s), grid: Heatmap.gridShape(c.shape, maxCells: 16), scale: scales.grad,
+                         numbers: false, maxCells: 16)
+    }
+
+    /// The two scale bars of a tensor picture: value and gradient, each from −max to +max through 0.
+    func tensorLegendItems(y: Double) -> [Drawing.Item] {
+        guard let scales = diagram.tensorScales else { return [] }
+        let theme = diagram.style.theme, m = diagram.metrics, fs = diagram.style.edgeFontSize
+        var items: [Drawing.Item] = []
+        var x = m.margin
+        for (label, scale) in [("value", scales.value), ("gradient", scales.grad)] {
+            items.append(run(label, x: x, y: y - 1, size: fs, color: theme.text))
+            x += text.measure(label, size: fs).width + 6
+            let lo = NumberFormat.short(-scale, digits: 2), hi = NumberFormat.short(scale, digits: 2)
+            items.append(run(lo, x: x, y: y - 1, size: fs - 1, color: theme.mutedText))
+            x += text.measure(Typography.picture(lo), size: fs - 1).width + 4
+            let width = Self.tensorBarWidth
+            for i in 0..<60 {
+                items.append(.cell(Drawing.Cell(x: x + Double(i) * width / 60, y: y + 1, width: width / 60 + 0.3, height: Self.colorBarHeight,
+                                                fill: Drawing.Fill(color: Heatmap.color(Double(i) / 59 * 2 - 1)))))
+            }
+            items.append(.box(Drawing.Box(x: x, y: y + 1, width: width, height: Self.colorBarHeight, radius: 0, fill: nil,
+                                          stroke: Drawing.Stroke(color: theme.mutedText, width: 0.8))))
+            items.append(run("0", x: x + width / 2, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
+            x += width + 4
+            items.append(run(hi, x: x, y: y - 1, size: fs - 1, color: theme.mutedText))
+            x += text.measure(hi, size: fs - 1).width + 18
+        }
+        return items
+    }
+
+    static let tensorBarWidth = 110.0
+
+    static func tensorLegendWidth(style: RenderStyle, text: TextEngine, scales: Heatmap.Scales) -> Double {
+        let fs = style.edgeFontSize
+        var w = 0.0
+        for (label, scale) in [("value", scales.value), ("gradient", scales.grad)] {
+            w += text.measure(label, size: fs).width + 6
+            w += text.measure(Typography.picture(NumberFormat.short(-scale, digits: 2)), size: fs - 1).width + 4 + tensorBarWidth + 4
+            w += text.measure(NumberFormat.short(scale, digits: 2), size: fs - 1).width + 18
+        }
+        return w
+    }
+}
