@@ -181,7 +181,7 @@ public struct Diagram: Sendable {
         }
         var edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)] = []
         for (k, e) in first.edges.enumerated() {
-            let lines = EdgeLabel.lines(edgeTexts[k], style: style)
+            let lines = EdgeLabel.lines(edgeTexts[k], style: style, tensor: pass.isTensor)
             var w = 0.0, h = 0.0
             for l in lines {
                 w = max(w, text.measure(Typography.picture(l.text), size: l.size, bold: l.emphasis).width)

@@ -115,7 +115,7 @@ struct DrawingBuilder {
             fill: Drawing.Fill(color: theme.labelBackground, opacity: Self.labelOpacity),
             stroke: state == .active ? Drawing.Stroke(color: s.line, width: 1.2) : nil))]
         var y = y0 + m.labelPad
-        for line in EdgeLabel.lines(lines, style: diagram.style) {
+        for line in EdgeLabel.lines(lines, style: diagram.style, tensor: diagram.pass.isTensor) {
             items.append(run(line.text, x: x0 + m.labelPad, y: y, size: line.size, bold: line.emphasis,
                              color: line.emphasis ? s.text : theme.mutedText))
             y += text.lineHeight(size: line.size)
@@ -358,9 +358,14 @@ enum EdgeLabel {
     /// `full`: the ledger as the scene words it (the local derivative, then the chain).
     /// `compact`: the numbers first (`624 × 2 = 1248`), the symbolic chain under them, smaller.
     /// `numbers`: the numbers alone.
-    static func lines(_ ledger: [String], style: RenderStyle) -> [Line] {
+    /// A tensor edge's ledger (the VJP formula, the shapes, the broadcast sum) is shown whole in every mode:
+    /// it has no numbers to pull forward; the formula is the emphasised line.
+    static func lines(_ ledger: [String], style: RenderStyle, tensor: Bool = false) -> [Line] {
         let fs = style.edgeFontSize
         guard let last = ledger.last else { return [] }
+        if tensor {
+            return ledger.enumerated().map { Line(text: $0.element, size: $0.offset == 0 ? fs : max(6, fs - 1), emphasis: $0.offset == 0) }
+        }
         switch style.labels {
         case .full:
             return ledger.enumerated().map { Line(text: $0.element, size: fs, emphasis: $0.offset == 1) }

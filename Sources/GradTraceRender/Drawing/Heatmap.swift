@@ -109,6 +109,14 @@ enum Heatmap {
         }
     }
 
+    /// The colour of `x` on a symmetric scale up to `scale`: a square-root mapping, so that values ten
+    /// times smaller than the largest still show (a linear one washes them out to white).
+    static func color(_ x: Double, scale: Double) -> RGB {
+        guard x.isFinite else { return RGB(0x9E9E9E) }
+        let r = min(1, Swift.abs(x) / scale).squareRoot()
+        return color(x < 0 ? -r : r)
+    }
+
     /// RdBu-style diverging palette (colour-blind safe): blue below zero, white at zero, red above; `t` in −1…1.
     static func color(_ t: Double) -> RGB {
         guard t.isFinite else { return RGB(0x9E9E9E) }
@@ -159,7 +167,7 @@ extension DrawingBuilder {
             for i in 0..<grid.rows {
                 for j in 0..<grid.cols {
                     let v = cells[i * grid.cols + j]
-                    let fill = Heatmap.color(v / scale)
+                    let fill = Heatmap.color(v, scale: scale)
                     let cx = x + Double(j) * cell.width, cy = y + Double(i) * cell.height
                     items.append(.cell(Drawing.Cell(x: cx, y: cy, width: cell.width, height: cell.height, fill: Drawing.Fill(color: fill))))
                     if numbers {
@@ -253,6 +261,7 @@ extension DrawingBuilder {
             items.append(.box(Drawing.Box(x: x, y: y + 1, width: width, height: Self.colorBarHeight, radius: 0, fill: nil,
                                           stroke: Drawing.Stroke(color: theme.mutedText, width: 0.8))))
             items.append(run("0", x: x + width / 2, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
+            items.append(run("√ scale", x: x + width, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
             x += width + 4
             items.append(run(hi, x: x, y: y - 1, size: fs - 1, color: theme.mutedText))
             x += text.measure(hi, size: fs - 1).width + 18
