@@ -62,6 +62,7 @@ struct GenerateCommand: ParsableCommand {
                 # Written by: gradtrace generate mlp --tensor --inputs \(inputs) --layers \(layers) --activation \(activation.rawValue) --seed \(seed) --samples \(samples)
                 # W1[i][j] is the scalar demo's l1.nj.wi and b1[j] its l1.nj.b: the same weights, so the same gradients.
                 # expect: loss = \(NumberFormat.exact(loss.data))
+                \(mlp.layers[0].neurons[0].weights.prefix(3).enumerated().map { "# expect: dloss/dW1[\($0.offset), 0] = \(NumberFormat.exact($0.element.grad))" }.joined(separator: "\n"))
                 """
             let text = mlp.tensorSource(xs: xs, ys: ys, header: header)
             try emit(Array(text.utf8), to: outputFile, writer: Writer())

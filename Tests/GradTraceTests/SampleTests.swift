@@ -60,6 +60,26 @@ struct SampleTests {
         #expect(expects.contains { if case .gradient = $0 { return true } else { return false } },
                 "\(file) has no gradient expectation")
         let p = try Program.parse(text, file: file)
+        if let t = p.tensor {
+            // Tensor samples: `# expect: dL/dW[1, 2] = …` names an element.
+            let grads = TensorTrace.gradients(graph: t.graph, output: t.output)
+            let traced = TensorTrace(graph: t.graph, output: t.output).gradients
+            for e in expects {
+                switch e {
+                case .value(let name, let expected):
+                    #expect(name == t.outputName && close(t.graph[t.output].value.scalar, expected), "\(file): \(name)")
+                case .gradient(let output, let input, let expected):
+                    #expect(output == t.outputName)
+                    let name = String(input.prefix { $0 != "[" })
+                    let index = input.dropFirst(name.count).filter { $0.isNumber || $0 == "," }.split(separator: ",").compactMap { Int($0) }
+                    let id = try #require(t.graph.input(named: name), "\(file): \(name) is not an input")
+                    let offset = index.enumerated().reduce(0) { $0 * t.graph[id].value.shape[$1.offset] + $1.element }
+                    #expect(close(grads[id].data[offset], expected), "\(file): d\(output)/d\(input) = \(grads[id].data[offset]), expected \(expected)")
+                    #expect(traced[id] == grads[id], "\(file): the traced and fast gradients differ for \(name)")
+                }
+            }
+            return
+        }
         let grads = Trace.gradients(graph: p.graph, output: p.output)
         let traced = Trace(graph: p.graph, output: p.output).gradients
         for e in expects {
