@@ -53,6 +53,22 @@ struct TensorParser {
 
     /// True when the program uses brackets, `@` or a tensor function: it is then parsed by this parser.
     static func isTensorProgram(_ bytes: [UInt8], file: String) -> Bool {
+        // A byte scan first: a program with no '[', no '@' and no '(' after a tensor function's last
+        // letter is scalar, and scalar programs (10⁶ lines, say) are not lexed twice.
+        var maybe = false
+        bytes.withUnsafeBufferPointer { b in
+            for i in b.indices {
+                let c = b[i]
+                if c == 91 || c == 64 { maybe = true; return }       // [ @
+                if c == 40 && i > 0 {                                 // ( after a name
+                    let p = b[i - 1]
+                    if p == 109 || p == 120 || p == 101 || p == 112 || p == 115 || p == 110 || p == 121 || p == 107 {
+                        maybe = true; return                          // …m( …x( …e( …p( …s( …n( …y( …k(  (sum mean max softmax …)
+                    }
+                }
+            }
+        }
+        guard maybe else { return false }
         var lexer = Lexer(bytes: bytes, file: file)
         var previous: TokenKind?
         while let t = try? lexer.next() {
@@ -493,8 +509,8 @@ struct TensorParser {
                 guard d > 0 && d <= 1 << 24 else { throw error(a.1, "sizes are 1…16777216, got \(d)") }
                 dims.append(d)
             }
-            let total = dims.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-            guard total <= 1 << 26 else { throw error(t, "\(name)(\(dims.map(String.init).joined(separator: ", "))) has \(total) elements; the limit is 67108864") }
+            let total = dims.reduce(1) { a, d in let (p, o) = a.multipliedReportingOverflow(by: d); return o ? Int.max : p }
+            guard total <= Tensor.maxElements else { throw error(t, "\(name)(\(dims.map(String.init).joined(separator: ", "))) has \(total) elements; the limit is \(Tensor.maxElements)") }
             switch name {
             case "zeros": return .constructed(Tensor(repeating: 0, shape: dims), t)
             case "ones": return .constructed(Tensor(repeating: 1, shape: dims), t)

@@ -19,6 +19,10 @@ public struct Tensor: Sendable, Hashable {
 
     /// The largest rank a tensor may have.
     public static let maxRank = 4
+    /// The most elements one tensor may hold (2²⁴: 128 MB of doubles), so hostile input cannot exhaust memory.
+    public static let maxElements = 1 << 24
+    /// The most multiply-adds one matrix product may take (a few seconds' work).
+    public static let maxProductWork = 4_000_000_000
 
     public init(shape: [Int], data: [Double]) {
         precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == data.count, "data count must match the shape")

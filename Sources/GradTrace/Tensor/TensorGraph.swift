@@ -69,6 +69,17 @@ public struct TensorGraph: Sendable {
         if shape.count > Tensor.maxRank {
             throw TensorShapeError("the result would have rank \(shape.count) (shape \(Tensor.text(shape: shape))); tensors have rank 4 at most")
         }
+        let count = shape.reduce(1) { a, d in let (p, o) = a.multipliedReportingOverflow(by: d); return o ? Int.max : p }
+        if count > Tensor.maxElements {
+            throw TensorShapeError("the result would have shape \(Tensor.text(shape: shape)), \(count) elements; the limit is \(Tensor.maxElements)")
+        }
+        if op == .matmul, let vb {
+            let (w, o) = va.count.multipliedReportingOverflow(by: vb.rank == 2 ? vb.shape[1] : 1)
+            let work = o ? Int.max : w
+            if work > Tensor.maxProductWork {
+                throw TensorShapeError("the product of \(va.shapeText) and \(vb.shapeText) needs \(work) multiply-adds; the limit is \(Tensor.maxProductWork)")
+            }
+        }
         try op.checkValues(va, vb)
         let id = nodes.count
         nodes.append(TensorNode(op: op, a: a, b: op.arity == 2 ? b : -1, value: op.forward(va, vb)))
