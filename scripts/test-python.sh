@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The Python bridge against micrograd from PyPI: a virtual environment in .build/python-venv (created once),
-# then python/test_gradtrace_micrograd.py on the built gradtrace. Never skipped: a missing piece is a failure.
+# The Python bridge against micrograd from PyPI, and tensor programs against NumPy + HIPS autograd from PyPI:
+# a virtual environment in .build/python-venv (created once), then python/test_gradtrace_micrograd.py and
+# python/test_tensors_autograd.py on the built gradtrace. Never skipped: a missing piece is a failure.
 # Usage: scripts/test-python.sh [GRADTRACE_BIN]   (default: .build/debug/gradtrace, built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-.build/debug/gradtrace}
 [ -x "$bin" ] || swift build --product gradtrace
 venv=.build/python-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import micrograd' 2>/dev/null; then
-  python3 -m venv "$venv" || { echo "python bridge: cannot create a virtual environment (apt-get install python3-venv)"; exit 1; }
-  "$venv/bin/pip" install -q micrograd || { echo "python bridge: cannot install micrograd from PyPI"; exit 1; }
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import micrograd, numpy, autograd' 2>/dev/null; then
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || { echo "python bridge: cannot create a virtual environment (apt-get install python3-venv)"; exit 1; }
+  "$venv/bin/pip" install -q micrograd numpy autograd || { echo "python bridge: cannot install micrograd, numpy and autograd from PyPI"; exit 1; }
 fi
-"$venv/bin/python" python/test_gradtrace_micrograd.py "$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+abs="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+"$venv/bin/python" python/test_gradtrace_micrograd.py "$abs"
+"$venv/bin/python" python/test_tensors_autograd.py "$abs"

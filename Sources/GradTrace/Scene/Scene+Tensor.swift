@@ -74,11 +74,12 @@ extension Scene {
                 state = .pending
                 label = "grad pending"
             }
-            if Scene.isLabelsOnly(t, id) && step > 0 { label = "labels: no gradient"; shown = nil; if state != .pending { state = .done } }
+            let labels = Scene.isLabelsOnly(t, id)
+            if labels { label = "labels: no gradient"; shown = nil; if state == .pending { state = .done } }
             if id == active || (active != nil && activeConsumers.contains(id)) { state = .active }
             let nonFinite = !n.value.isFinite || !(shown?.isFinite ?? true)
-            let panel = TensorPanel(shape: n.value.shape, value: n.value, grad: shown, gradLabel: label)
-            let gradText = shown.map { "grad ‖\(NumberFormat.short($0.norm))‖" } ?? (step == 0 ? "" : label)
+            let panel = TensorPanel(shape: n.value.shape, value: n.value, grad: shown, gradLabel: label, isLabels: labels)
+            let gradText = shown.map { "grad ‖\(NumberFormat.short($0.norm))‖" } ?? (step == 0 && !labels ? "" : label)
             nodes.append(NodeView(id: id, title: words.title(id), valueText: "data " + Scene.summary(n.value),
                                   gradText: gradText, state: state, nonFinite: nonFinite, isOutput: id == t.output,
                                   isInput: n.op == .input, gradient: shown?.norm, tensor: panel))

@@ -80,6 +80,8 @@ public struct Scene: Sendable {
         public var grad: Tensor?
         /// `grad`, `grad (1 of 2 arrived)`, `grad pending`, `grad 0 (unused)`.
         public var gradLabel: String
+        /// Class labels of `pick`/`cross_entropy`: whole numbers, drawn without colour and without a gradient.
+        public var isLabels: Bool = false
     }
 
     /// The step shown (0 = forward state).

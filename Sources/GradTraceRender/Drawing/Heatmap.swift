@@ -158,7 +158,7 @@ enum Heatmap {
 extension DrawingBuilder {
     /// A grid of cells at (x, y), coloured on a symmetric scale, with the numbers written in when given.
     func gridItems(_ t: Tensor?, x: Double, y: Double, cell: (width: Double, height: Double), grid: (rows: Int, cols: Int),
-                   scale: Double, numbers: Bool, maxCells: Int = Heatmap.maxCells) -> [Drawing.Item] {
+                   scale: Double, numbers: Bool, maxCells: Int = Heatmap.maxCells, neutral: Bool = false) -> [Drawing.Item] {
         var items: [Drawing.Item] = []
         let theme = diagram.style.theme
         let w = Double(grid.cols) * cell.width, h = Double(grid.rows) * cell.height
@@ -167,7 +167,7 @@ extension DrawingBuilder {
             for i in 0..<grid.rows {
                 for j in 0..<grid.cols {
                     let v = cells[i * grid.cols + j]
-                    let fill = Heatmap.color(v, scale: scale)
+                    let fill = neutral ? theme.labelBackground : Heatmap.color(v, scale: scale)
                     let cx = x + Double(j) * cell.width, cy = y + Double(i) * cell.height
                     items.append(.cell(Drawing.Cell(x: cx, y: cy, width: cell.width, height: cell.height, fill: Drawing.Fill(color: fill))))
                     if numbers {
@@ -211,18 +211,19 @@ extension DrawingBuilder {
         // Value block.
         if parts.contains(.value) {
             items.append(run("value", x: gx, y: y, size: Heatmap.cellFontSize, color: colors.muted))
-            items += gridItems(p.value, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.value, numbers: numbers)
+            items += gridItems(p.value, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.value, numbers: numbers,
+                               neutral: p.isLabels)
             if index.showsStats {
                 items.append(run(Heatmap.stats(p.value), x: cx, y: y + small + index.gridHeight, size: Heatmap.cellFontSize - 0.5,
                                  color: colors.muted, centered: true, maxWidth: box.width - 6))
             }
         }
         y += small + index.gridHeight + (index.showsStats ? small : 0) + 4
-        if parts.contains(.grad) {
+        if parts.contains(.grad), n.state != .forward || p.isLabels {
             let pending = n.state == .pending
             items.append(run(p.gradLabel, x: gx, y: y, size: Heatmap.cellFontSize, color: pending ? colors.muted : colors.text,
                              maxWidth: box.width - 8 - (gx - (cx - box.width / 2))))
-            if n.state != .forward {
+            if n.state != .forward && !p.isLabels {
                 items += gridItems(p.grad, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers)
                 if index.showsStats, let g = p.grad {
                     items.append(run(Heatmap.stats(g), x: cx, y: y + small + index.gridHeight, size: Heatmap.cellFontSize - 0.5,
