@@ -11,6 +11,10 @@
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let program = try? Program.parse(bytes: bytes, file: "<fuzz>") else { return 0 }
+    if let t = program.tensor {
+        fuzzTensor(t)
+        return 0
+    }
     let graph = program.graph, output = program.output
     guard graph.count <= 3000 else { return 0 }
     let problems = graph.checkInvariants()
@@ -85,3 +89,38 @@ private func absoluteGradients(_ graph: Graph, _ output: NodeID) -> [Double] {
 
 /// Equal, or both NaN.
 private func same(_ a: Double, _ b: Double) -> Bool { a == b || (a.isNaN && b.isNaN) }
+
+/// Tensor programs: the recorded trace ends with the gradients-only sweep's gradients, at both
+/// granularities; every gradient has its input's shape; scenes, ledgers, reports and the check run.
+private func fuzzTensor(_ p: TensorProgram) {
+    let graph = p.graph, output = p.output
+    guard graph.count <= 400, graph.nodes.allSatisfy({ $0.value.count <= 4096 }) else { return }
+    let fast = TensorTrace.gradients(graph: graph, output: output)
+    for id in graph.inputIDs where fast[id].shape != graph[id].value.shape {
+        fatalError("gradient of input \(id) has shape \(fast[id].shapeText), its value \(graph[id].value.shapeText)")
+    }
+    for granularity in [Granularity.node, .edge] {
+        let trace = TensorTrace(graph: graph, output: output, granularity: granularity)
+        for id in graph.inputIDs {
+            let a = trace.gradients[id].data, b = fast[id].data
+            guard a.count == b.count, zip(a, b).allSatisfy({ same($0, $1) }) else {
+                fatalError("\(granularity) tensor trace: gradient of input \(id) is \(a.prefix(4)), the sweep says \(b.prefix(4))")
+            }
+        }
+        for e in trace.edges where e.contribution.shape != graph[e.input].value.shape {
+            fatalError("edge \(e.input) → \(e.node): contribution of shape \(e.contribution.shapeText) for an input of \(graph[e.input].value.shapeText)")
+        }
+        let words = TensorText(graph: graph)
+        for e in trace.edges { _ = words.ledger(e, output: output, consumers: trace.consumers) }
+        _ = Scene(tensor: trace, step: 0)
+        _ = Scene(tensor: trace, step: trace.steps.count, summary: true)
+        if granularity == .node {
+            var text = ""
+            Report.traceJSON(tensor: trace, outputName: p.outputName, to: &text)
+            Report.traceTable(tensor: trace, outputName: p.outputName, to: &text)
+        }
+    }
+    if graph.count <= 60 && graph.nodes.allSatisfy({ $0.value.count <= 64 }) {
+        _ = TensorCheck(program: p, sampleSize: 4)
+    }
+}
