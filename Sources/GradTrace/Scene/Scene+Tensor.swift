@@ -135,8 +135,12 @@ extension Scene {
     /// `[2, 3] mean 0.5` — a short summary line of a tensor (the DOT text and alt text use it).
     static func summary(_ v: Tensor) -> String {
         if v.isScalar { return NumberFormat.short(v.scalar) }
-        if v.count <= 4 { return "[" + v.data.map { NumberFormat.short($0, digits: 3) }.joined(separator: ", ") + "]" }
-        return v.shapeText
+        if v.count <= 6 {
+            var out = ""
+            Report.nested(v, axis: 0, offset: 0, into: &out) { NumberFormat.short($0, digits: 3) }
+            return out
+        }
+        return "shape \(v.shapeText), mean \(NumberFormat.short(v.data.reduce(0, +) / Double(v.count), digits: 3)), max|x| \(NumberFormat.short(v.maxMagnitude, digits: 3))"
     }
 
     /// The widest texts of a tensor pass: per node the title, value line and every gradient label;
