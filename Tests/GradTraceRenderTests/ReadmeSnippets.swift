@@ -3,6 +3,14 @@ import GradTrace
 import GradTraceRender
 
 func readmeSnippets() throws {
+    let tape = TensorTape()
+    let X = tape.input("X", Tensor(shape: [2, 3], data: [1, 2, 3, 0.5, -1, 2]))
+    let W = tape.input("W", Tensor(shape: [3, 2], data: [0.1, -0.2, 0.4, 0.3, -0.5, 0.2]))
+    let bias = tape.input("b", Tensor(shape: [2], data: [0.1, -0.1]))
+    let labels = tape.input("y", Tensor(shape: [2], data: [1, 0]))
+    let ce = (X.matmul(W) + bias).tanh().crossEntropy(labels: labels)
+    ce.backward()
+    print(bias.grad.shape)   // [2]: summed over the batch
 
     let x = Value(2, "x"), w = Value(3, "w")      // named leaves: inputs; no Tape to handle
     let u = (w * x).named("u")

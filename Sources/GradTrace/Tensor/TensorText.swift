@@ -72,7 +72,9 @@ public struct TensorText: Sendable {
             case .sub: return k == 0 ? g : "−" + g
             case .neg: return "−" + g
             case .mul: return k == 0 ? "\(g) ⊙ \(B)" : "\(g) ⊙ \(A)"
-            case .div: return k == 0 ? "\(g) ⊘ \(B)" : "−\(g) ⊙ \(A) ⊘ \(B)²"
+            case .div:
+                if k == 0 && symbolic && Double(b) != nil { return "\(Op.wrap(g))/\(b)" }  // ∂L/∂(…)/2: a constant divisor
+                return k == 0 ? "\(g) ⊘ \(B)" : "−\(g) ⊙ \(A) ⊘ \(B)²"
             default:
                 guard symbolic else { return "\(g) ⊙ \(z)" }
                 let local: String
