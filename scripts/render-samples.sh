@@ -14,14 +14,22 @@ for s in samples/*.grad; do
   "$bin" render "$s" -o "output/$name.png"
   echo "output/$name.{svg,png,trace.txt}"
 done
+# Tensor samples (samples/tensors/*.grad): a layer is one node.
+mkdir -p output/tensors
+for s in samples/tensors/*.grad; do
+  name=$(basename "$s" .grad)
+  "$bin" trace "$s" > "output/tensors/$name.trace.txt"
+  "$bin" render "$s" -o "output/tensors/$name.svg" --rankdir TB
+  "$bin" render "$s" -o "output/tensors/$name.png" --rankdir TB
+  echo "output/tensors/$name.{svg,png,trace.txt}"
+done
 # The pictures README.md shows (small, committed).
 mkdir -p output/showcase
 "$bin" render samples/loss.grad -o output/showcase/loss.png --scale 1.5
 "$bin" render samples/loss.grad -o output/showcase/loss-step3.png --step 3 --scale 1.5
 "$bin" render samples/neuron.grad -o output/showcase/neuron.svg --title "micrograd's neuron: o = tanh(x1·w1 + x2·w2 + b)"
-"$bin" render samples/tensor-broadcast-bias.grad -o output/showcase/tensor-bias.png --scale 1.5 --rankdir TB
-"$bin" render samples/tensor-mlp-demo.grad -o output/tensor-mlp-demo.tb.png --rankdir TB
-echo "output/showcase/{loss.png,loss-step3.png,neuron.svg,tensor-bias.png}, output/tensor-mlp-demo.tb.png"
+"$bin" render samples/tensors/broadcast-bias.grad -o output/showcase/tensor-bias.png --scale 1.5 --rankdir TB
+echo "output/showcase/{loss.png,loss-step3.png,neuron.svg,tensor-bias.png}"
 # The documentation sample: a Markdown page whose gradtrace fences become pictures.
 "$bin" markdown samples/docs/guide.md -o output/docs/guide.md
 echo "output/docs/guide.md"

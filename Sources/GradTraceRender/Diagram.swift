@@ -196,6 +196,7 @@ public struct Diagram: Sendable {
             edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.02 + 2 * m.labelPad + 2, lines.isEmpty ? 0 : h + 2 * m.labelPad))
         }
         var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
+        if pass.isTensor { request.spine = Diagram.spine(first, index: index) }
         if style.clusters, !pass.isCollapsed, !pass.isTensor { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
         return (m, try Graphviz.shared.layout(request))
     }
@@ -253,6 +254,23 @@ public struct Diagram: Sendable {
 }
 
 extension Diagram {
+    /// The longest path into the output (by ranks), as node indices: drawn as a straight line, with
+    /// the parameters that join it set beside it, so a network does not drift sideways layer by layer.
+    static func spine(_ scene: Scene, index: [Int]) -> [Int] {
+        var depth = [Int](repeating: 0, count: scene.nodes.count)
+        var best = [Int](repeating: -1, count: scene.nodes.count)
+        for e in scene.edges {   // listed by consumer in creation (topological) order
+            let a = index[e.from], b = index[e.to]
+            guard a >= 0, b >= 0 else { continue }
+            if depth[a] + 1 > depth[b] || best[b] < 0 { if depth[a] + 1 >= depth[b] { depth[b] = depth[a] + 1; best[b] = a } }
+        }
+        guard let out = scene.nodes.firstIndex(where: \.isOutput) else { return [] }
+        var path = [out]
+        var k = out
+        while best[k] >= 0 { k = best[k]; path.append(k) }
+        return path
+    }
+
     /// Neuron and layer clusters from dotted names: a layer `l1` is boxed when drawn nodes are
     /// named `l1.…`, a neuron `l1.n2` when they are named `l1.n2.…` (statement and stem groups are not boxed).
     static func clusters(graph: Graph, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {

@@ -4,8 +4,8 @@ import Testing
 /// Tensor programs through the command line: every command a user runs on them.
 @Suite("tensor programs through the CLI", .serialized)
 struct TensorCLITests {
-    let classifier = "samples/tensor-softmax-classifier.grad"
-    let bias = "samples/tensor-broadcast-bias.grad"
+    let classifier = "samples/tensors/softmax-classifier.grad"
+    let bias = "samples/tensors/broadcast-bias.grad"
 
     func folder(_ name: String) throws -> URL {
         let d = try scratchDirectory().appendingPathComponent(name, isDirectory: true)

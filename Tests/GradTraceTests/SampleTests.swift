@@ -14,7 +14,10 @@ private let samplesDirectory = URL(fileURLWithPath: #filePath)
     .appendingPathComponent("samples")
 
 private func sampleFiles() throws -> [String] {
-    try FileManager.default.contentsOfDirectory(atPath: samplesDirectory.path).filter { $0.hasSuffix(".grad") }.sorted()
+    let top = try FileManager.default.contentsOfDirectory(atPath: samplesDirectory.path).filter { $0.hasSuffix(".grad") }
+    let tensors = try FileManager.default.contentsOfDirectory(atPath: samplesDirectory.appendingPathComponent("tensors").path)
+        .filter { $0.hasSuffix(".grad") }.map { "tensors/" + $0 }
+    return (top + tensors).sorted()
 }
 
 private func trimmed(_ s: Substring) -> String { s.trimmingCharacters(in: .whitespaces) }

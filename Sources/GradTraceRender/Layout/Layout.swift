@@ -59,6 +59,8 @@ public struct LayoutRequest: Sendable {
     /// Nested groups to box: a name (`l1`, `l1.n2`) and its member node indices. A group whose
     /// name extends another's (`l1.n2` in `l1`) is drawn inside it.
     public var clusters: [(name: String, members: [Int])] = []
+    /// Node indices to keep on one straight line (Graphviz's `group`): the spine of a tensor network.
+    public var spine: [Int] = []
 
     public init(nodeSizes: [(width: Double, height: Double)], edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)],
                 rankdir: RenderStyle.RankDir) {
@@ -98,11 +100,14 @@ public struct LayoutRequest: Sendable {
             return out
         }
         if !clusters.isEmpty { g.statements += body(nil) }
+        let onSpine = Set(spine)
         for (i, s) in nodeSizes.enumerated() {
-            g.statements.append(.node("n\(i)", [
+            var attrs = [
                 DOTAttribute("width", DOTEscaping.number(s.width / 72, decimals: 4)),
                 DOTAttribute("height", DOTEscaping.number(s.height / 72, decimals: 4)),
-            ]))
+            ]
+            if onSpine.contains(i) { attrs.append(DOTAttribute("group", "spine")) }
+            g.statements.append(.node("n\(i)", attrs))
         }
         for (k, e) in edges.enumerated() {
             var attrs = [DOTAttribute("id", "e\(k)")]
