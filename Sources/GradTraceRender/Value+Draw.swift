@@ -66,3 +66,42 @@ extension Value {
         try Writer().write(bytes, to: path)
     }
 }
+
+extension Diagram {
+    /// A diagram of a tensor backward pass (heatmap nodes, VJP edges).
+    public init(tensor trace: TensorTrace, style: RenderStyle, title: String? = nil) throws(RenderError) {
+        try self.init(graph: trace.graph.outline, pass: .tensor(trace), style: style, title: title)
+    }
+}
+
+extension TensorValue {
+    /// Draws the tensor graph this value depends on, after a backward pass from it, to a file (`.svg`,
+    /// `.png`, `.pdf` or `.dot` by extension), as ``GradTrace/Value/draw(to:step:style:title:)`` does:
+    ///
+    /// ```swift
+    /// try loss.draw(to: "loss.svg")
+    /// ```
+    public func draw(to path: String, step: Int? = nil, style: RenderStyle = RenderStyle(), title: String? = nil) throws(RenderError) {
+        let trace = TensorTrace(graph: tape.graph, output: id)
+        let stepCount = trace.steps.count
+        if let step, step < 0 || step > stepCount {
+            throw RenderError.unsupported("step \(step) is out of range: this trace has steps 0 (forward pass) to \(stepCount)")
+        }
+        let bytes: [UInt8]
+        if path.lowercased().hasSuffix(".dot") {
+            let scene = Scene(tensor: trace, step: step ?? stepCount, title: title, summary: step == nil)
+            bytes = Array(scene.dot(style: style, colorScale: nil).text.utf8)
+        } else {
+            guard let format = Diagram.format(ofPath: path) else {
+                throw RenderError.unsupported("cannot tell the format of '\(path)' from its extension: use .svg, .png, .pdf or .dot")
+            }
+            let diagram = try Diagram(tensor: trace, style: style, title: title)
+            if let step {
+                bytes = try diagram.render(step: step, format: format)
+            } else {
+                bytes = try diagram.render(format: format)
+            }
+        }
+        try Writer().write(bytes, to: path)
+    }
+}

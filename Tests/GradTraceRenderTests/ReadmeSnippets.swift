@@ -11,6 +11,7 @@ func readmeSnippets() throws {
     let ce = (X.matmul(W) + bias).tanh().crossEntropy(labels: labels)
     ce.backward()
     print(bias.grad.shape)   // [2]: summed over the batch
+    // With GradTraceRender: try ce.draw(to: "ce.svg")
 
     let x = Value(2, "x"), w = Value(3, "w")      // named leaves: inputs; no Tape to handle
     let u = (w * x).named("u")
