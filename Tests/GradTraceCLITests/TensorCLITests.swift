@@ -50,6 +50,19 @@ struct TensorCLITests {
         #expect(scalar.status == 2 && scalar.stderr.contains("[2]"), "\(scalar.stderr)")
     }
 
+    @Test func nonFiniteGradientsAreFlaggedAsForScalars() throws {
+        let program = "x = [[1, 2], [3, 4]]; w = [1, 2]; v = [5]; L = sum(log(x - 2) * w) + sum(v)"
+        let text = try gradtrace(["grad", "-e", program])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("warning: dL/dx passed through a NaN or an infinity"))
+        #expect(!text.stdout.contains("dL/dv passed"))
+        let j = try json(gradtrace(["grad", "-e", program, "--json"]).stdout)
+        let inputs = try #require(j["inputs"] as? [String: Any])
+        #expect((inputs["x"] as? [String: Any])?["nonfinite"] as? Bool == true)
+        #expect((inputs["v"] as? [String: Any])?["nonfinite"] == nil)
+        #expect((j["warnings"] as? [String])?.count == 2)
+    }
+
     @Test func traceJSONCarriesShapesFormulasAndReducedAxes() throws {
         let r = try gradtrace(["trace", bias, "--json"])
         #expect(r.status == 0, "\(r.stderr)")

@@ -38,21 +38,56 @@ extension Report {
         return "mean \(NumberFormat.short(mean, digits: 3)), std \(NumberFormat.short(variance.squareRoot(), digits: 3)), max |x| \(NumberFormat.short(t.maxMagnitude, digits: 3))"
     }
 
-    static func tensorInputs(_ graph: TensorGraph, gradients: [Tensor], to out: inout some TextOutputStream) {
+    static func tensorInputs(_ graph: TensorGraph, output: NodeID, outputName: String, gradients: [Tensor], to out: inout some TextOutputStream) {
+        let (flagged, warnings) = nonFinite(graph, output: output, outputName: outputName, gradients: gradients)
         out.write(" \"inputs\": {")
         var first = true
         for id in graph.inputIDs {
             out.write(first ? "\n" : ",\n")
             first = false
-            out.write("  \(jsonString(graph.name(of: id) ?? "v\(id)")): {\"value\": \(json(graph[id].value)), \"grad\": \(json(gradients[id]))}")
+            out.write("  \(jsonString(graph.name(of: id) ?? "v\(id)")): {\"value\": \(json(graph[id].value)), \"grad\": \(json(gradients[id]))")
+            out.write(flagged.contains(id) ? ", \"nonfinite\": true}" : "}")
         }
         out.write(first ? "}" : "\n }")
+        if !warnings.isEmpty { out.write(",\n \"warnings\": [" + warnings.map(jsonString).joined(separator: ", ") + "]") }
+    }
+
+    /// The inputs whose gradient passed through a NaN or an infinity (a value on a path to the output, or
+    /// the gradient itself), and the warning lines, as for scalar programs.
+    static func nonFinite(_ graph: TensorGraph, output: NodeID, outputName: String, gradients: [Tensor]) -> (Set<NodeID>, [String]) {
+        let mask = graph.ancestors(of: output)
+        let words = TensorText(graph: graph)
+        var culprits: [String] = []
+        var bad = [Bool](repeating: false, count: output + 1)
+        for id in 0...output where mask[id] && !graph[id].value.isFinite {
+            bad[id] = true
+            if culprits.count < 3 { culprits.append("\(words.name(id)) holds \(graph[id].value.data.contains { $0.isNaN } ? "NaN" : "an infinity")") }
+        }
+        var flagged = Set<NodeID>()
+        var lines: [String] = []
+        for id in graph.inputIDs where id <= output && mask[id] {
+            // Does a non-finite value lie downstream of this input, on the way to the output?
+            var reach = [Bool](repeating: false, count: output + 1)
+            reach[id] = true
+            var hit = bad[id] || !gradients[id].isFinite
+            if !hit && id < output {
+                for j in (id + 1)...output where mask[j] && graph[j].inputs.contains(where: { reach[$0] }) {
+                    reach[j] = true
+                    if bad[j] { hit = true; break }
+                }
+            }
+            guard hit else { continue }
+            flagged.insert(id)
+            let why = culprits.isEmpty ? "a local gradient is not finite" : culprits.joined(separator: ", ")
+            lines.append("warning: d\(outputName)/d\(graph.name(of: id) ?? "v\(id)") passed through a NaN or an infinity (\(why)): do not trust it")
+        }
+        return (flagged, lines)
     }
 
     /// `{"output", "value", "inputs"}` of a tensor program; inputs carry `{"shape", "data"}` values and gradients.
     public static func gradJSON(tensor p: TensorProgram, gradients: [Tensor], to out: inout some TextOutputStream) {
         out.write("{\"output\": \(jsonString(p.outputName)), \"value\": \(json(p.graph[p.output].value)),\n")
-        tensorInputs(p.graph, gradients: gradients, to: &out)
+        tensorInputs(p.graph, output: p.output, outputName: p.outputName, gradients: gradients, to: &out)
         out.write("}\n")
     }
 
@@ -62,6 +97,7 @@ extension Report {
         for id in p.graph.inputIDs {
             out.write("d\(p.outputName)/d\(p.graph.name(of: id) ?? "v\(id)") = \(text(gradients[id]))\n")
         }
+        for w in nonFinite(p.graph, output: p.output, outputName: p.outputName, gradients: gradients).1 { out.write(w + "\n") }
     }
 
     /// The trace JSON of a tensor program: as for scalars, with tensors as `{"shape", "data"}`, each
@@ -71,7 +107,7 @@ extension Report {
         let words = TensorText(graph: graph)
         out.write("{\"output\": \(jsonString(outputName)), \"value\": \(json(graph[trace.output].value)),\n")
         out.write(" \"granularity\": \"\(trace.granularity.rawValue)\",\n")
-        tensorInputs(graph, gradients: trace.gradients, to: &out)
+        tensorInputs(graph, output: trace.output, outputName: outputName, gradients: trace.gradients, to: &out)
         out.write(",\n \"nodes\": [\n")
         for id in 0..<graph.count {
             let n = graph[id]
@@ -135,5 +171,6 @@ extension Report {
         for id in graph.inputIDs {
             out.write("d\(outputName)/d\(graph.name(of: id) ?? "v\(id)") = \(text(trace.gradients[id]))\n")
         }
+        for w in nonFinite(graph, output: trace.output, outputName: outputName, gradients: trace.gradients).1 { out.write(w + "\n") }
     }
 }
