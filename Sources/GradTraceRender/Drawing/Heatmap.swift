@@ -1,3 +1,4 @@
+import Foundation
 import GradTrace
 
 /// The drawing rules of tensor pictures, in one place: how a tensor becomes a grid of cells, the
@@ -109,12 +110,23 @@ enum Heatmap {
         }
     }
 
-    /// The colour of `x` on a symmetric scale up to `scale`: a square-root mapping, so that values ten
-    /// times smaller than the largest still show (a linear one washes them out to white).
+    /// Decades a heatmap's colour spans: entries down to 1/1000 of the picture's largest still show.
+    static let decades = 3.0
+
+    /// The position of `x` on a symmetric logarithmic scale up to `scale`, −1…1: linear below
+    /// `scale`/1000, logarithmic above, so gradients of 0.01 and of 5 both show in one picture (a linear
+    /// scale washes the smaller ones out to white).
+    static func position(_ x: Double, scale: Double) -> Double {
+        guard x.isFinite, scale > 0 else { return 0 }
+        let linear = scale / Foundation.pow(10, decades)
+        let r = Foundation.log10(1 + Swift.abs(x) / linear) / Foundation.log10(1 + scale / linear)
+        return x < 0 ? -min(1, r) : min(1, r)
+    }
+
+    /// The colour of `x` on the picture's scale.
     static func color(_ x: Double, scale: Double) -> RGB {
         guard x.isFinite else { return RGB(0x9E9E9E) }
-        let r = min(1, Swift.abs(x) / scale).squareRoot()
-        return color(x < 0 ? -r : r)
+        return color(position(x, scale: scale))
     }
 
     /// RdBu-style diverging palette (colour-blind safe): blue below zero, white at zero, red above; `t` in −1…1.
@@ -262,7 +274,15 @@ extension DrawingBuilder {
             items.append(.box(Drawing.Box(x: x, y: y + 1, width: width, height: Self.colorBarHeight, radius: 0, fill: nil,
                                           stroke: Drawing.Stroke(color: theme.mutedText, width: 0.8))))
             items.append(run("0", x: x + width / 2, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
-            items.append(run("√ scale", x: x + width, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
+            // Ticks at a tenth and a hundredth of the largest, where the log scale puts them.
+            for f in [0.1, 0.01] {
+                for sign in [-1.0, 1.0] {
+                    let tx = x + width * (Heatmap.position(sign * f * scale, scale: scale) + 1) / 2
+                    items.append(.cell(Drawing.Cell(x: tx - 0.4, y: y + 1 + Self.colorBarHeight, width: 0.8, height: 3,
+                                                    fill: Drawing.Fill(color: theme.mutedText))))
+                }
+            }
+            items.append(run("log, ticks ÷10", x: x + width * 0.82, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
             x += width + 4
             items.append(run(hi, x: x, y: y - 1, size: fs - 1, color: theme.mutedText))
             x += text.measure(hi, size: fs - 1).width + 18
