@@ -191,6 +191,7 @@ func benchMLP() throws {
 
 let what = CommandLine.arguments.dropFirst().first ?? "all"
 if what == "mlp" { try benchMLP() }
+if what == "tensor" { try benchTensor() }
 if what == "mlp-trace" {
     // For profilers: the MLP backward pass in a loop.
     let tape = Tape()

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 
 /// A tensor value: a shape (`[]` for a scalar, up to rank 4) and its elements in row-major order.
 ///
@@ -214,24 +215,43 @@ extension Tensor {
 /// The dense kernels of the matrix product and its two vector-Jacobian products, on raw row-major
 /// buffers. Loops run over blocks of `block` rows of the right-hand factor, so the rows being reused stay
 /// in cache while every row of the left factor passes over them; the innermost loops run over contiguous
-/// rows (vectorised by the compiler). Summation order per output element is fixed: results are the same
-/// bytes on every machine.
+/// rows (vectorised by the compiler). Large products split their output rows among the cores; each
+/// output element is still summed by one thread in one fixed order, so results are the same bytes on
+/// every machine and with any number of cores.
 enum MatrixKernels {
     static let block = 64
+    /// Below this many multiply-adds a product runs on one thread (the hand-off costs more).
+    static let parallelWork = 1 << 20
+
+    /// Runs `body` over `0..<rows` in contiguous chunks, on every core when `work` is large.
+    static func rows(_ rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        let cores = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        let chunks = work >= parallelWork && cores > 1 ? Swift.min(Int(cores), rows) : 1
+        if chunks <= 1 { body(0..<rows); return }
+        // Each chunk writes its own output rows only: sharing the closure across threads is safe.
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let shared = body
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                shared((c * rows / chunks)..<((c + 1) * rows / chunks))
+            }
+        }
+    }
 
     /// C[m×n] = A[m×k] · B[k×n].
     static func nn(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int) -> [Double] {
         var c = [Double](repeating: 0, count: m * n)
         a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
             let ap = a.baseAddress!, bp = b.baseAddress!, cp = c.baseAddress!
-            for p0 in stride(from: 0, to: k, by: block) {
-                let p1 = Swift.min(k, p0 + block)
-                for i in 0..<m {
-                    let crow = cp + i * n
-                    for p in p0..<p1 {
-                        let x = ap[i * k + p]
-                        let brow = bp + p * n
-                        for j in 0..<n { crow[j] += x * brow[j] }
+            rows(m, work: m * k * n) { range in
+                for p0 in stride(from: 0, to: k, by: block) {
+                    let p1 = Swift.min(k, p0 + block)
+                    for i in range {
+                        let crow = cp + i * n
+                        for p in p0..<p1 {
+                            let x = ap[i * k + p]
+                            let brow = bp + p * n
+                            for j in 0..<n { crow[j] += x * brow[j] }
+                        }
                     }
                 }
             }
@@ -244,22 +264,24 @@ enum MatrixKernels {
         var c = [Double](repeating: 0, count: m * k)
         g.withUnsafeBufferPointer { g in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
             let gp = g.baseAddress!, bp = b.baseAddress!, cp = c.baseAddress!
-            for p0 in stride(from: 0, to: k, by: block) {
-                let p1 = Swift.min(k, p0 + block)
-                for i in 0..<m {
-                    let grow = gp + i * n
-                    for p in p0..<p1 {
-                        let brow = bp + p * n
-                        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-                        var j = 0
-                        while j + 4 <= n {
-                            s0 += grow[j] * brow[j]; s1 += grow[j + 1] * brow[j + 1]
-                            s2 += grow[j + 2] * brow[j + 2]; s3 += grow[j + 3] * brow[j + 3]
-                            j += 4
+            rows(m, work: m * k * n) { range in
+                for p0 in stride(from: 0, to: k, by: block) {
+                    let p1 = Swift.min(k, p0 + block)
+                    for i in range {
+                        let grow = gp + i * n
+                        for p in p0..<p1 {
+                            let brow = bp + p * n
+                            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+                            var j = 0
+                            while j + 4 <= n {
+                                s0 += grow[j] * brow[j]; s1 += grow[j + 1] * brow[j + 1]
+                                s2 += grow[j + 2] * brow[j + 2]; s3 += grow[j + 3] * brow[j + 3]
+                                j += 4
+                            }
+                            var s = (s0 + s1) + (s2 + s3)
+                            while j < n { s += grow[j] * brow[j]; j += 1 }
+                            cp[i * k + p] = s
                         }
-                        var s = (s0 + s1) + (s2 + s3)
-                        while j < n { s += grow[j] * brow[j]; j += 1 }
-                        cp[i * k + p] = s
                     }
                 }
             }
@@ -273,12 +295,14 @@ enum MatrixKernels {
         a.withUnsafeBufferPointer { a in g.withUnsafeBufferPointer { g in c.withUnsafeMutableBufferPointer { c in
             let ap = a.baseAddress!, gp = g.baseAddress!, cp = c.baseAddress!
             // Each output row (one column of A) is finished while it sits in L1; G's rows are reused from L2.
-            for p in 0..<k {
-                let crow = cp + p * n
-                for i in 0..<m {
-                    let x = ap[i * k + p]
-                    let grow = gp + i * n
-                    for j in 0..<n { crow[j] += x * grow[j] }
+            rows(k, work: m * k * n) { range in
+                for p in range {
+                    let crow = cp + p * n
+                    for i in 0..<m {
+                        let x = ap[i * k + p]
+                        let grow = gp + i * n
+                        for j in 0..<n { crow[j] += x * grow[j] }
+                    }
                 }
             }
         } } }
