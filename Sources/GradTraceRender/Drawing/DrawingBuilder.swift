@@ -364,7 +364,10 @@ enum EdgeLabel {
         let fs = style.edgeFontSize
         guard let last = ledger.last else { return [] }
         if tensor {
-            return ledger.enumerated().map { Line(text: $0.element, size: $0.offset == 0 ? fs : max(6, fs - 1), emphasis: $0.offset == 0) }
+            // The broadcast sum is emphasised too: it is the step learners forget.
+            return ledger.enumerated().map {
+                Line(text: $0.element, size: $0.offset == 0 ? fs : max(6, fs - 1), emphasis: $0.offset == 0 || $0.element.hasPrefix("Σ"))
+            }
         }
         switch style.labels {
         case .full:
