@@ -189,7 +189,28 @@ func benchMLP() throws {
     print("render_svg \(svg)")
 }
 
+/// The encode table: one frame of the MLP demo (the last step, and step 150) encoded with each PNG method.
+func benchEncode() throws {
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let g = tape.graph
+    let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
+    let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+    let px = diagram.pixelSize(scale: scale)
+    for step in [150, diagram.stepCount] {
+        let (colors, rows) = try diagram.pngEncodeTable(step: step, scale: scale)
+        print("\n## PNG encode, MLP demo step \(step) of \(diagram.stepCount), \(px.width) × \(px.height) px, \(colors.map { "\($0) colours" } ?? "over 256 colours") (best of 3, one thread)")
+        print("| method | ms per megapixel | ms per frame | bytes |")
+        print("|---|---|---|---|")
+        for r in rows {
+            print("| \(r.method) | \(fmt(r.seconds * 1000 / r.megapixels)) | \(fmt(r.seconds * 1000)) | \(r.bytes) |")
+        }
+    }
+}
+
 let what = CommandLine.arguments.dropFirst().first ?? "all"
+if what == "encode" || what == "all" { try benchEncode() }
 if what == "mlp" { try benchMLP() }
 if what == "mlp-trace" {
     // For profilers: the MLP backward pass in a loop.
