@@ -212,6 +212,22 @@ func benchEncode() throws {
 let what = CommandLine.arguments.dropFirst().first ?? "all"
 if what == "encode" || what == "all" { try benchEncode() }
 if what == "mlp" { try benchMLP() }
+if what == "backward" {
+    // The MLP demo's backward pass alone: with steps recorded (node, edge, layer) and gradients only.
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let g = tape.graph
+    let reps = 2000
+    for gr in Granularity.allCases {
+        let t = best(7) { for _ in 0..<reps { _ = Trace(graph: g, output: loss.id, granularity: gr) } } / Double(reps)
+        print("mlp_backward_steps_\(gr.rawValue) \(t)")
+    }
+    let q = best(7) { for _ in 0..<reps { _ = Trace.gradients(graph: g, output: loss.id) } } / Double(reps)
+    print("mlp_backward_gradients \(q)")
+    let (cg, out) = chain(1_000_000)
+    print("chain_1000000 \(best(3) { _ = Trace(graph: cg, output: out) })")
+}
 if what == "mlp-trace" {
     // For profilers: the MLP backward pass in a loop.
     let tape = Tape()
