@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(name: "gradtrace-example-mlp", dependencies: ["GradTrace", "GradTraceRender"], path: "Examples/mlp-demo"),
 
         .testTarget(name: "GradTraceTests", dependencies: ["GradTrace"]),
-        .testTarget(name: "GradTraceRenderTests", dependencies: ["GradTrace", "GradTraceRender"],
+        .testTarget(name: "GradTraceRenderTests", dependencies: ["GradTrace", "GradTraceRender", "CDeflate"],
                     exclude: ["References"]),
         .testTarget(name: "GradTraceCLITests", dependencies: ["gradtrace", "gradtrace-example-mlp"]),
     ]

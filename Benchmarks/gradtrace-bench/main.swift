@@ -228,6 +228,20 @@ if what == "backward" {
     let (cg, out) = chain(1_000_000)
     print("chain_1000000 \(best(3) { _ = Trace(graph: cg, output: out) })")
 }
+if what == "frames-check" {
+    // Incremental repainting against full repaints, every frame of the MLP demo at frame size.
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let g = tape.graph
+    let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
+    let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+    let frames = FrameSet(diagram: diagram, format: .png, scale: scale)
+    let stride = Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1
+    let order = Swift.stride(from: 0, through: diagram.stepCount, by: stride).map { $0 }
+    let r = try frames.repaintCheck(order: order)
+    print("frames \(order.count), painted incrementally \(r.partial), differing from a full paint: \(r.mismatched)")
+}
 if what == "mlp-trace" {
     // For profilers: the MLP backward pass in a loop.
     let tape = Tape()
