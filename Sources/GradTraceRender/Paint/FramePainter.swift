@@ -145,15 +145,26 @@ final class FramePainter {
     /// A pixel outside those bounds is covered by the same items in the same order in both.
     func dirtyRects(old: ArraySlice<PaintedItem>, new: ArraySlice<PaintedItem>, width: Int, height: Int) -> [PixelRect]? {
         let old = Array(old), new = Array(new)
-        var positions: [ItemKey: [Int]] = [:]
-        positions.reserveCapacity(old.count)
-        for (k, i) in old.enumerated() { positions[i.key, default: []].append(k) }
-        var taken: [ItemKey: Int] = [:]
+        // Each distinct old item's first position, and a chain through its later copies.
+        var first: [ItemKey: Int] = [:]
+        first.reserveCapacity(old.count)
+        var nextCopy = [Int](repeating: -1, count: old.count), lastCopy = [Int](repeating: -1, count: old.count)
+        for (k, i) in old.enumerated() {
+            if let f = first[i.key] {
+                nextCopy[lastCopy[f]] = k
+                lastCopy[f] = k
+            } else {
+                first[i.key] = k
+                lastCopy[k] = k
+            }
+        }
+        // The n-th copy of an item in `new` matches its n-th copy in `old`.
+        var used = [Bool](repeating: false, count: old.count)
         var oldIndexOfNew = [Int](repeating: -1, count: new.count)
         for (k, i) in new.enumerated() {
-            guard let list = positions[i.key] else { continue }
-            let n = taken[i.key, default: 0]
-            if n < list.count { oldIndexOfNew[k] = list[n]; taken[i.key] = n + 1 }
+            var c = first[i.key] ?? -1
+            while c >= 0 && used[c] { c = nextCopy[c] }
+            if c >= 0 { used[c] = true; oldIndexOfNew[k] = c }
         }
         // The longest increasing run of old positions, in new order (patience sorting).
         var tails: [Int] = [], tailNew: [Int] = []
@@ -264,15 +275,29 @@ final class FramePainter {
 struct ItemKey: Hashable {
     let item: Drawing.Item
     private let serial: Int
+    /// A hash of the item's kind, position and size, made once (equal items hash equal; the
+    /// text and points are compared only when two items' hashes agree).
+    private let digest: Int
 
     private static let counter = GroupSerial()
 
     init(_ item: Drawing.Item) {
         self.item = item
         if case .group = item { serial = Self.counter.next() } else { serial = 0 }
+        var h = Hasher()
+        switch item {
+        case .box(let x): h.combine(0); h.combine(x.x); h.combine(x.y); h.combine(x.width); h.combine(x.fill?.color.r); h.combine(x.stroke?.color.r)
+        case .cell(let x): h.combine(1); h.combine(x.x); h.combine(x.y); h.combine(x.fill.color.r)
+        case .curve(let x): h.combine(2); h.combine(x.pieces.first?.first?.x); h.combine(x.pieces.last?.last?.y); h.combine(x.stroke.color.r); h.combine(x.stroke.width)
+        case .polygon(let x): h.combine(3); h.combine(x.points.first?.x); h.combine(x.points.first?.y); h.combine(x.fill.color.r)
+        case .text(let x): h.combine(4); h.combine(x.x); h.combine(x.y); h.combine(x.width); h.combine(x.color.r); h.combine(x.text.utf8.count)
+        case .group: h.combine(5); h.combine(serial)
+        }
+        digest = h.finalize()
     }
 
     static func == (a: ItemKey, b: ItemKey) -> Bool {
+        guard a.digest == b.digest else { return false }
         switch (a.item, b.item) {
         case (.box(let x), .box(let y)): return x == y
         case (.cell(let x), .cell(let y)): return x == y
@@ -284,16 +309,7 @@ struct ItemKey: Hashable {
         }
     }
 
-    func hash(into h: inout Hasher) {
-        switch item {
-        case .box(let x): h.combine(0); h.combine(x)
-        case .cell(let x): h.combine(1); h.combine(x)
-        case .curve(let x): h.combine(2); h.combine(x)
-        case .polygon(let x): h.combine(3); h.combine(x)
-        case .text(let x): h.combine(4); h.combine(x)
-        case .group: h.combine(5); h.combine(serial)
-        }
-    }
+    func hash(into h: inout Hasher) { h.combine(digest) }
 }
 
 /// Distinct numbers for group keys (so no two groups match).

@@ -103,20 +103,27 @@ enum RunDeflate {
         return (UInt16(c), UInt8(lengthExtra[c]), UInt16(len - lengthBase[c]))
     }
 
+    /// For each length − 3: its literal/length symbol (257…285).
+    static let lengthSymbols: [UInt16] = lengthCodes.map { 257 + $0.code }
+
     // MARK: blocks
 
     /// Writes one block with dynamic Huffman codes fitted to `tokens`.
     static func writeBlock(_ tokens: UnsafeBufferPointer<UInt32>, final: Bool, to out: inout BitWriter) {
         var litFreq = [Int](repeating: 0, count: 286), distFreq = [Int](repeating: 0, count: 30)
-        lengthCodes.withUnsafeBufferPointer { lc in
+        litFreq.withUnsafeMutableBufferPointer { lf in
+        distFreq.withUnsafeMutableBufferPointer { df in
+        lengthSymbols.withUnsafeBufferPointer { ls in
             for t in tokens {
                 if t & 0x8000_0000 == 0 {
-                    litFreq[Int(t)] += 1
+                    lf[Int(t)] += 1
                 } else {
-                    litFreq[257 + Int(lc[Int((t >> 16) & 0xFF)].code)] += 1
-                    distFreq[Int((t >> 24) & 0x1F)] += 1
+                    lf[Int(ls[Int((t >> 16) & 0xFF)])] += 1
+                    df[Int((t >> 24) & 0x1F)] += 1
                 }
             }
+        }
+        }
         }
         litFreq[256] = 1
         // Codes of at least two symbols, so that every code is complete.
@@ -173,33 +180,57 @@ enum RunDeflate {
             out.write(UInt64(clCodes[r.symbol]) | UInt64(r.extra) << UInt64(clLengths[r.symbol]), Int(clLengths[r.symbol]) + r.bits)
         }
 
-        // The tokens: a literal/length code, then the length's extra bits, the distance code and its extra bits.
+        // The tokens: a literal, or a length code with its extra bits, then a distance code with its
+        // extra bits. Per-block tables join each code with its extra bits; the bits go through a
+        // local 64-bit buffer into room reserved up front (a token takes at most 48 bits).
+        var lengthBits = [UInt32](repeating: 0, count: 256), lengthCount = [UInt8](repeating: 0, count: 256)
+        for (k, l) in lengthCodes.enumerated() {
+            let sym = 257 + Int(l.code)
+            lengthBits[k] = UInt32(litCodes[sym]) | UInt32(l.value) << UInt32(litLengths[sym])
+            lengthCount[k] = litLengths[sym] + l.extra
+        }
+        out.reserve(6 * tokens.count + 16)
+        var bits = out.bits, used = out.used
+        var dst = out.buffer + out.count
         litCodes.withUnsafeBufferPointer { litCodes in
         litLengths.withUnsafeBufferPointer { litLengths in
         distCodes.withUnsafeBufferPointer { distCodes in
         distLengths.withUnsafeBufferPointer { distLengths in
-        lengthCodes.withUnsafeBufferPointer { lc in
+        lengthBits.withUnsafeBufferPointer { lengthBits in
+        lengthCount.withUnsafeBufferPointer { lengthCount in
         distanceExtra.withUnsafeBufferPointer { dx in
-            for t in tokens {
-                if t & 0x8000_0000 == 0 {
-                    out.write(UInt64(litCodes[Int(t)]), Int(litLengths[Int(t)]))
-                } else {
-                    let l = lc[Int((t >> 16) & 0xFF)]
-                    let sym = 257 + Int(l.code)
-                    let d = Int((t >> 24) & 0x1F)
-                    let lbits = Int(litLengths[sym])
-                    out.write(UInt64(litCodes[sym]) | UInt64(l.value) << UInt64(lbits), lbits + Int(l.extra))
-                    let dbits = Int(distLengths[d])
-                    out.write(UInt64(distCodes[d]) | UInt64(t & 0x1FFF) << UInt64(dbits), dbits + dx[d])
+            @inline(__always) func put(_ v: UInt64, _ n: Int) {
+                bits |= v << UInt64(used)
+                used += n
+                if used >= 32 {
+                    UnsafeMutableRawPointer(dst).storeBytes(of: UInt32(truncatingIfNeeded: bits).littleEndian, as: UInt32.self)
+                    dst += 4
+                    bits >>= 32
+                    used -= 32
                 }
             }
-            out.write(UInt64(litCodes[256]), Int(litLengths[256]))
+            for t in tokens {
+                if t & 0x8000_0000 == 0 {
+                    put(UInt64(litCodes[Int(t)]), Int(litLengths[Int(t)]))
+                } else {
+                    let l = Int((t >> 16) & 0xFF)
+                    put(UInt64(lengthBits[l]), Int(lengthCount[l]))
+                    let d = Int((t >> 24) & 0x1F)
+                    let dbits = Int(distLengths[d])
+                    put(UInt64(distCodes[d]) | UInt64(t & 0x1FFF) << UInt64(dbits), dbits + dx[d])
+                }
+            }
+            put(UInt64(litCodes[256]), Int(litLengths[256]))
         }
         }
         }
         }
         }
         }
+        }
+        out.count = dst - out.buffer
+        out.bits = bits
+        out.used = used
     }
 
     // MARK: bits
