@@ -198,6 +198,18 @@ func benchEncode() throws {
     let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
     let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
     let px = diagram.pixelSize(scale: scale)
+    // samples/loss.grad before its pass (step 0): 256 colours, where the exact palette applies.
+    let lossProgram = try Program.parse("x = 2\nw = 3\ntarget = 10\nu = w * x\noutput = u^2\nL = (output - target)^2")
+    let lossDiagram = try Diagram(graph: lossProgram.graph, trace: Trace(graph: lossProgram.graph, output: lossProgram.output), style: RenderStyle())
+    let lossScale = lossDiagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+    let lpx = lossDiagram.pixelSize(scale: lossScale)
+    let (lossColors, lossRows) = try lossDiagram.pngEncodeTable(step: 0, scale: lossScale, repeats: 9)
+    print("\n## PNG encode, loss example step 0, \(lpx.width) × \(lpx.height) px, \(lossColors.map { "\($0) colours" } ?? "over 256 colours") (best of 9, one thread)")
+    print("| method | ms per megapixel | ms per frame | bytes |")
+    print("|---|---|---|---|")
+    for r in lossRows {
+        print("| \(r.method) | \(fmt(r.seconds * 1000 / r.megapixels)) | \(fmt(r.seconds * 1000)) | \(r.bytes) |")
+    }
     for step in [150, diagram.stepCount] {
         let (colors, rows) = try diagram.pngEncodeTable(step: step, scale: scale)
         print("\n## PNG encode, MLP demo step \(step) of \(diagram.stepCount), \(px.width) × \(px.height) px, \(colors.map { "\($0) colours" } ?? "over 256 colours") (best of 3, one thread)")
