@@ -2,7 +2,7 @@
 # Installs the Debian packages GradTrace needs, when any is missing. Sourced by the other scripts.
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
-packages=(pkg-config libgraphviz-dev graphviz libcairo2-dev libpango1.0-dev libpng-dev libgif-dev fonts-dejavu-core "$@")
+packages=(pkg-config libgraphviz-dev graphviz libcairo2-dev libpango1.0-dev libpng-dev libgif-dev libdeflate-dev fonts-dejavu-core "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh chromium python3-venv
 swift build --build-tests
 swift test --skip-build
+# The benchmark as a smoke run (debug build, small sizes; prints figures, asserts no timing).
+.build/debug/gradtrace-bench smoke
 scripts/test-python.sh .build/debug/gradtrace   # the Python bridge against micrograd from PyPI
 # Hardening: a libFuzzer smoke run of the core, and ThreadSanitizer over the parallel paths.
 scripts/fuzz.sh

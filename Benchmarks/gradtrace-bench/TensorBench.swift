@@ -1,5 +1,6 @@
 import Foundation
 import GradTrace
+import GradTraceRender
 
 /// The tensor benchmark in process: the 2-layer MLP of Benchmarks/tensor/mlp784.grad (batch 64,
 /// 784 → 128 → 10, cross-entropy), parse + forward (randn included), then backward alone, best of runs.
@@ -18,4 +19,22 @@ func benchTensor() throws {
     print("tensor_backward_gradients \(backward)")
     print("tensor_backward_recorded \(recorded)")
     print("tensor_forward_plus_backward \(forward + backward)")
+}
+
+/// The tensor part of CI's smoke run: the benchmark program once, and a tensor picture's frames
+/// painted incrementally against full paints (fails when one differs).
+func smokeTensor() throws {
+    let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    let source = try String(contentsOf: here.appendingPathComponent("tensor/mlp784.grad"), encoding: .utf8)
+    var program: TensorProgram?
+    let parse = try seconds { program = try Program.parse(source).tensor }
+    guard let p = program else { fatalError("not a tensor program") }
+    let backward = try seconds { _ = TensorTrace.gradients(graph: p.graph, output: p.output) }
+    print("tensor MLP 784-128-10, batch 64: parse + forward \(fmt(parse * 1000)) ms, backward \(fmt(backward * 1000)) ms")
+    let small = try Program.parse("X = [[1, 2], [3, -1]]; W = [[0.5, -1, 2], [1, 0.5, -0.5]]; b = [0.1, 0.2, 0.3]; Z = X @ W + b; L = sum(Z * Z) / 2").tensor!
+    let diagram = try Diagram(tensor: TensorTrace(graph: small.graph, output: small.output), style: RenderStyle())
+    let frames = FrameSet(diagram: diagram, format: .png, scale: 0.5)
+    let check = try frames.repaintCheck(order: Array(0...diagram.stepCount) + [2, 1])
+    print("tensor frames: \(check.partial) painted incrementally, \(check.mismatched.count) differ from a full paint")
+    if !check.mismatched.isEmpty { print("error: tensor frames \(check.mismatched) differ from their full paint"); exit(1) }
 }

@@ -189,9 +189,112 @@ func benchMLP() throws {
     print("render_svg \(svg)")
 }
 
+/// The encode table: one frame of the MLP demo (the last step, and step 150) encoded with each PNG method.
+func benchEncode() throws {
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let g = tape.graph
+    let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
+    let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+    let px = diagram.pixelSize(scale: scale)
+    // samples/loss.grad before its pass (step 0): 256 colours, where the exact palette applies.
+    let lossProgram = try Program.parse("x = 2\nw = 3\ntarget = 10\nu = w * x\noutput = u^2\nL = (output - target)^2")
+    let lossDiagram = try Diagram(graph: lossProgram.graph, trace: Trace(graph: lossProgram.graph, output: lossProgram.output), style: RenderStyle())
+    let lossScale = lossDiagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+    let lpx = lossDiagram.pixelSize(scale: lossScale)
+    let (lossColors, lossRows) = try lossDiagram.pngEncodeTable(step: 0, scale: lossScale, repeats: 9)
+    print("\n## PNG encode, loss example step 0, \(lpx.width) × \(lpx.height) px, \(lossColors.map { "\($0) colours" } ?? "over 256 colours") (best of 9, one thread)")
+    print("| method | ms per megapixel | ms per frame | bytes |")
+    print("|---|---|---|---|")
+    for r in lossRows {
+        print("| \(r.method) | \(fmt(r.seconds * 1000 / r.megapixels)) | \(fmt(r.seconds * 1000)) | \(r.bytes) |")
+    }
+    for step in [150, diagram.stepCount] {
+        let (colors, rows) = try diagram.pngEncodeTable(step: step, scale: scale)
+        print("\n## PNG encode, MLP demo step \(step) of \(diagram.stepCount), \(px.width) × \(px.height) px, \(colors.map { "\($0) colours" } ?? "over 256 colours") (best of 3, one thread)")
+        print("| method | ms per megapixel | ms per frame | bytes |")
+        print("|---|---|---|---|")
+        for r in rows {
+            print("| \(r.method) | \(fmt(r.seconds * 1000 / r.megapixels)) | \(fmt(r.seconds * 1000)) | \(r.bytes) |")
+        }
+    }
+}
+
 let what = CommandLine.arguments.dropFirst().first ?? "all"
+if what == "encode" || what == "all" { try benchEncode() }
 if what == "mlp" { try benchMLP() }
 if what == "tensor" { try benchTensor() }
+if what == "backward" {
+    // The MLP demo's backward pass alone: with steps recorded (node, edge, layer) and gradients only.
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let g = tape.graph
+    let reps = 2000
+    for gr in Granularity.allCases {
+        let t = best(7) { for _ in 0..<reps { _ = Trace(graph: g, output: loss.id, granularity: gr) } } / Double(reps)
+        print("mlp_backward_steps_\(gr.rawValue) \(t)")
+    }
+    let q = best(7) { for _ in 0..<reps { _ = Trace.gradients(graph: g, output: loss.id) } } / Double(reps)
+    print("mlp_backward_gradients \(q)")
+    let (cg, out) = chain(1_000_000)
+    print("chain_1000000 \(best(3) { _ = Trace(graph: cg, output: out) })")
+}
+if what == "frames-check" {
+    // Incremental repainting against full repaints, every frame of the MLP demo at frame size.
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let g = tape.graph
+    let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
+    let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+    let frames = FrameSet(diagram: diagram, format: .png, scale: scale)
+    let stride = Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1
+    let order = Swift.stride(from: 0, through: diagram.stepCount, by: stride).map { $0 }
+    let r = try frames.repaintCheck(order: order)
+    print("frames \(order.count), painted incrementally \(r.partial), differing from a full paint: \(r.mismatched)")
+}
+if what == "smoke" {
+    // CI's smoke run (scripts/test.sh, debug build): every benchmark path once, small, in seconds.
+    // Prints figures but asserts no timing; fails only when incremental frames differ from full paints.
+    let (cg, cout) = chain(1_000)
+    let ct = best(2) { _ = Trace(graph: cg, output: cout) }
+    let cq = best(2) { _ = Trace.gradients(graph: cg, output: cout) }
+    print("chain of 1,000 steps: backward with steps \(fmt(ct * 1e6)) µs, gradients only \(fmt(cq * 1e6)) µs")
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let g = tape.graph
+    for gr in Granularity.allCases {
+        let t = best(2) { for _ in 0..<5 { _ = Trace(graph: g, output: loss.id, granularity: gr) } } / 5
+        print("MLP demo backward with steps (\(gr.rawValue)): \(fmt(t * 1e6)) µs")
+    }
+    let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
+    let scale = 0.2
+    let (colors, rows) = try diagram.pngEncodeTable(step: diagram.stepCount / 2, scale: scale, repeats: 1)
+    print("encode table at scale \(scale) (\(colors.map { "\($0)" } ?? "> 256") colours):")
+    for r in rows { print("  \(r.method): \(fmt(r.seconds * 1000 / r.megapixels)) ms/Mpx, \(r.bytes) bytes") }
+    let frames = FrameSet(diagram: diagram, format: .png, scale: scale)
+    let t = try seconds { try frames.renderAll(jobs: 2, sink: { _, _ in }) }
+    print("\(diagram.stepCount + 1) PNG frames at scale \(scale) on 2 workers: \(fmt(t)) s")
+    let check = try frames.repaintCheck(order: Array(stride(from: 0, through: diagram.stepCount, by: 10)) + [1, 2, 3])
+    print("incremental repaint: \(check.partial) frames painted incrementally, \(check.mismatched.count) differ from a full paint")
+    if !check.mismatched.isEmpty { print("error: frames \(check.mismatched) differ from their full paint"); exit(1) }
+    try smokeTensor()
+}
+if what == "frames" {
+    // All PNG frames of the MLP demo at frame size, on N workers (default 1), for profilers.
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let g = tape.graph
+    let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
+    let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+    let jobs = Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1
+    let t = try seconds { try FrameSet(diagram: diagram, format: .png, scale: scale).renderAll(jobs: jobs, sink: { _, _ in }) }
+    print("\(diagram.stepCount + 1) frames on \(jobs) workers: \(fmt(t)) s, \(fmt(t / Double(diagram.stepCount + 1) * 1000)) ms a frame")
+}
 if what == "mlp-trace" {
     // For profilers: the MLP backward pass in a loop.
     let tape = Tape()

@@ -58,28 +58,49 @@ public struct FrameSet: Sendable {
         }
     }
 
-    /// Renders every frame in parallel (one Cairo surface per task; Graphviz is not called again)
+    /// The PNG bytes of frame `step`, painted by `frames` (which repaints only what changed
+    /// since the frame it painted last).
+    func renderPNG(step: Int, with frames: FramePainter) throws(RenderError) -> [UInt8] {
+        let surface = try frames.paint(frames.painter.builder.drawing(diagram.scene(step: step)))
+        return try PNGEncoder.encode(surface: surface.pointer, compression: Int32(RasterLimits.frameLevel))
+    }
+
+    /// Frames a worker takes at a time: consecutive frames share most of their pixels, so a
+    /// worker repaints little from one to the next; several runs a worker keep the load even.
+    static func runLength(frames: Int, workers: Int) -> Int {
+        max(1, min(32, frames / max(1, 4 * workers)))
+    }
+
+    /// Renders every frame in parallel (one Cairo surface per worker; Graphviz is not called again)
     /// and hands each to `sink` as soon as it is ready, from whichever thread drew it.
-    /// `progress` is called with the number of frames done so far.
+    /// `progress` is called with the number of frames done so far. Each worker takes runs of
+    /// consecutive frames; the bytes of a frame never depend on which worker drew it, or after what.
     public func renderAll(jobs: Int = 0, sink: @Sendable (Int, [UInt8]) throws -> Void,
                           progress: @Sendable (Int) -> Void = { _ in }) throws {
         let count = diagram.stepCount + 1
         let state = FrameState()
-        let workers = jobs > 0 ? jobs : ProcessInfoShim.activeProcessorCount
+        let workers = min(jobs > 0 ? jobs : ProcessInfoShim.activeProcessorCount, count)
+        let run = Self.runLength(frames: count, workers: workers)
         let next = Counter()
-        DispatchQueue.concurrentPerform(iterations: min(workers, count)) { _ in
-            // One painter per worker: its shaped text carries over from frame to frame.
+        let background = format == .png ? backgroundItemCount(Painter(diagram: diagram)) : 0
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            // One painter per worker: its shaped text carries over from frame to frame, and for
+            // PNG so does its surface.
             let painter = Painter(diagram: diagram)
+            let frames = format == .png ? FramePainter(painter: painter, scale: scale, backgroundItems: background) : nil
             while true {
-                let k = next.increment() - 1
-                if k >= count || state.failed { return }
-                do {
-                    let bytes = try render(step: k, with: painter)
-                    try sink(k, bytes)
-                    progress(state.finish())
-                } catch {
-                    state.fail(error)
-                    return
+                let first = (next.increment() - 1) * run
+                if first >= count || state.failed { return }
+                for k in first..<min(count, first + run) {
+                    if state.failed { return }
+                    do {
+                        let bytes = try frames.map { f throws(RenderError) in try renderPNG(step: k, with: f) } ?? render(step: k, with: painter)
+                        try sink(k, bytes)
+                        progress(state.finish())
+                    } catch {
+                        state.fail(error)
+                        return
+                    }
                 }
             }
         }

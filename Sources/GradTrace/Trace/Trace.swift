@@ -92,75 +92,82 @@ public struct Trace: Sendable {
     /// Runs the backward pass from `output` and records every step. O(nodes + edges).
     public init(graph: Graph, output: NodeID, granularity: Granularity = .node) {
         precondition(output >= 0 && output < graph.count, "output must be a node of the graph")
-        let n = output + 1
-        // One backward sweep marks the ancestors and counts each node's consumers among them.
-        var mask = [Bool](repeating: false, count: n)
-        var remaining = [Int32](repeating: 0, count: n)
-        mask[output] = true
-        var opCount = 0
-        var edgeCount = 0
-        graph.nodes.withUnsafeBufferPointer { nodes in
-            var id = output
-            while id >= 0 {
-                if mask[id] {
-                    let node = nodes[id]
-                    if node.a >= 0 { mask[node.a] = true; remaining[node.a] += 1; edgeCount += 1 }
-                    if node.b >= 0 { mask[node.b] = true; remaining[node.b] += 1; edgeCount += 1 }
-                    if !node.op.isLeaf { opCount += 1 }
-                }
-                id -= 1
-            }
-        }
+        // One sweep in reverse creation order (a reverse topological order) does everything: a
+        // node is reached when a consumer's edge wrote its completion step, which is also how the
+        // sweep skips the nodes the output does not depend on; the last consumer to run writes
+        // last, so `completed` ends as the step at which every consumer had run. No consumer
+        // counts, no separate marking pass.
         var grad = [Double](repeating: 0, count: graph.count)
         var completed = [Int](repeating: .max, count: graph.count)
         grad[output] = 1
         completed[output] = 0
+        // Room for every edge and step: counted for big graphs (their records dominate memory),
+        // bounded for small ones (two operands a node), where a counting pass would cost more
+        // than the memory it saves.
+        let (edgeRoom, stepRoom) = Self.room(graph: graph, output: output, granularity: granularity)
+        var stepCount = 0
+        let edgeGranularity = granularity == .edge
         var steps: [Step] = []
-        steps.reserveCapacity(granularity == .edge ? edgeCount : opCount)
-        // The hot loop works on raw buffers: the edge records are written in place, once each.
-        let edges = [EdgeRecord](unsafeUninitializedCapacity: edgeCount) { records, initialized in
+        // The hot loop works on raw buffers: steps and edge records are written in place, once each.
+        let edges = [EdgeRecord](unsafeUninitializedCapacity: edgeRoom) { records, initializedEdges in
             var e = 0
+            steps = [Step](unsafeUninitializedCapacity: stepRoom) { stepBuffer, initializedSteps in
+            let stepBase = stepBuffer.baseAddress!
+            let recordBase = records.baseAddress!
             grad.withUnsafeMutableBufferPointer { grad in
             completed.withUnsafeMutableBufferPointer { completed in
-            remaining.withUnsafeMutableBufferPointer { remaining in
-            mask.withUnsafeBufferPointer { mask in
             graph.nodes.withUnsafeBufferPointer { nodes in
                 var id = output
                 while id >= 0 {
                     defer { id -= 1 }
-                    guard mask[id] else { continue }
+                    guard completed[id] != .max else { continue }
                     let node = nodes[id]
                     if node.op.isLeaf { continue }
                     let upstream = grad[id]
-                    let binary = node.b >= 0
-                    let (la, lb) = node.op.localGradients(nodes[node.a].value, binary ? nodes[node.b].value : 0, output: node.value)
-                    var stepStart = e
-                    for k in 0..<(binary ? 2 : 1) {
-                        let input = k == 0 ? node.a : node.b
-                        let local = k == 0 ? la : lb
-                        let contribution = local * upstream
-                        grad[input] += contribution
-                        (records.baseAddress! + e).initialize(to: EdgeRecord(
-                            input: input, node: id, operand: k, local: local, upstream: upstream,
-                            contribution: contribution, accumulated: grad[input]))
-                        e += 1
-                        if granularity == .edge {
-                            steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<e))
-                            stepStart = e
-                        }
-                        remaining[input] -= 1
-                        if remaining[input] == 0 { completed[input] = steps.count + (granularity == .edge ? 0 : 1) }
+                    let a = node.a, b = node.b
+                    let binary = b >= 0
+                    let (la, lb) = node.op.localGradients(nodes[a].value, binary ? nodes[b].value : 0, output: node.value)
+                    let stepStart = e
+                    // Operand a.
+                    let ca = la * upstream
+                    let ga = grad[a] + ca
+                    grad[a] = ga
+                    (recordBase + e).initialize(to: EdgeRecord(input: a, node: id, operand: 0, local: la, upstream: upstream,
+                                                               contribution: ca, accumulated: ga))
+                    e += 1
+                    if edgeGranularity {
+                        (stepBase + stepCount).initialize(to: Step(index: stepCount + 1, node: id, upstream: upstream, edgeRange: stepStart..<e))
+                        stepCount += 1
+                        completed[a] = stepCount
+                    } else {
+                        completed[a] = stepCount + 1
                     }
-                    if granularity != .edge {
-                        steps.append(Step(index: steps.count + 1, node: id, upstream: upstream, edgeRange: stepStart..<e))
+                    if binary {
+                        let cb = lb * upstream
+                        let gb = grad[b] + cb
+                        grad[b] = gb
+                        (recordBase + e).initialize(to: EdgeRecord(input: b, node: id, operand: 1, local: lb, upstream: upstream,
+                                                                   contribution: cb, accumulated: gb))
+                        e += 1
+                        if edgeGranularity {
+                            (stepBase + stepCount).initialize(to: Step(index: stepCount + 1, node: id, upstream: upstream, edgeRange: (e - 1)..<e))
+                            stepCount += 1
+                            completed[b] = stepCount
+                        } else {
+                            completed[b] = stepCount + 1
+                        }
+                    }
+                    if !edgeGranularity {
+                        (stepBase + stepCount).initialize(to: Step(index: stepCount + 1, node: id, upstream: upstream, edgeRange: stepStart..<e))
+                        stepCount += 1
                     }
                 }
             }
             }
             }
+            initializedSteps = stepCount
             }
-            }
-            initialized = e
+            initializedEdges = e
         }
         if granularity == .layer {
             // Merge runs of consecutive steps whose nodes share a layer group; renumber.
@@ -187,6 +194,31 @@ public struct Trace: Sendable {
         self.edges = edges
         self.gradients = grad
         self.completedAt = completed
+    }
+
+    /// Capacities for the edge records and steps of a pass: exact (one counting sweep) for graphs
+    /// of more than 2¹⁶ nodes, else an upper bound (two operands a node).
+    static func room(graph: Graph, output: NodeID, granularity: Granularity) -> (edges: Int, steps: Int) {
+        let n = output + 1
+        if n <= 1 << 16 { return (2 * n, granularity == .edge ? 2 * n : n) }
+        var reached = [Bool](repeating: false, count: n)
+        reached[output] = true
+        var edgeCount = 0, opCount = 0
+        graph.nodes.withUnsafeBufferPointer { nodes in
+            reached.withUnsafeMutableBufferPointer { reached in
+                var id = output
+                while id >= 0 {
+                    if reached[id] {
+                        let node = nodes[id]
+                        if node.a >= 0 { reached[node.a] = true; edgeCount += 1 }
+                        if node.b >= 0 { reached[node.b] = true; edgeCount += 1 }
+                        if !node.op.isLeaf { opCount += 1 }
+                    }
+                    id -= 1
+                }
+            }
+        }
+        return (max(1, edgeCount), max(1, granularity == .edge ? edgeCount : opCount))
     }
 
     /// The edge records of step `step` (1-based).

@@ -51,7 +51,7 @@ extension Drawing {
         Drawing.replay(items, on: cr, text: text, frame: frame)
     }
 
-    private static func replay(_ items: [Item], on cr: OpaquePointer, text: TextEngine, frame: Int?) {
+    static func replay(_ items: [Item], on cr: OpaquePointer, text: TextEngine, frame: Int?) {
         for item in items {
             switch item {
             case .box(let b):

@@ -1,0 +1,232 @@
+import CCairo
+import CDeflate
+import Foundation
+import GradTrace
+@testable import GradTraceRender
+import Testing
+
+/// A PNG decoder for the tests, independent of the encoder: chunks with their CRCs checked,
+/// zlib inflated by libdeflate, every filter type undone, palettes expanded. Gives 0x00RRGGBB pixels.
+enum TestPNG {
+    struct Image { var width: Int, height: Int, colorType: UInt8, pixels: [UInt32] }
+    enum Failure: Error { case bad(String) }
+
+    static func decode(_ file: [UInt8]) throws -> Image {
+        guard file.count > 8, Array(file[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] else { throw Failure.bad("signature") }
+        func be32(_ i: Int) -> Int { Int(file[i]) << 24 | Int(file[i + 1]) << 16 | Int(file[i + 2]) << 8 | Int(file[i + 3]) }
+        var i = 8
+        var width = 0, height = 0, depth: UInt8 = 0, colorType: UInt8 = 0
+        var palette: [UInt32] = [], idat: [UInt8] = []
+        var ended = false
+        while i + 12 <= file.count {
+            let length = be32(i)
+            let type = String(decoding: file[(i + 4)..<(i + 8)], as: UTF8.self)
+            let body = Array(file[(i + 8)..<(i + 8 + length)])
+            let crc = file.withUnsafeBufferPointer { UInt32(libdeflate_crc32(0, $0.baseAddress! + i + 4, 4 + length)) }
+            guard crc == UInt32(be32(i + 8 + length)) else { throw Failure.bad("CRC of \(type)") }
+            switch type {
+            case "IHDR":
+                width = Int(body[0]) << 24 | Int(body[1]) << 16 | Int(body[2]) << 8 | Int(body[3])
+                height = Int(body[4]) << 24 | Int(body[5]) << 16 | Int(body[6]) << 8 | Int(body[7])
+                depth = body[8]; colorType = body[9]
+                guard body[10] == 0, body[11] == 0, body[12] == 0 else { throw Failure.bad("IHDR methods") }
+            case "PLTE":
+                palette = stride(from: 0, to: body.count, by: 3).map { UInt32(body[$0]) << 16 | UInt32(body[$0 + 1]) << 8 | UInt32(body[$0 + 2]) }
+            case "IDAT": idat += body
+            case "IEND": ended = true
+            default: break
+            }
+            i += 12 + length
+        }
+        guard ended, i == file.count else { throw Failure.bad("IEND") }
+        guard depth == 8, colorType == 2 || colorType == 3 else { throw Failure.bad("depth \(depth), colour type \(colorType)") }
+        let bpp = colorType == 2 ? 3 : 1, rowBytes = width * bpp
+        var raw = [UInt8](repeating: 0, count: (rowBytes + 1) * height)
+        guard let d = libdeflate_alloc_decompressor() else { throw Failure.bad("libdeflate") }
+        defer { libdeflate_free_decompressor(d) }
+        var actual = 0
+        let result = idat.withUnsafeBytes { src in raw.withUnsafeMutableBytes { dst in
+            libdeflate_zlib_decompress(d, src.baseAddress, src.count, dst.baseAddress, dst.count, &actual)
+        } }
+        guard result == LIBDEFLATE_SUCCESS, actual == raw.count else { throw Failure.bad("inflate \(result) \(actual)") }
+        var pixels = [UInt32](repeating: 0, count: width * height)
+        var prev = [UInt8](repeating: 0, count: rowBytes), cur = prev
+        for y in 0..<height {
+            let f = raw[y * (rowBytes + 1)]
+            for x in 0..<rowBytes {
+                let v = raw[y * (rowBytes + 1) + 1 + x]
+                let a = x >= bpp ? Int(cur[x - bpp]) : 0, b = Int(prev[x]), c = x >= bpp ? Int(prev[x - bpp]) : 0
+                switch f {
+                case 0: cur[x] = v
+                case 1: cur[x] = v &+ UInt8(a)
+                case 2: cur[x] = v &+ UInt8(b)
+                case 3: cur[x] = v &+ UInt8((a + b) / 2)
+                case 4:
+                    let p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c)
+                    cur[x] = v &+ UInt8(pa <= pb && pa <= pc ? a : (pb <= pc ? b : c))
+                default: throw Failure.bad("filter \(f)")
+                }
+            }
+            for x in 0..<width {
+                if colorType == 2 {
+                    pixels[y * width + x] = UInt32(cur[3 * x]) << 16 | UInt32(cur[3 * x + 1]) << 8 | UInt32(cur[3 * x + 2])
+                } else {
+                    guard Int(cur[x]) < palette.count else { throw Failure.bad("index past the palette") }
+                    pixels[y * width + x] = palette[Int(cur[x])]
+                }
+            }
+            swap(&prev, &cur)
+        }
+        return Image(width: width, height: height, colorType: colorType, pixels: pixels)
+    }
+
+    /// The pixels of an RGB24 image surface as 0x00RRGGBB.
+    static func pixels(of surface: OpaquePointer) -> [UInt32] {
+        let w = Int(cairo_image_surface_get_width(surface)), h = Int(cairo_image_surface_get_height(surface))
+        let stride = Int(cairo_image_surface_get_stride(surface))
+        let data = cairo_image_surface_get_data(surface)!
+        var out: [UInt32] = []
+        out.reserveCapacity(w * h)
+        for y in 0..<h {
+            let row = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
+            for x in 0..<w { out.append(row[x] & 0x00FF_FFFF) }
+        }
+        return out
+    }
+}
+
+private struct Mix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// xRGB pixels (a stride wider than the row, as Cairo may have) from 0x00RRGGBB values.
+private func encode(_ pixels: [UInt32], width: Int, height: Int, method: PNGEncoder.Method) throws -> [UInt8] {
+    let stride = 4 * width + 8
+    var buffer = [UInt8](repeating: 0xAB, count: stride * height)
+    for y in 0..<height {
+        for x in 0..<width {
+            let v = pixels[y * width + x] | 0xFF00_0000
+            withUnsafeBytes(of: v) { b in for k in 0..<4 { buffer[y * stride + 4 * x + k] = b[k] } }
+        }
+    }
+    return try buffer.withUnsafeMutableBufferPointer { try PNGEncoder.encode(pixels: $0.baseAddress!, width: Int32(width), height: Int32(height), stride: stride, method: method) }
+}
+
+private let methods: [PNGEncoder.Method] = [
+    .default(level: 1), .default(level: 6), .default(level: 0), .default(level: 12), .libpng(level: 1),
+    PNGEncoder.Method(deflate: .libdeflate, level: 1, palette: false, rgbFilter: .sub),
+    PNGEncoder.Method(deflate: .libdeflate, level: 1, palette: false, rgbFilter: .up),
+    PNGEncoder.Method(deflate: .libdeflate, level: 1, palette: true, indexedFilter: .up),
+    PNGEncoder.Method(deflate: .libdeflate, level: 1, palette: true, indexedFilter: .sub),
+    PNGEncoder.Method(deflate: .runs, level: 1, palette: false),
+]
+
+@Suite("PNG encoding: palette, RunDeflate, libdeflate")
+struct PNGEncodingTests {
+    @Test("pictures of ≤ 256 colours become exact indexed PNGs, 257 colours stay RGB; every method decodes to the pixels")
+    func paletteRoundTrip() throws {
+        var rng = Mix(state: 3)
+        for colors in [1, 2, 17, 255, 256, 257, 5000] {
+            let palette = (0..<colors).map { UInt32($0) &* 0x010203 & 0xFFFFFF ^ UInt32(truncatingIfNeeded: $0 * 7919) & 0xFFFFFF }
+            let unique = Array(Set(palette))
+            let (w, h) = (61, 37)
+            // Runs, repeated rows and noise, so every match kind occurs.
+            var px = [UInt32](repeating: 0, count: w * h)
+            for y in 0..<h {
+                for x in 0..<w {
+                    let r = Int(rng.next() % 100)
+                    px[y * w + x] = r < 40 && x > 0 ? px[y * w + x - 1] : (r < 70 && y > 0 ? px[(y - 1) * w + x] : unique[Int(rng.next() % UInt64(unique.count))])
+                }
+            }
+            let distinct = Set(px).count
+            for m in methods {
+                let file = try encode(px, width: w, height: h, method: m)
+                let image = try TestPNG.decode(file)
+                #expect(image.width == w && image.height == h)
+                #expect(image.pixels == px, "\(colors) colours, \(m)")
+                if m.palette && m.deflate != .libpng { #expect(image.colorType == (distinct <= 256 ? 3 : 2), "\(distinct) colours, \(m)") }
+                #expect(try encode(px, width: w, height: h, method: m) == file, "same pixels, same bytes")
+            }
+        }
+    }
+
+    @Test("RunDeflate inflates back to its input: runs, noise, rows wider than the window, one byte")
+    func runDeflateRoundTrip() throws {
+        var rng = Mix(state: 11)
+        for (n, rowBytes, pixelBytes) in [(1, 1, 1), (2, 1, 1), (300, 10, 3), (100_000, 301, 3), (200_000, 40_001, 3), (70_000, 700, 1), (5, 1000, 3)] {
+            var data = [UInt8](repeating: 0, count: n)
+            for i in 0..<n {
+                let r = rng.next() % 10
+                data[i] = r < 4 && i >= pixelBytes ? data[i - pixelBytes] : (r < 7 && i >= rowBytes ? data[i - rowBytes] : UInt8(truncatingIfNeeded: rng.next() % (r == 9 ? 256 : 4)))
+            }
+            let stream = data.withUnsafeBufferPointer { RunDeflate.zlib($0, rowBytes: rowBytes, pixelBytes: pixelBytes) }
+            var back = [UInt8](repeating: 0, count: n)
+            let d = libdeflate_alloc_decompressor()!
+            defer { libdeflate_free_decompressor(d) }
+            var actual = 0
+            let result = stream.withUnsafeBytes { s in back.withUnsafeMutableBytes { b in
+                libdeflate_zlib_decompress(d, s.baseAddress, s.count, b.baseAddress, b.count, &actual)
+            } }
+            #expect(result == LIBDEFLATE_SUCCESS && actual == n && back == data, "n \(n), rows of \(rowBytes)")
+        }
+    }
+
+    @Test("a rendered frame decodes to the surface's pixels with every method")
+    func renderedFrameRoundTrip() throws {
+        let d = try Fixtures.diagram("neuron")
+        let painter = Painter(diagram: d)
+        let surface = try painter.image(painter.builder.drawing(d.scene(step: 3)), scale: 1)
+        let expected = TestPNG.pixels(of: surface.pointer)
+        for m in methods {
+            let image = try TestPNG.decode(try PNGEncoder.encode(surface: surface.pointer, method: m))
+            #expect(image.pixels == expected, "\(m)")
+        }
+    }
+}
+
+@Suite("Frames: incremental repainting")
+struct FramePaintingTests {
+    @Test("every frame painted over another equals its full paint, in order, reversed, by strides and shuffled")
+    func incrementalEqualsFull() throws {
+        for (sample, scale) in [("loss", 1.0), ("neuron", 1.5), ("micrograd-chain", 0.75), ("mlp-demo", 0.25)] {
+            let d = try Fixtures.diagram(sample)
+            let frames = FrameSet(diagram: d, format: .png, scale: scale)
+            let all = Array(0...d.stepCount)
+            var rng = Mix(state: UInt64(d.stepCount))
+            var shuffled = all
+            for i in shuffled.indices.reversed() { shuffled.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            // The big demo in order only (as workers paint it), the small ones in every order.
+            let orders = sample == "mlp-demo" ? [all] : [all, all.reversed(), Array(stride(from: 0, through: d.stepCount, by: 5)), shuffled]
+            for (k, order) in orders.enumerated() where order.count > 1 {
+                let r = try frames.repaintCheck(order: order)
+                #expect(r.mismatched.isEmpty, "\(sample), order \(k): frames \(r.mismatched) differ from their full paint")
+                if k == 0 { #expect(r.partial > 0, "\(sample): nothing was painted incrementally") }
+            }
+        }
+    }
+
+    @Test("frame bytes are the same for any --jobs and equal a single render of that step")
+    func framesIndependentOfJobs() throws {
+        let d = try Fixtures.diagram("neuron")
+        let frames = FrameSet(diagram: d, format: .png, scale: 1)
+        final class Box: @unchecked Sendable { var frames: [Int: [UInt8]] = [:]; let lock = NSLock() }
+        var runs: [[Int: [UInt8]]] = []
+        for jobs in [1, 2, 3, 1] {
+            let box = Box()
+            try frames.renderAll(jobs: jobs, sink: { k, bytes in box.lock.lock(); box.frames[k] = bytes; box.lock.unlock() })
+            runs.append(box.frames)
+        }
+        for r in runs.dropFirst() { #expect(r == runs[0]) }
+        for k in [0, d.stepCount / 2, d.stepCount] {
+            let single = try d.render(step: k, format: .png(scale: 1, compression: RasterLimits.frameLevel))
+            #expect(runs[0][k] == single, "frame \(k)")
+        }
+    }
+}
