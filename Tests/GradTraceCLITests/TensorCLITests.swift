@@ -142,6 +142,12 @@ struct TensorCLITests {
         #expect(r.status == 0, "\(r.stderr)")
         let md = try String(contentsOf: out, encoding: .utf8)
         #expect(md.contains(".svg") || md.contains(".png"))
+        // at= takes tensor literals (commas inside brackets belong to the literal), of the input's shape.
+        let withAt = d.appendingPathComponent("at.md")
+        try "```gradtrace at=\"b=[1, -2], s=3\"\nb = [0, 0]\ns = 1\nL = sum(b * b) * s\n```\n\n```gradtrace at=\"b=[1, 2, 3]\"\nb = [0, 0]\nL = sum(b)\n```\n"
+            .write(to: withAt, atomically: true, encoding: .utf8)
+        let a = try gradtrace(["markdown", withAt.path, "-o", d.appendingPathComponent("out/at.md").path])
+        #expect(a.status == 2 && a.stderr.contains("at.md:7:") && a.stderr.contains("shape [3] for 'b', which has shape [2]"), "\(a.stderr)")
         let bad = d.appendingPathComponent("bad.md")
         try "# x\n\n```gradtrace\nA = [[1, 2], [3, 4]]\nb = [1, 2, 3]\nL = sum(A + b)\n```\n".write(to: bad, atomically: true, encoding: .utf8)
         let e = try gradtrace(["markdown", bad.path, "-o", d.appendingPathComponent("out/bad.md").path])

@@ -247,11 +247,40 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     /// One `NAME=VALUE` of `at=`.
     public struct Override: Sendable, Equatable {
         public var name: String
+        /// The number given (the first element of a tensor value).
         public var value: Double
+        /// A tensor literal's value (`at="b=[0.5, -1]"`), nil for a number.
+        public var tensor: Tensor?
         public init(name: String, value: Double) {
             self.name = name
             self.value = value
         }
+        public init(name: String, tensor: Tensor) {
+            self.name = name
+            self.value = tensor.scalar
+            self.tensor = tensor
+        }
+        /// The value as the program reads it.
+        public var asTensor: Tensor { tensor ?? Tensor(value) }
+    }
+
+    /// `x=2, b=[1, 2]` cut at the commas outside brackets.
+    static func overrideItems(_ value: Substring) -> [Substring] {
+        var items: [Substring] = []
+        var depth = 0
+        var start = value.startIndex
+        for i in value.indices {
+            switch value[i] {
+            case "[": depth += 1
+            case "]": depth -= 1
+            case "," where depth == 0:
+                items.append(value[start..<i])
+                start = value.index(after: i)
+            default: break
+            }
+        }
+        items.append(value[start...])
+        return items.filter { !$0.allSatisfy { $0 == " " } }
     }
 
     public init() {}
@@ -355,13 +384,21 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
             case "alt": o.alt = value
             case "title": o.title = value
             case "at":
-                for item in value.split(separator: ",", omittingEmptySubsequences: true) {
+                for item in Self.overrideItems(Substring(value)) {
                     let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                     let name = parts[0].trimmed(of: " ")
                     guard parts.count == 2, !name.isEmpty else { throw bad("expected NAME=VALUE pairs separated by commas") }
                     let text = parts[1].trimmed(of: " ")
-                    guard let v = Double(text) else { throw bad("'\(text)' is not a number") }
                     if o.at.contains(where: { $0.name == name }) { throw bad("'\(name)' is given twice") }
+                    if text.hasPrefix("[") || text.hasPrefix("-[") {
+                        do {
+                            o.at.append(Override(name: name, tensor: try Tensor.literal(String(text))))
+                        } catch {
+                            throw bad("'\(text)' is not a tensor literal: \(error.message)")
+                        }
+                        continue
+                    }
+                    guard let v = Double(text) else { throw bad("'\(text)' is not a number") }
                     o.at.append(Override(name: name, value: v))
                 }
                 if o.at.isEmpty { throw bad("expected NAME=VALUE pairs separated by commas") }

@@ -215,9 +215,9 @@ public struct MarkdownTransform: Sendable {
         // The program, with diagnostics moved to their line (and column) in the Markdown file.
         let program: Program
         do {
-            var overrides: [String: Double] = [:]
-            for o in options.at { overrides[o.name] = o.value }
-            program = try Program.parse(bytes: source, file: sourceFile ?? doc.name, inputs: overrides)
+            var overrides: [String: Tensor] = [:]
+            for o in options.at { overrides[o.name] = o.asTensor }
+            program = try Program.parse(bytes: source, file: sourceFile ?? doc.name, values: overrides)
         } catch let d as Diagnostic where sourceFile != nil {
             // An error in a src= file is reported in that file, and at the fence that asked for it.
             throw Self.located(fence, file: doc.name, column: at(options.src != nil ? "src" : "ref"), "in the program: \(d.description)")
@@ -235,8 +235,9 @@ public struct MarkdownTransform: Sendable {
                                    "at=: unknown input '\(name)': the block's inputs are " + Self.list(known))
             case .unknownOutput(let name, _):
                 throw Self.located(fence, file: doc.name, column: atFence, "unknown output '\(name)'")
-            case .wrongShape:
-                throw Self.located(fence, file: doc.name, column: at("at"), "at=: \(p.description)")
+            case .wrongShape(let name, let given, let expected):
+                throw Self.located(fence, file: doc.name, column: at("at"),
+                                   "at=: a value of shape \(given) for '\(name)', which has shape \(expected)")
             case .notUTF8(_, let line):
                 let text = line <= fence.lines.count ? fence.lines[line - 1].text : ""
                 throw Diagnostic(file: doc.name, line: fence.openingLine + line, column: 1,
