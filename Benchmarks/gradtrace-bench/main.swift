@@ -274,11 +274,15 @@ if what == "smoke" {
     let (colors, rows) = try diagram.pngEncodeTable(step: diagram.stepCount / 2, scale: scale, repeats: 1)
     print("encode table at scale \(scale) (\(colors.map { "\($0)" } ?? "> 256") colours):")
     for r in rows { print("  \(r.method): \(fmt(r.seconds * 1000 / r.megapixels)) ms/Mpx, \(r.bytes) bytes") }
+    // All frames of micrograd's neuron (small), then MLP-demo frames painted over one another.
+    let neuron = try Program.parse("x1 = 2; x2 = 0; w1 = -3; w2 = 1; b = 6.8813735870195432\nn = x1*w1 + x2*w2 + b\no = tanh(n)")
+    let neuronDiagram = try Diagram(graph: neuron.graph, trace: Trace(graph: neuron.graph, output: neuron.output), style: RenderStyle())
+    let t = try seconds { try FrameSet(diagram: neuronDiagram, format: .png, scale: 1).renderAll(jobs: 2, sink: { _, _ in }) }
+    print("\(neuronDiagram.stepCount + 1) PNG frames of the neuron at scale 1 on 2 workers: \(fmt(t)) s")
     let frames = FrameSet(diagram: diagram, format: .png, scale: scale)
-    let t = try seconds { try frames.renderAll(jobs: 2, sink: { _, _ in }) }
-    print("\(diagram.stepCount + 1) PNG frames at scale \(scale) on 2 workers: \(fmt(t)) s")
-    let check = try frames.repaintCheck(order: Array(stride(from: 0, through: diagram.stepCount, by: 10)) + [1, 2, 3])
-    print("incremental repaint: \(check.partial) frames painted incrementally, \(check.mismatched.count) differ from a full paint")
+    let last = diagram.stepCount
+    let check = try frames.repaintCheck(order: [0, 1, 2, 3, last / 2, last / 2 + 1, last - 1, last, 7])
+    print("incremental repaint, MLP demo at scale \(scale): \(check.partial) frames painted incrementally, \(check.mismatched.count) differ from a full paint")
     if !check.mismatched.isEmpty { print("error: frames \(check.mismatched) differ from their full paint"); exit(1) }
 }
 if what == "frames" {

@@ -13,7 +13,8 @@ import CImageCodecs
 ///   palettes. Lossless: a decoder gives back every pixel exactly.
 /// - more colours: 8-bit RGB, every row filtered with Up (flat diagrams repeat rows).
 ///
-/// The libpng path (`Method.libpng`) is kept for the benchmark's encode table.
+/// Pictures of more than ``streamingPixels`` pixels (a large `render`, never a frame) go through
+/// libpng, which streams, as every picture did before; the pixels are the same either way.
 enum PNGEncoder {
     /// A PNG row filter (the types of the PNG spec; only these are used).
     enum Filter: UInt8, CaseIterable, Sendable {
@@ -50,8 +51,13 @@ enum PNGEncoder {
 
     final class Buffer { var bytes: [UInt8] = [] }
 
+    /// Pictures past this many pixels go through libpng, which streams row by row: the
+    /// whole-buffer encoders would hold the filtered rows (3 bytes a pixel) beside the surface.
+    static let streamingPixels = 32_000_000
+
     static func encode(surface: OpaquePointer, compression: Int32) throws(RenderError) -> [UInt8] {
-        try encode(surface: surface, method: .default(level: compression))
+        let pixels = Int(cairo_image_surface_get_width(surface)) * Int(cairo_image_surface_get_height(surface))
+        return try encode(surface: surface, method: pixels > streamingPixels ? .libpng(level: compression) : .default(level: compression))
     }
 
     static func encode(surface: OpaquePointer, method: Method) throws(RenderError) -> [UInt8] {
