@@ -333,7 +333,8 @@ extension FrameSet {
     /// Self-check of incremental repainting (tests and `gradtrace-bench frames-check`): paints
     /// the frames in `order` (default: all, in order) on one ``FramePainter`` and compares each
     /// with a full paint of the same frame. Returns how many were painted incrementally and the
-    /// frames whose pixels differ (none, or repainting is broken).
+    /// frames whose pixels differ (none, or repainting is broken). With `GRADTRACE_DEBUG_REPAINT`
+    /// set, a difference is described (where, and the items over its first pixel).
     public func repaintCheck(order: [Int]? = nil) throws(RenderError) -> (partial: Int, mismatched: [Int]) {
         let painter = Painter(diagram: diagram)
         let frames = FramePainter(painter: painter, scale: scale, backgroundItems: backgroundItemCount(painter))
