@@ -241,6 +241,28 @@ if what == "backward" {
     let (cg, out) = chain(1_000_000)
     print("chain_1000000 \(best(3) { _ = Trace(graph: cg, output: out) })")
 }
+if what == "apng" {
+    // The MLP demo's frames as one animated PNG (frame differences), against the frame files.
+    // gradtrace-bench apng [OUT.png [FRAME-FOLDER]] also writes the APNG and the frame files.
+    let tape = Tape()
+    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
+    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let g = tape.graph
+    let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
+    let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
+    let frames = FrameSet(diagram: diagram, format: .png, scale: scale)
+    var bytes: [UInt8] = []
+    let t = try seconds { bytes = try frames.animatedPNG() }
+    final class Total: @unchecked Sendable { var bytes = 0; let lock = NSLock() }
+    let total = Total()
+    let folder = CommandLine.arguments.dropFirst(3).first
+    try frames.renderAll(jobs: 2, sink: { k, b in
+        total.lock.lock(); total.bytes += b.count; total.lock.unlock()
+        if let folder { FileManager.default.createFile(atPath: folder + "/" + frames.fileName(step: k), contents: Data(b)) }
+    })
+    print("APNG of \(diagram.stepCount + 1) frames: \(fmt(t)) s on one thread, \(bytes.count) bytes (the frame files: \(total.bytes) bytes)")
+    if let path = CommandLine.arguments.dropFirst(2).first { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+}
 if what == "frames-check" {
     // Incremental repainting against full repaints, every frame of the MLP demo at frame size.
     let tape = Tape()
@@ -275,11 +297,18 @@ if what == "smoke" {
     let (colors, rows) = try diagram.pngEncodeTable(step: diagram.stepCount / 2, scale: scale, repeats: 1)
     print("encode table at scale \(scale) (\(colors.map { "\($0)" } ?? "> 256") colours):")
     for r in rows { print("  \(r.method): \(fmt(r.seconds * 1000 / r.megapixels)) ms/Mpx, \(r.bytes) bytes") }
+    // All frames of micrograd's neuron (small), then MLP-demo frames painted over one another.
+    let neuron = try Program.parse("x1 = 2; x2 = 0; w1 = -3; w2 = 1; b = 6.8813735870195432\nn = x1*w1 + x2*w2 + b\no = tanh(n)")
+    let neuronDiagram = try Diagram(graph: neuron.graph, trace: Trace(graph: neuron.graph, output: neuron.output), style: RenderStyle())
+    let t = try seconds { try FrameSet(diagram: neuronDiagram, format: .png, scale: 1).renderAll(jobs: 2, sink: { _, _ in }) }
+    print("\(neuronDiagram.stepCount + 1) PNG frames of the neuron at scale 1 on 2 workers: \(fmt(t)) s")
+    var apng: [UInt8] = []
+    let ta = try seconds { apng = try FrameSet(diagram: neuronDiagram, format: .png, scale: 1).animatedPNG() }
+    print("the same frames as one animated PNG: \(fmt(ta)) s, \(apng.count) bytes")
     let frames = FrameSet(diagram: diagram, format: .png, scale: scale)
-    let t = try seconds { try frames.renderAll(jobs: 2, sink: { _, _ in }) }
-    print("\(diagram.stepCount + 1) PNG frames at scale \(scale) on 2 workers: \(fmt(t)) s")
-    let check = try frames.repaintCheck(order: Array(stride(from: 0, through: diagram.stepCount, by: 10)) + [1, 2, 3])
-    print("incremental repaint: \(check.partial) frames painted incrementally, \(check.mismatched.count) differ from a full paint")
+    let last = diagram.stepCount
+    let check = try frames.repaintCheck(order: [0, 1, 2, 3, last / 2, last / 2 + 1, last - 1, last, 7])
+    print("incremental repaint, MLP demo at scale \(scale): \(check.partial) frames painted incrementally, \(check.mismatched.count) differ from a full paint")
     if !check.mismatched.isEmpty { print("error: frames \(check.mismatched) differ from their full paint"); exit(1) }
     try smokeTensor()
 }

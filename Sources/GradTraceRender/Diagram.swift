@@ -40,7 +40,7 @@ public struct Diagram: Sendable {
 
     /// Output formats of ``render(step:format:)``.
     public enum Format: Sendable, Hashable {
-        /// PNG at `scale` pixels per point; zlib `compression` 0…9 (6 by default; frames use a faster 2).
+        /// PNG at `scale` pixels per point; `compression` 0…9: libdeflate at that level (6 by default), RunDeflate at 0 and 1 (fastest; frames use 1).
         case png(scale: Double, compression: Int = RasterLimits.pictureLevel)
         /// SVG of our own, text as `<text>`.
         case svg

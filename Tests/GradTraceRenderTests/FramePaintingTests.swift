@@ -40,12 +40,18 @@ enum TestPNG {
         }
         guard ended, i == file.count else { throw Failure.bad("IEND") }
         guard depth == 8, colorType == 2 || colorType == 3 else { throw Failure.bad("depth \(depth), colour type \(colorType)") }
-        let bpp = colorType == 2 ? 3 : 1, rowBytes = width * bpp
+        return Image(width: width, height: height, colorType: colorType,
+                     pixels: try rows(idat, width: width, height: height, colorType: colorType, palette: palette))
+    }
+
+    /// Inflates and unfilters one image's zlib data: 0x00RRGGBB pixels (0xAARRGGBB for RGBA).
+    static func rows(_ zlib: [UInt8], width: Int, height: Int, colorType: UInt8, palette: [UInt32]) throws -> [UInt32] {
+        let bpp = colorType == 2 ? 3 : (colorType == 6 ? 4 : 1), rowBytes = width * bpp
         var raw = [UInt8](repeating: 0, count: (rowBytes + 1) * height)
         guard let d = libdeflate_alloc_decompressor() else { throw Failure.bad("libdeflate") }
         defer { libdeflate_free_decompressor(d) }
         var actual = 0
-        let result = idat.withUnsafeBytes { src in raw.withUnsafeMutableBytes { dst in
+        let result = zlib.withUnsafeBytes { src in raw.withUnsafeMutableBytes { dst in
             libdeflate_zlib_decompress(d, src.baseAddress, src.count, dst.baseAddress, dst.count, &actual)
         } }
         guard result == LIBDEFLATE_SUCCESS, actual == raw.count else { throw Failure.bad("inflate \(result) \(actual)") }
@@ -68,16 +74,72 @@ enum TestPNG {
                 }
             }
             for x in 0..<width {
-                if colorType == 2 {
-                    pixels[y * width + x] = UInt32(cur[3 * x]) << 16 | UInt32(cur[3 * x + 1]) << 8 | UInt32(cur[3 * x + 2])
-                } else {
+                switch colorType {
+                case 2: pixels[y * width + x] = UInt32(cur[3 * x]) << 16 | UInt32(cur[3 * x + 1]) << 8 | UInt32(cur[3 * x + 2])
+                case 6: pixels[y * width + x] = UInt32(cur[4 * x + 3]) << 24 | UInt32(cur[4 * x]) << 16 | UInt32(cur[4 * x + 1]) << 8 | UInt32(cur[4 * x + 2])
+                default:
                     guard Int(cur[x]) < palette.count else { throw Failure.bad("index past the palette") }
                     pixels[y * width + x] = palette[Int(cur[x])]
                 }
             }
             swap(&prev, &cur)
         }
-        return Image(width: width, height: height, colorType: colorType, pixels: pixels)
+        return pixels
+    }
+
+    /// The frames of an animated PNG of 8-bit RGBA frames (dispose none; blend source or over
+    /// with alpha 0 or 255), composited: 0x00RRGGBB pixels of each frame.
+    static func decodeAnimation(_ file: [UInt8]) throws -> (width: Int, height: Int, frames: [[UInt32]], delays: [Double]) {
+        func be32(_ i: Int) -> Int { Int(file[i]) << 24 | Int(file[i + 1]) << 16 | Int(file[i + 2]) << 8 | Int(file[i + 3]) }
+        var i = 8, width = 0, height = 0, declared = -1, sequence = 0
+        var canvas: [UInt32] = [], frames: [[UInt32]] = [], delays: [Double] = []
+        var pending: (w: Int, h: Int, x: Int, y: Int, blend: UInt8, data: [UInt8])?
+        func flush() throws {
+            guard let p = pending else { return }
+            let px = try rows(p.data, width: p.w, height: p.h, colorType: 6, palette: [])
+            for y in 0..<p.h {
+                for x in 0..<p.w {
+                    let v = px[y * p.w + x], alpha = v >> 24
+                    guard alpha == 0 || alpha == 255 else { throw Failure.bad("alpha \(alpha)") }
+                    if p.blend == 0 || alpha == 255 { canvas[(p.y + y) * width + p.x + x] = alpha == 255 ? v & 0x00FF_FFFF : 0 }
+                }
+            }
+            frames.append(canvas)
+            pending = nil
+        }
+        while i + 12 <= file.count {
+            let length = be32(i)
+            let type = String(decoding: file[(i + 4)..<(i + 8)], as: UTF8.self)
+            let body = Array(file[(i + 8)..<(i + 8 + length)])
+            let crc = file.withUnsafeBufferPointer { UInt32(libdeflate_crc32(0, $0.baseAddress! + i + 4, 4 + length)) }
+            guard crc == UInt32(be32(i + 8 + length)) else { throw Failure.bad("CRC of \(type)") }
+            func b32(_ k: Int) -> Int { Int(body[k]) << 24 | Int(body[k + 1]) << 16 | Int(body[k + 2]) << 8 | Int(body[k + 3]) }
+            switch type {
+            case "IHDR":
+                width = b32(0); height = b32(4)
+                guard body[8] == 8, body[9] == 6 else { throw Failure.bad("not 8-bit RGBA") }
+                canvas = [UInt32](repeating: 0, count: width * height)
+            case "acTL": declared = b32(0)
+            case "fcTL":
+                try flush()
+                guard b32(0) == sequence else { throw Failure.bad("sequence") }
+                sequence += 1
+                let (w, h, x, y) = (b32(4), b32(8), b32(12), b32(16))
+                guard w > 0, h > 0, x + w <= width, y + h <= height, body[24] == 0 else { throw Failure.bad("frame region") }
+                delays.append(Double(Int(body[20]) << 8 | Int(body[21])) / Double(Int(body[22]) << 8 | Int(body[23])))
+                pending = (w, h, x, y, body[25], [])
+            case "IDAT": pending?.data += body
+            case "fdAT":
+                guard b32(0) == sequence else { throw Failure.bad("sequence") }
+                sequence += 1
+                pending?.data += body[4...]
+            case "IEND": try flush()
+            default: break
+            }
+            i += 12 + length
+        }
+        guard frames.count == declared else { throw Failure.bad("\(frames.count) frames, acTL says \(declared)") }
+        return (width, height, frames, delays)
     }
 
     /// The pixels of an RGB24 image surface as 0x00RRGGBB.
@@ -208,6 +270,24 @@ struct FramePaintingTests {
                 let r = try frames.repaintCheck(order: order)
                 #expect(r.mismatched.isEmpty, "\(sample), order \(k): frames \(r.mismatched) differ from their full paint")
                 if k == 0 { #expect(r.partial > 0, "\(sample): nothing was painted incrementally") }
+            }
+        }
+    }
+
+    @Test("the animated PNG holds every frame exactly, as frame differences")
+    func animatedPNG() throws {
+        for sample in ["neuron", "loss"] {
+            let d = try Fixtures.diagram(sample)
+            let frames = FrameSet(diagram: d, format: .png, scale: 1)
+            let file = try frames.animatedPNG(delay: 0.5, lastDelay: 2)
+            #expect(try frames.animatedPNG(delay: 0.5, lastDelay: 2) == file, "same frames, same bytes")
+            let animation = try TestPNG.decodeAnimation(file)
+            #expect(animation.frames.count == d.stepCount + 1)
+            #expect(animation.delays.first == 0.5 && animation.delays.last == 2)
+            for k in 0...d.stepCount {
+                let still = try TestPNG.decode(frames.render(step: k))
+                #expect(still.width == animation.width && still.height == animation.height)
+                #expect(animation.frames[k] == still.pixels, "\(sample) frame \(k)")
             }
         }
     }

@@ -61,8 +61,17 @@ final class FramePainter {
         let px = painter.diagram.pixelSize(scale: scale)
         let sx = Double(px.width) / drawing.width, sy = Double(px.height) / drawing.height
         let items = drawing.items.map { PaintedItem(key: ItemKey($0), bounds: Self.pixelBounds($0, sx: sx, sy: sy, width: px.width, height: px.height)) }
+        // Until this paint succeeds nothing is known to be on the surface (a failed paint leaves
+        // `painted` empty, so the next one paints everything).
         let old = painted
+        painted = []
+        let s = try paint(drawing, items: items, over: old, sx: sx, sy: sy)
         painted = items
+        return s
+    }
+
+    private func paint(_ drawing: Drawing, items: [PaintedItem], over old: [PaintedItem], sx: Double, sy: Double) throws(RenderError) -> CairoSurface {
+        let px = painter.diagram.pixelSize(scale: scale)
         guard let surface, !old.isEmpty else { return try paintAll(drawing, sx: sx, sy: sy) }
         // The background layer: the canvas and the leading items every frame shares (title, clusters).
         if let layer = background, layer.keys.count > items.count || !zip(layer.keys, items).allSatisfy({ $0 == $1.key }) { background = nil }
@@ -333,7 +342,8 @@ extension FrameSet {
     /// Self-check of incremental repainting (tests and `gradtrace-bench frames-check`): paints
     /// the frames in `order` (default: all, in order) on one ``FramePainter`` and compares each
     /// with a full paint of the same frame. Returns how many were painted incrementally and the
-    /// frames whose pixels differ (none, or repainting is broken).
+    /// frames whose pixels differ (none, or repainting is broken). With `GRADTRACE_DEBUG_REPAINT`
+    /// set, a difference is described (where, and the items over its first pixel).
     public func repaintCheck(order: [Int]? = nil) throws(RenderError) -> (partial: Int, mismatched: [Int]) {
         let painter = Painter(diagram: diagram)
         let frames = FramePainter(painter: painter, scale: scale, backgroundItems: backgroundItemCount(painter))

@@ -13,7 +13,8 @@ import CImageCodecs
 ///   palettes. Lossless: a decoder gives back every pixel exactly.
 /// - more colours: 8-bit RGB, every row filtered with Up (flat diagrams repeat rows).
 ///
-/// The libpng path (`Method.libpng`) is kept for the benchmark's encode table.
+/// Pictures of more than ``streamingPixels`` pixels (a large `render`, never a frame) go through
+/// libpng, which streams, as every picture did before; the pixels are the same either way.
 enum PNGEncoder {
     /// A PNG row filter (the types of the PNG spec; only these are used).
     enum Filter: UInt8, CaseIterable, Sendable {
@@ -50,8 +51,13 @@ enum PNGEncoder {
 
     final class Buffer { var bytes: [UInt8] = [] }
 
+    /// Pictures past this many pixels go through libpng, which streams row by row: the
+    /// whole-buffer encoders would hold the filtered rows (3 bytes a pixel) beside the surface.
+    static let streamingPixels = 32_000_000
+
     static func encode(surface: OpaquePointer, compression: Int32) throws(RenderError) -> [UInt8] {
-        try encode(surface: surface, method: .default(level: compression))
+        let pixels = Int(cairo_image_surface_get_width(surface)) * Int(cairo_image_surface_get_height(surface))
+        return try encode(surface: surface, method: pixels > streamingPixels ? .libpng(level: compression) : .default(level: compression))
     }
 
     static func encode(surface: OpaquePointer, method: Method) throws(RenderError) -> [UInt8] {
@@ -238,38 +244,16 @@ enum PNGEncoder {
 
     /// The PNG file around a zlib stream of filtered rows: IHDR, PLTE (indexed), one IDAT, IEND.
     static func container(width: Int, height: Int, palette: [UInt32]?, zlib: [UInt8]) -> [UInt8] {
-        var file: [UInt8] = []
-        file.reserveCapacity(8 + 25 + 12 + 3 * (palette?.count ?? 0) + 12 + zlib.count + 12)
-        file += signature
-        func put32(_ v: UInt32) {
-            file += [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
-        }
-        func chunk(_ type: String, _ body: (inout [UInt8]) -> Void) {
-            let lengthAt = file.count
-            put32(0)
-            let start = file.count
-            file += Array(type.utf8)
-            body(&file)
-            let length = UInt32(file.count - start - 4)
-            file[lengthAt] = UInt8(length >> 24); file[lengthAt + 1] = UInt8(truncatingIfNeeded: length >> 16)
-            file[lengthAt + 2] = UInt8(truncatingIfNeeded: length >> 8); file[lengthAt + 3] = UInt8(truncatingIfNeeded: length)
-            let crc = file.withUnsafeBufferPointer { libdeflate_crc32(0, $0.baseAddress! + start, $0.count - start) }
-            put32(crc)
-        }
-        chunk("IHDR") { f in
-            for v in [UInt32(width), UInt32(height)] {
-                f += [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
-            }
-            f += [8, palette == nil ? 2 : 3, 0, 0, 0]  // depth 8; RGB or indexed; deflate; adaptive filtering; no interlace
-        }
+        var file = PNGFile(capacity: 8 + 25 + 12 + 3 * (palette?.count ?? 0) + 12 + zlib.count + 12)
+        file.header(width: width, height: height, indexed: palette != nil)
         if let palette {
-            chunk("PLTE") { f in
+            file.chunk("PLTE") { f in
                 for c in palette { f += [UInt8(truncatingIfNeeded: c >> 16), UInt8(truncatingIfNeeded: c >> 8), UInt8(truncatingIfNeeded: c)] }
             }
         }
-        chunk("IDAT") { f in f += zlib }
-        chunk("IEND") { _ in }
-        return file
+        file.chunk("IDAT") { f in f += zlib }
+        file.chunk("IEND") { _ in }
+        return file.bytes
     }
 
     // MARK: libpng (the encode table's reference)
@@ -304,5 +288,40 @@ enum PNGEncoder {
         }
         png_write_end(png, nil)
         return buffer.bytes
+    }
+}
+
+/// A PNG file being written: the signature, then chunks (length, type, body, CRC-32).
+struct PNGFile {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+        bytes += PNGEncoder.signature
+    }
+
+    static func be32(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
+    }
+
+    /// Appends a chunk whose body `body` writes.
+    mutating func chunk(_ type: String, _ body: (inout [UInt8]) -> Void) {
+        let lengthAt = bytes.count
+        bytes += [0, 0, 0, 0]
+        let start = bytes.count
+        bytes += Array(type.utf8)
+        body(&bytes)
+        let length = Self.be32(UInt32(bytes.count - start - 4))
+        for k in 0..<4 { bytes[lengthAt + k] = length[k] }
+        let crc = bytes.withUnsafeBufferPointer { libdeflate_crc32(0, $0.baseAddress! + start, $0.count - start) }
+        bytes += Self.be32(crc)
+    }
+
+    /// IHDR: 8 bits a sample, RGB or indexed, deflate, adaptive filtering, no interlace.
+    mutating func header(width: Int, height: Int, indexed: Bool) {
+        chunk("IHDR") { f in
+            f += Self.be32(UInt32(width)) + Self.be32(UInt32(height))
+            f += [8, indexed ? 3 : 2, 0, 0, 0]
+        }
     }
 }

@@ -130,9 +130,9 @@ public enum RasterLimits {
     public static let markdownSide = 16000.0
     /// The largest side of an animation frame (GIF).
     public static let animationSide = 8000.0
-    /// zlib level of a single picture.
+    /// Deflate level of a single picture (libdeflate level 6).
     public static let pictureLevel = 6
-    /// zlib level of frames (many pictures: speed matters more).
+    /// Deflate level of frames (many pictures: speed matters more; level 1 is ``RunDeflate``).
     public static let frameLevel = 1
 }
 
