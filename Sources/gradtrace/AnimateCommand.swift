@@ -5,16 +5,16 @@ import GradTraceRender
 struct AnimateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "animate",
-        abstract: "Animate the whole backward pass: a looping GIF, a self-animating SVG, or a self-contained HTML step player.",
-        discussion: "The kind follows the extension of -o: .gif, .svg or .html. The HTML player opens at step K with #step=K in its URL."
+        abstract: "Animate the whole backward pass: a looping GIF, an animated PNG, a self-animating SVG, or a self-contained HTML step player.",
+        discussion: "The kind follows the extension of -o: .gif, .png or .apng (an animated PNG of frame differences: lossless, every colour), .svg or .html. The HTML player opens at step K with #step=K in its URL."
     )
 
     @OptionGroup var program: ProgramOptions
     @OptionGroup var drawing: DrawingOptions
     @OptionGroup var passOptions: PassOptions
 
-    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The output file: FILE.gif, FILE.svg or FILE.html.", valueName: "file"),
-            completion: .file(extensions: ["gif", "svg", "html"]))
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The output file: FILE.gif, FILE.png (animated PNG), FILE.svg or FILE.html.", valueName: "file"),
+            completion: .file(extensions: ["gif", "png", "apng", "svg", "html"]))
     var outputFile: String
 
     @Option(help: "Steps per second (default 1; the last frame holds three times as long).")
@@ -29,8 +29,8 @@ struct AnimateCommand: ParsableCommand {
 
     func run() throws {
         let kind = outputFile.split(separator: ".").last.map { $0.lowercased() } ?? ""
-        guard ["gif", "svg", "html", "htm"].contains(kind) else {
-            throw CLIError("cannot tell the animation kind of '\(outputFile)': use a .gif, .svg or .html file")
+        guard ["gif", "png", "apng", "svg", "html", "htm"].contains(kind) else {
+            throw CLIError("cannot tell the animation kind of '\(outputFile)': use a .gif, .png (animated PNG), .svg or .html file")
         }
         let p = try program.load()
         let pass = try passOptions.pass(p, granularity: drawing.granularity)
@@ -42,6 +42,10 @@ struct AnimateCommand: ParsableCommand {
         case "gif":
             let scale = drawing.scale ?? diagram.fittingScale(1, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels)
             bytes = try Animation.gif(diagram, fps: fps, scale: scale)
+        case "png", "apng":
+            // Every step in one lossless file: each frame stores only the rectangle that changed.
+            let scale = drawing.scale ?? diagram.fittingScale(1, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels)
+            bytes = try FrameSet(diagram: diagram, format: .png, scale: scale).animatedPNG(delay: 1 / fps, lastDelay: 3 / fps)
         case "svg":
             bytes = Animation.svg(diagram, fps: fps)
         default:

@@ -115,10 +115,14 @@ struct TensorCLITests {
         #expect(frames.status == 0, "\(frames.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: d.appendingPathComponent("frames").path).filter { $0.hasSuffix(".png") }
         #expect(files.count == 4)   // steps 0…3
-        for (name, args) in [("a.html", [String]()), ("a.svg", []), ("a.gif", ["--scale", "1"])] {
+        for (name, args) in [("a.html", [String]()), ("a.svg", []), ("a.gif", ["--scale", "1"]), ("a.png", [])] {
             let r = try gradtrace(["animate", classifier, "-o", d.appendingPathComponent(name).path] + args)
             #expect(r.status == 0, "\(name): \(r.stderr)")
         }
+        // The animated PNG holds every step: acTL says 4 frames (steps 0…3).
+        let apng = [UInt8](try Data(contentsOf: d.appendingPathComponent("a.png")))
+        let actl = try #require((0..<(apng.count - 12)).first { apng[$0..<($0 + 4)].elementsEqual("acTL".utf8) })
+        #expect(apng[actl + 4..<actl + 8].elementsEqual([0, 0, 0, 4]))
         let grad = try gradtrace(["render", classifier, "-o", d.appendingPathComponent("c.png").path, "--color-by", "grad", "--theme", "dark"])
         #expect(grad.status == 0, "\(grad.stderr)")
         let refused = try gradtrace(["render", classifier, "-o", d.appendingPathComponent("x.png").path, "--collapse", "layer"])
