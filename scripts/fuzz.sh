@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.build-fuzz
 mkdir -p "$out/corpus" "$out/seeds"
-cp samples/*.grad samples/tensors/*.grad "$out/seeds/"
+cp samples/*.grad "$out/seeds/"
+for s in samples/tensors/*.grad; do cp "$s" "$out/seeds/tensor-$(basename "$s")"; done
 srcs=$(find Sources/GradTrace -name '*.swift' | LC_ALL=C sort)
 bin="$out/fuzz-core"
 if [ ! -x "$bin" ] || [ -n "$(find Sources/GradTrace Fuzz -newer "$bin" -name '*.swift' | head -1)" ]; then
