@@ -336,7 +336,13 @@ public struct ColorScale: Sendable {
 
     /// Viridis, sampled at nine stops and interpolated linearly.
     public static func viridis(_ t: Double) -> RGB {
-        let stops: [UInt32] = [0x440154, 0x472D7B, 0x3B528B, 0x2C728E, 0x21918C, 0x28AE80, 0x5EC962, 0xADDC30, 0xFDE725]
+        RGB.interpolate([0x440154, 0x472D7B, 0x3B528B, 0x2C728E, 0x21918C, 0x28AE80, 0x5EC962, 0xADDC30, 0xFDE725], at: t)
+    }
+}
+
+extension RGB {
+    /// The colour at `t` (0…1, clamped) along evenly spaced stops, interpolated linearly: every palette's one rule.
+    static func interpolate(_ stops: [UInt32], at t: Double) -> RGB {
         let x = min(1, max(0, t)) * Double(stops.count - 1)
         let i = min(stops.count - 2, Int(x))
         let f = x - Double(i)

@@ -37,14 +37,12 @@ public struct Node: Sendable, Hashable {
 public struct Graph: Sendable {
     /// The nodes, indexed by ``NodeID``.
     public private(set) var nodes: [Node] = []
-    /// The first name of each named node.
-    private var primaryName: [NodeID: String] = [:]
-    /// Further names of a node (`u = z`), in the order given; rare.
-    private var aliases: [NodeID: [String]] = [:]
+    /// The names of the nodes.
+    public private(set) var nameIndex = NameIndex()
     /// The input (leaf) nodes in creation order.
     public private(set) var inputIDs: [NodeID] = []
     /// The nodes named by a program statement, in statement order (reassignment gives new ids).
-    public private(set) var namedIDs: [NodeID] = []
+    public var namedIDs: [NodeID] { nameIndex.namedIDs }
 
     public init() {}
 
@@ -111,35 +109,20 @@ public struct Graph: Sendable {
     }
 
     /// Gives node `id` a further name.
-    public mutating func setName(_ name: String, for id: NodeID) {
-        if primaryName[id] == nil {
-            primaryName[id] = name
-            namedIDs.append(id)
-        } else {
-            aliases[id, default: []].append(name)
-        }
-    }
+    public mutating func setName(_ name: String, for id: NodeID) { nameIndex.set(name, for: id) }
 
     /// The names of node `id` (empty for unnamed nodes), first given first.
-    public func names(of id: NodeID) -> [String] {
-        guard let first = primaryName[id] else { return [] }
-        return [first] + (aliases[id] ?? [])
-    }
+    public func names(of id: NodeID) -> [String] { nameIndex.names(of: id) }
 
     /// The first name of node `id`, if any.
-    public func name(of id: NodeID) -> String? { primaryName[id] }
+    public func name(of id: NodeID) -> String? { nameIndex.name(of: id) }
 
     /// The last node named `name` (the current binding after reassignments). O(named nodes).
-    public func lookup(_ name: String) -> NodeID? {
-        for id in namedIDs.reversed() where primaryName[id] == name || aliases[id]?.contains(name) == true {
-            return id
-        }
-        return nil
-    }
+    public func lookup(_ name: String) -> NodeID? { nameIndex.lookup(name) }
 
     /// The input leaf named `name`, if any.
     public func input(named name: String) -> NodeID? {
-        inputIDs.last { primaryName[$0] == name }
+        inputIDs.last { nameIndex.name(of: $0) == name }
     }
 
     /// The ids that `output` depends on (itself included), as a mask over all nodes. O(n).

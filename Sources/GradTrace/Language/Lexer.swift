@@ -21,6 +21,17 @@ struct Token {
     var text: String
 }
 
+extension Token {
+    /// How messages name the token: `'x'`, `';'`, "the end of the line", "the end of the input".
+    var described: String {
+        switch kind {
+        case .end: return text == ";" ? "';'" : "the end of the line"
+        case .eof: return "the end of the input"
+        default: return "'\(text)'"
+        }
+    }
+}
+
 /// Turns program bytes into tokens, one at a time (no token array, so 10⁶-line programs stay small).
 struct Lexer {
     let bytes: [UInt8]

@@ -194,13 +194,7 @@ struct Parser {
         }
     }
 
-    func describe(_ t: Token) -> String {
-        switch t.kind {
-        case .end: return t.text == ";" ? "';'" : "the end of the line"
-        case .eof: return "the end of the input"
-        default: return "'\(t.text)'"
-        }
-    }
+    func describe(_ t: Token) -> String { t.described }
 
     mutating func statement(name: String, at nameToken: Token) throws(Diagnostic) {
         let op = try next()

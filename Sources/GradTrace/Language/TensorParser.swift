@@ -98,13 +98,7 @@ struct TensorParser {
         return t
     }
 
-    func describe(_ t: Token) -> String {
-        switch t.kind {
-        case .end: return t.text == ";" ? "';'" : "the end of the line"
-        case .eof: return "the end of the input"
-        default: return "'\(t.text)'"
-        }
-    }
+    func describe(_ t: Token) -> String { t.described }
 
     func error(_ t: Token, _ message: String) -> Diagnostic { lexer.diagnostic(at: t, message) }
 

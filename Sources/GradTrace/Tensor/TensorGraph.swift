@@ -29,12 +29,12 @@ public struct TensorNode: Sendable, Hashable {
 /// ```
 public struct TensorGraph: Sendable {
     public private(set) var nodes: [TensorNode] = []
-    private var primaryName: [NodeID: String] = [:]
-    private var aliases: [NodeID: [String]] = [:]
+    /// The names of the nodes.
+    public private(set) var nameIndex = NameIndex()
     /// The input leaves in creation order.
     public private(set) var inputIDs: [NodeID] = []
     /// Named nodes in naming order.
-    public private(set) var namedIDs: [NodeID] = []
+    public var namedIDs: [NodeID] { nameIndex.namedIDs }
 
     public init() {}
 
@@ -87,24 +87,14 @@ public struct TensorGraph: Sendable {
         return id
     }
 
-    public mutating func setName(_ name: String, for id: NodeID) {
-        if primaryName[id] == nil {
-            primaryName[id] = name
-            namedIDs.append(id)
-        } else {
-            aliases[id, default: []].append(name)
-        }
-    }
+    public mutating func setName(_ name: String, for id: NodeID) { nameIndex.set(name, for: id) }
 
-    public func names(of id: NodeID) -> [String] {
-        guard let first = primaryName[id] else { return [] }
-        return [first] + (aliases[id] ?? [])
-    }
+    public func names(of id: NodeID) -> [String] { nameIndex.names(of: id) }
 
-    public func name(of id: NodeID) -> String? { primaryName[id] }
+    public func name(of id: NodeID) -> String? { nameIndex.name(of: id) }
 
     /// The input leaf named `name`, if any.
-    public func input(named name: String) -> NodeID? { inputIDs.last { primaryName[$0] == name } }
+    public func input(named name: String) -> NodeID? { inputIDs.last { nameIndex.name(of: $0) == name } }
 
     /// Sets a leaf's value (same shape); nodes computed from it keep their values until ``reevaluated()``.
     public mutating func setLeafValue(_ value: Tensor, of id: NodeID) {

@@ -132,16 +132,7 @@ enum Heatmap {
     /// RdBu-style diverging palette (colour-blind safe): blue below zero, white at zero, red above; `t` in −1…1.
     static func color(_ t: Double) -> RGB {
         guard t.isFinite else { return RGB(0x9E9E9E) }
-        let stops: [UInt32] = [0x2166AC, 0x67A9CF, 0xD1E5F0, 0xF7F7F7, 0xFDDBC7, 0xEF8A62, 0xB2182B]
-        let x = (min(1, max(-1, t)) + 1) / 2 * Double(stops.count - 1)
-        let i = min(stops.count - 2, Int(x))
-        let f = x - Double(i)
-        let a = RGB(stops[i]), b = RGB(stops[i + 1])
-        var c = a
-        c.r = a.r + (b.r - a.r) * f
-        c.g = a.g + (b.g - a.g) * f
-        c.b = a.b + (b.b - a.b) * f
-        return c
+        return RGB.interpolate([0x2166AC, 0x67A9CF, 0xD1E5F0, 0xF7F7F7, 0xFDDBC7, 0xEF8A62, 0xB2182B], at: (t + 1) / 2)
     }
 
     /// Dark text on light cells, white on dark ones.
