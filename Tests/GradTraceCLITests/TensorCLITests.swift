@@ -152,6 +152,17 @@ struct TensorCLITests {
             .write(to: withAt, atomically: true, encoding: .utf8)
         let a = try gradtrace(["markdown", withAt.path, "-o", d.appendingPathComponent("out/at.md").path])
         #expect(a.status == 2 && a.stderr.contains("at.md:7:") && a.stderr.contains("shape [3] for 'b', which has shape [2]"), "\(a.stderr)")
+        // Blocks that differ only in a tensor value's later elements, or in seed=, draw different images.
+        let keyed = d.appendingPathComponent("keyed.md")
+        let blocks = ["at=\"b=[1, 2]\"", "at=\"b=[1, 3]\"", "seed=1", "seed=2"].map { opts in
+            "```gradtrace \(opts)\nb = [0, 0]\nW = randn(2, 2)\nL = sum(W @ b)\n```\n"
+        }
+        try blocks.joined(separator: "\n").write(to: keyed, atomically: true, encoding: .utf8)
+        let k = try gradtrace(["markdown", keyed.path, "-o", d.appendingPathComponent("out/keyed.md").path])
+        #expect(k.status == 0, "\(k.stderr)")
+        let keyedOut = try String(contentsOf: d.appendingPathComponent("out/keyed.md"), encoding: .utf8)
+        let names = Set(keyedOut.split(separator: "\n").filter { $0.hasPrefix("![") })
+        #expect(names.count == 4, "\(keyedOut)")
         let bad = d.appendingPathComponent("bad.md")
         try "# x\n\n```gradtrace\nA = [[1, 2], [3, 4]]\nb = [1, 2, 3]\nL = sum(A + b)\n```\n".write(to: bad, atomically: true, encoding: .utf8)
         let e = try gradtrace(["markdown", bad.path, "-o", d.appendingPathComponent("out/bad.md").path])

@@ -179,7 +179,9 @@ struct MarkdownFenceTests {
         let info = #"gradtrace format=png step=2 alt="a" title="t" at="x=1" rankdir=TB theme=dark color=grad"#
         let o = try MarkdownBlockOptions.parse(info)
         #expect(Set(o.positions.keys) == ["format", "step", "alt", "title", "at", "rankdir", "theme", "color"])
-        #expect(MarkdownBlockOptions.names.count == 18)
+        #expect(MarkdownBlockOptions.names.count == 19)
+        let tensor = try MarkdownBlockOptions.parse(#"gradtrace at="b=[1, -2], s=3" seed=7"#)
+        #expect(tensor.at.map(\.name) == ["b", "s"] && tensor.at[0].tensor?.shape == [2] && tensor.seed == 7)
         let sized = try MarkdownBlockOptions.parse("gradtrace labels=numbers max-width=600")
         #expect(sized.labels == .numbers && sized.maxWidth == 600)
         _ = try MarkdownBlockOptions.parse("gradtrace animate mode=forward wrt=x wiggle=1")

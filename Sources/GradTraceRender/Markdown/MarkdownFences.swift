@@ -208,7 +208,7 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     public enum Mode: String, Sendable, CaseIterable { case reverse, forward }
 
     /// Every option name, in the order they are documented.
-    public static let names = ["format", "step", "animate", "alt", "title", "at", "rankdir", "theme", "mode", "wrt", "wiggle", "color", "labels", "max-width",
+    public static let names = ["format", "step", "animate", "alt", "title", "at", "seed", "rankdir", "theme", "mode", "wrt", "wiggle", "color", "labels", "max-width",
                                "width", "id", "ref", "src"]
 
     /// nil: the document's default (`--format`).
@@ -222,6 +222,8 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     public var title: String?
     /// Input values that override the program's, in the order given.
     public var at: [Override] = []
+    /// The seed of `randn(…)` in a tensor program (`seed=`, as `--seed`).
+    public var seed: UInt64 = 0
     public var rankdir: RenderStyle.RankDir = .auto
     /// Edge label wording (`labels=`).
     public var labels: RenderStyle.LabelMode = .compact
@@ -426,6 +428,9 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
                     throw bad("expected a name of letters, digits, '-', '_' or '.'")
                 }
                 if key == "id" { o.id = value } else { o.ref = value }
+            case "seed":
+                guard let v = UInt64(value) else { throw bad("expected a seed: a whole number from 0 to 18446744073709551615") }
+                o.seed = v
             case "src":
                 guard !value.isEmpty else { throw bad("expected a program file, such as src=samples/neuron.grad") }
                 o.src = value
@@ -459,6 +464,7 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
         case "format": return "svg"
         case "step": return "final"
         case "at": return "\"x=2,w=3\""
+        case "seed": return "7"
         case "rankdir": return "TB"
         case "theme": return "dark"
         case "mode": return "forward"
@@ -486,7 +492,12 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
         }
         s += "animate=\(animate)\n"
         s += "title=" + (title.map { "\($0.utf8.count):" + $0 } ?? "-") + "\n"
-        s += "at=" + at.sorted { $0.name < $1.name }.map { "\($0.name)=\($0.value)" }.joined(separator: ",") + "\n"
+        s += "at=" + at.sorted { $0.name < $1.name }.map { o -> String in
+            // A tensor value keys by its shape and every element (a number keys as before).
+            guard let t = o.tensor else { return "\(o.name)=\(o.value)" }
+            return "\(o.name)=\(t.shapeText){" + t.data.map { "\($0)" }.joined(separator: " ") + "}"
+        }.joined(separator: ",") + "\n"
+        if seed != 0 { s += "seed=\(seed)\n" }   // only when given, so earlier blocks keep their names
         s += "rankdir=\(rankdir.rawValue)\ntheme=\(theme.rawValue)\nmode=\(mode.rawValue)\n"
         s += "wrt=\(wrt ?? "-")\nwiggle=\(wiggle.map { "\($0)" } ?? "-")\ncolor=\(colorByGradient ? "grad" : "state")\n"
         s += "labels=\(labels.rawValue)\nmax-width=\(maxWidth.map { "\($0)" } ?? "-")\n"
