@@ -39,9 +39,8 @@ struct TraceCommand: ParsableCommand {
     func run() throws {
         let p = try program.load()
         var out = StandardOutput.shared
-        if let t = p.tensor {
-            guard passOptions.mode != .forward else { throw CLIError("forward mode (--wrt) works on scalar programs; this program uses tensors") }
-            let trace = TensorTrace(graph: t.graph, output: t.output, granularity: granularity)
+        // A tensor program's pass (forward mode is refused by the one rule of PassRequest).
+        if let t = p.tensor, case .tensor(let trace) = try passOptions.pass(p, granularity: granularity) {
             if json {
                 Report.traceJSON(tensor: trace, outputName: t.outputName, to: &out)
             } else {

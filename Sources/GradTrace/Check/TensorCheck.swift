@@ -40,8 +40,8 @@ public struct TensorCheck: Sendable {
         let graph = p.graph, output = p.output
         let grads = TensorTrace.gradients(graph: graph, output: output)
         let base = graph[output].value.scalar
-        var labelInputs = Set<NodeID>()
-        for n in graph.nodes where n.op.takesLabels { labelInputs.insert(n.b) }
+        // Inputs that serve as labels anywhere are whole numbers: moving them by h is meaningless.
+        let labelUses = graph.labelUses()
         let kinkNodes = (0...output).filter { id in
             switch graph[id].op {
             case .elementwise(.relu), .elementwise(.abs), .max: return true
@@ -52,7 +52,7 @@ public struct TensorCheck: Sendable {
         for id in graph.inputIDs {
             let value = graph[id].value
             let name = graph.name(of: id) ?? "v\(id)"
-            if labelInputs.contains(id) {
+            if labelUses[id] != .none {
                 rows.append(Row(input: id, name: name, shape: value.shape, checked: [], count: value.count, maxError: 0, worstIndex: 0,
                                 analytic: 0, numeric: 0, tolerance: 0, nearKink: 0, passed: true, isLabels: true))
                 continue

@@ -292,14 +292,9 @@ struct TensorParser {
         while try peek().kind == .lbracket {
             let open = try next()
             var idx: [Int] = []
-            repeat {
-                let (v, t) = try integerLiteral("an index")
-                idx.append(v)
-                let sep = try next()
-                if sep.kind == .rbracket { break }
-                guard sep.kind == .comma else { throw error(sep, "expected ',' or ']' in the index, found \(describe(sep))") }
-                _ = t
-            } while true
+            let items = try list(closedBy: .rbracket, in: "the index")
+            guard !items.isEmpty else { throw error(open, "expected an index (a whole number) inside '[]'") }
+            for item in items { idx.append(try integer(item, "an index")) }
             let id = materialize(x)
             let shape = graph[id].value.shape
             guard idx.count <= shape.count else {
@@ -316,20 +311,6 @@ struct TensorParser {
             x = .node(try add(.index(resolved), id, at: open))
         }
         return x
-    }
-
-    /// An integer literal with an optional sign.
-    mutating func integerLiteral(_ what: String) throws(Diagnostic) -> (Int, Token) {
-        var t = try next()
-        var sign = 1.0
-        if t.kind == .minus || t.kind == .plus {
-            if t.kind == .minus { sign = -1 }
-            t = try next()
-        }
-        guard case .number(let v) = t.kind, v == v.rounded(), Swift.abs(v) < 1e9 else {
-            throw error(t, "expected \(what) (a whole number), found \(describe(t))")
-        }
-        return (Int(sign * v), t)
     }
 
     mutating func primary() throws(Diagnostic) -> Operand {
@@ -417,16 +398,18 @@ struct TensorParser {
     // MARK: calls
 
     /// The arguments of a call after its `(`: expressions, kept as operands (integers stay literals).
-    mutating func arguments(of name: String, at t: Token) throws(Diagnostic) -> [(Operand, Token)] {
-        var args: [(Operand, Token)] = []
-        if try peek().kind == .rparen { _ = try next(); return args }
+    /// A comma-separated list of expressions up to `close` (`)` of a call, `]` of an index), each kept
+    /// as an operand (integers stay literals) with its first token; `where` names the list in messages.
+    mutating func list(closedBy close: TokenKind, in place: String) throws(Diagnostic) -> [(Operand, Token)] {
+        var items: [(Operand, Token)] = []
+        if try peek().kind == close { _ = try next(); return items }
         while true {
             let start = try peek()
-            args.append((try expression(), start))
+            items.append((try expression(), start))
             let sep = try next()
-            if sep.kind == .rparen { return args }
+            if sep.kind == close { return items }
             guard sep.kind == .comma else {
-                throw error(sep, "expected ',' or ')' in the call of \(name), found \(describe(sep))")
+                throw error(sep, "expected ',' or '\(close == .rparen ? ")" : "]")' in \(place), found \(describe(sep))")
             }
         }
     }
@@ -455,7 +438,7 @@ struct TensorParser {
     }
 
     mutating func call(_ name: String, at t: Token, paren: Token) throws(Diagnostic) -> Operand {
-        let args = try arguments(of: name, at: t)
+        let args = try list(closedBy: .rparen, in: "the call of \(name)")
         if let op = Op.namedFunctions.first(where: { $0.name == name })?.op {
             try arity(name, args, 1...1, at: t, usage: "\(name)(x)")
             return .node(try add(.elementwise(op), materialize(args[0].0), at: t))

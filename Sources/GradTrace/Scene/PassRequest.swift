@@ -30,6 +30,8 @@ public struct PassRequest: Sendable, Equatable {
         case inputAfterOutput(name: String, output: String)
         /// Collapsing failed (no groups, or groups in a cycle).
         case collapse(String)
+        /// A tensor program asked for forward mode (`wrt`, with its input's name) or collapsing (nil), which are for scalar graphs.
+        case scalarOnly(wrt: String?)
 
         /// The message, with `wrt` spelt as the caller spells it (`--wrt x`, `wrt=x`).
         public func message(wrtOption: (String) -> String) -> String {
@@ -41,6 +43,9 @@ public struct PassRequest: Sendable, Equatable {
                 return "\(wrtOption(name)): the output \(output) is computed before \(name) is defined"
             case .collapse(let text):
                 return text
+            case .scalarOnly(let wrt):
+                let what = wrt.map { "forward mode (\(wrtOption($0)))" } ?? "collapsing"
+                return "\(what) works on scalar programs; this program uses tensors, where each layer is one node already"
             }
         }
     }
@@ -49,8 +54,7 @@ public struct PassRequest: Sendable, Equatable {
     public func pass(for program: Program) throws(Problem) -> Pass {
         let graph = program.graph
         if let t = program.tensor {
-            if wrt != nil { throw .collapse("forward mode (wrt) works on scalar programs; this program uses tensors") }
-            if collapse != nil { throw .collapse("collapse is for scalar networks; in a tensor program each layer is one node already") }
+            if wrt != nil || collapse != nil { throw .scalarOnly(wrt: wrt) }
             return .tensor(TensorTrace(graph: t.graph, output: t.output, granularity: granularity))
         }
         if let name = wrt {

@@ -6,9 +6,12 @@ extension Scene {
         var edges: [(from: NodeID, to: NodeID, operand: Int)]
         /// For each edge, its record's index in the trace (nil if it never runs).
         var records: [Int?]
+        /// Nodes that serve only as labels (drawn without a gradient).
+        var labelsOnly: [Bool]
 
         init(_ t: TensorTrace) {
             let g = t.graph
+            labelsOnly = g.labelUses().map { $0 == .only }
             let mask = g.ancestors(of: t.output)
             visible = (0..<g.count).filter { g[$0].op != .constant && (($0 < mask.count && mask[$0]) || g[$0].op == .input) }
             var isVisible = [Bool](repeating: false, count: g.count)
@@ -57,7 +60,6 @@ extension Scene {
             var shown: Tensor?
             if step == 0 {
                 state = .forward
-                label = "grad"
             } else if id == t.output || (total > 0 && received[id] == total) {
                 state = .done
                 shown = grad[id] ?? Tensor.zeros(n.value.shape)
@@ -74,7 +76,7 @@ extension Scene {
                 state = .pending
                 label = "grad pending"
             }
-            let labels = Scene.isLabelsOnly(t, id)
+            let labels = structure.labelsOnly[id]
             if labels { label = "labels: no gradient"; shown = nil; if state == .pending { state = .done } }
             if id == active || (active != nil && activeConsumers.contains(id)) { state = .active }
             let nonFinite = !n.value.isFinite || !(shown?.isFinite ?? true)
@@ -95,14 +97,13 @@ extension Scene {
                 lines = words.ledger(rec, output: t.output, consumers: t.consumers)
                 contribution = rec.isLabels ? nil : rec.contribution
             }
-            let labels = g[e.to].op.takesLabels && e.operand == 1
-            edges.append(EdgeView(index: k, from: e.from, to: e.to, operand: e.operand, lines: lines, state: state,
-                                  contribution: contribution, contributionShape: labels ? nil : g[e.from].value.shape))
+            edges.append(EdgeView(index: k, from: e.from, to: e.to, operand: e.operand, lines: lines, state: state, contribution: contribution,
+                                  contributionShape: g[e.to].op.passesGradient(toOperand: e.operand) ? g[e.from].value.shape : nil))
         }
         let out = words.name(t.output)
         let caption: String
         if isSummary {
-            let parts = g.inputIDs.filter { !Scene.isLabelsOnly(t, $0) }.map { "‖∂\(out)/∂\(words.name($0))‖ = \(NumberFormat.short(t.gradients[$0].norm))" }
+            let parts = g.inputIDs.filter { !structure.labelsOnly[$0] }.map { "‖∂\(out)/∂\(words.name($0))‖ = \(NumberFormat.short(t.gradients[$0].norm))" }
             caption = "all gradients: " + (parts.isEmpty ? "no inputs" : parts.joined(separator: ", "))
         } else if step == 0 {
             caption = "forward pass: \(out) = \(NumberFormat.short(g[t.output].value.scalar))"
@@ -120,18 +121,6 @@ extension Scene {
         self.init(step: step, stepCount: t.steps.count, nodes: nodes, edges: edges, caption: caption, activeNode: active, title: title)
     }
 
-    /// True for an input that only ever serves as labels.
-    static func isLabelsOnly(_ t: TensorTrace, _ id: NodeID) -> Bool {
-        let g = t.graph
-        guard g[id].op == .input else { return false }
-        var asLabels = false
-        for n in g.nodes {
-            if n.a == id { return false }
-            if n.b == id { if n.op.takesLabels { asLabels = true } else { return false } }
-        }
-        return asLabels
-    }
-
     /// `[2, 3] mean 0.5` — a short summary line of a tensor (the DOT text and alt text use it).
     static func summary(_ v: Tensor) -> String {
         if v.isScalar { return NumberFormat.short(v.scalar) }
@@ -140,7 +129,7 @@ extension Scene {
             Report.nested(v, axis: 0, offset: 0, into: &out) { NumberFormat.short($0, digits: 3) }
             return out
         }
-        return "shape \(v.shapeText), mean \(NumberFormat.short(v.data.reduce(0, +) / Double(v.count), digits: 3)), max|x| \(NumberFormat.short(v.maxMagnitude, digits: 3))"
+        return "shape \(v.shapeText), " + Report.stats(v)
     }
 
     /// The widest texts of a tensor pass: per node the title, value line and every gradient label;

@@ -93,6 +93,13 @@ public struct Tensor: Sendable, Hashable {
         return t
     }
 
+    /// The mean of the elements.
+    public var mean: Double { data.reduce(0, +) / Double(Swift.max(count, 1)) }
+    /// The (population) standard deviation of the elements.
+    public var standardDeviation: Double {
+        let m = mean
+        return (data.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(Swift.max(count, 1))).squareRoot()
+    }
     /// Σ x².
     public var sumOfSquares: Double { data.reduce(0) { $0 + $1 * $1 } }
     /// The Euclidean (Frobenius) norm.

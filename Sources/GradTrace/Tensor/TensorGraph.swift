@@ -113,6 +113,27 @@ public struct TensorGraph: Sendable {
         return values
     }
 
+    /// How a node serves as class labels (the second operand of `pick` and `cross_entropy`).
+    public enum LabelUse: Sendable, Equatable {
+        /// Never as labels.
+        case none
+        /// Only as labels: it takes no gradient.
+        case only
+        /// As labels and as an ordinary operand too.
+        case also
+    }
+
+    /// Every node's ``LabelUse``. O(nodes).
+    public func labelUses() -> [LabelUse] {
+        var labels = [Bool](repeating: false, count: nodes.count), other = labels
+        for n in nodes {
+            for (k, i) in n.inputs.enumerated() {
+                if n.op.passesGradient(toOperand: k) { other[i] = true } else { labels[i] = true }
+            }
+        }
+        return (0..<nodes.count).map { labels[$0] ? (other[$0] ? .also : .only) : .none }
+    }
+
     /// The ancestors of `output` (itself included) as a mask.
     public func ancestors(of output: NodeID) -> [Bool] {
         var mask = [Bool](repeating: false, count: output + 1)

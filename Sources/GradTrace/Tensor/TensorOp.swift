@@ -58,6 +58,9 @@ public enum TensorOp: Sendable, Hashable {
     /// True for ops whose second operand holds integer labels (no gradient flows into it).
     public var takesLabels: Bool { self == .pick || self == .crossEntropy }
 
+    /// Whether a gradient flows into operand `k` (not into the labels of `pick` and `cross_entropy`).
+    public func passesGradient(toOperand k: Int) -> Bool { !(takesLabels && k == 1) }
+
     /// A short machine-readable name (`"matmul"`, `"sum"`), used in JSON.
     public var name: String {
         switch self {

@@ -30,12 +30,10 @@ extension Report {
         return out
     }
 
-    /// `mean 0.01, std 0.2, max |x| 0.5`.
-    public static func stats(_ t: Tensor) -> String {
-        let n = Double(max(t.count, 1))
-        let mean = t.data.reduce(0, +) / n
-        let variance = t.data.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
-        return "mean \(NumberFormat.short(mean, digits: 3)), std \(NumberFormat.short(variance.squareRoot(), digits: 3)), max |x| \(NumberFormat.short(t.maxMagnitude, digits: 3))"
+    /// `mean 0.01, std 0.2, max |x| 0.5`: how terminals and pictures sum up a tensor too large to list.
+    public static func stats(_ t: Tensor, digits: Int = 3, separator: String = ", ") -> String {
+        ["mean \(NumberFormat.short(t.mean, digits: digits))", "std \(NumberFormat.short(t.standardDeviation, digits: digits))",
+         "max |x| \(NumberFormat.short(t.maxMagnitude, digits: digits))"].joined(separator: separator)
     }
 
     static func tensorInputs(_ graph: TensorGraph, output: NodeID, outputName: String, gradients: [Tensor], to out: inout some TextOutputStream) {
@@ -111,11 +109,7 @@ extension Report {
         out.write(",\n \"nodes\": [\n")
         for id in 0..<graph.count {
             let n = graph[id]
-            out.write("  {\"id\": \(id), \"name\": ")
-            out.write(graph.name(of: id).map(jsonString) ?? "null")
-            let names = graph.names(of: id)
-            if names.count > 1 { out.write(", \"names\": [" + names.map(jsonString).joined(separator: ", ") + "]") }
-            out.write(", \"op\": \"\(n.op.name)\"")
+            writeNodeHead(id: id, names: graph.nameIndex, op: n.op.name, to: &out)
             switch n.op {
             case .elementwise(.powConst(let c)): out.write(", \"exponent\": \(NumberFormat.json(c))")
             case .reshape(let s): out.write(", \"to\": [" + s.map(String.init).joined(separator: ", ") + "]")

@@ -64,7 +64,7 @@ public struct TensorTrace: Sendable {
             let upstream = grad[id]
             var start = edges.count
             for (k, input) in n.inputs.enumerated() {
-                let labels = n.op.takesLabels && k == 1
+                let labels = !n.op.passesGradient(toOperand: k)
                 let (c, reduced) = n.op.vjp(operand: k, graph[n.a].value, n.b >= 0 ? graph[n.b].value : nil, output: n.value, upstream: upstream)
                 if !labels { grad[input].add(c) }
                 edges.append(TensorEdgeRecord(input: input, node: id, operand: k, upstream: upstream, contribution: c,
@@ -90,7 +90,8 @@ public struct TensorTrace: Sendable {
 
     public func edges(of step: TensorStep) -> ArraySlice<TensorEdgeRecord> { edges[step.edgeRange] }
 
-    /// Gradients only, without records: the fast path behind `gradtrace grad`.
+    /// Gradients only, without records: the fast path behind `gradtrace grad`. Every node's final
+    /// gradient, as ``gradients`` of a recorded trace (zeros where the output does not depend on it).
     public static func gradients(graph: TensorGraph, output: NodeID) -> [Tensor] {
         let mask = graph.ancestors(of: output)
         var grad: [Tensor?] = [Tensor?](repeating: nil, count: graph.count)
@@ -98,12 +99,10 @@ public struct TensorTrace: Sendable {
         for id in stride(from: output, through: 0, by: -1) where mask[id] {
             let n = graph[id]
             guard !n.op.isLeaf, let g = grad[id] else { continue }
-            for (k, input) in n.inputs.enumerated() where !(n.op.takesLabels && k == 1) {
+            for (k, input) in n.inputs.enumerated() where n.op.passesGradient(toOperand: k) {
                 let (c, _) = n.op.vjp(operand: k, graph[n.a].value, n.b >= 0 ? graph[n.b].value : nil, output: n.value, upstream: g)
                 if grad[input] == nil { grad[input] = c } else { grad[input]!.add(c) }
             }
-            if id != output { grad[id] = nil }  // free intermediate gradients once passed on
-            if n.op.isLeaf { continue }
         }
         return (0..<graph.count).map { grad[$0] ?? Tensor.zeros(graph[$0].value.shape) }
     }

@@ -11,11 +11,7 @@ public enum Report {
         out.write(",\n \"nodes\": [\n")
         for id in 0..<graph.count {
             let n = graph[id]
-            out.write("  {\"id\": \(id), \"name\": ")
-            out.write(graph.name(of: id).map(jsonString) ?? "null")
-            let names = graph.names(of: id)
-            if names.count > 1 { out.write(", \"names\": [" + names.map(jsonString).joined(separator: ", ") + "]") }
-            out.write(", \"op\": \"\(n.op.name)\"")
+            writeNodeHead(id: id, names: graph.nameIndex, op: n.op.name, to: &out)
             if case .powConst(let c) = n.op { out.write(", \"exponent\": \(NumberFormat.json(c))") }
             out.write(", \"inputs\": [" + n.inputs.map(String.init).joined(separator: ", ") + "]")
             out.write(", \"value\": \(NumberFormat.json(n.value)), \"grad\": \(NumberFormat.json(g[id]))}")
@@ -34,6 +30,14 @@ public enum Report {
             out.write(k + 1 < trace.steps.count ? ",\n" : "\n")
         }
         out.write(" ]}\n")
+    }
+
+    /// A trace JSON node's first keys: `{"id": 3, "name": "u"` (and `"names"` when it has several), `"op"`.
+    static func writeNodeHead(id: NodeID, names: NameIndex, op: String, to out: inout some TextOutputStream) {
+        out.write("  {\"id\": \(id), \"name\": " + (names.name(of: id).map(jsonString) ?? "null"))
+        let all = names.names(of: id)
+        if all.count > 1 { out.write(", \"names\": [" + all.map(jsonString).joined(separator: ", ") + "]") }
+        out.write(", \"op\": \"\(op)\"")
     }
 
     /// Writes `{"output", "value", "inputs"}` only.
