@@ -77,8 +77,12 @@ public struct Diagram: Sendable {
         if case .tensor(let t) = pass {
             tensorScales = Heatmap.Scales(trace: t)
             for n in first.nodes {
-                let widest = Heatmap.numberTexts(node: n.id, trace: t).map { text.measure(Typography.picture($0), size: Heatmap.cellFontSize).width }.max() ?? 0
-                panels[n.id] = Heatmap.Panel(shape: t.graph[n.id].value.shape, numberWidth: widest)
+                let (numbers, stats) = Heatmap.panelTexts(node: n.id, trace: t)
+                func widest(_ texts: [String], _ size: Double) -> Double {
+                    texts.map { text.measure(Typography.picture($0), size: size).width }.max() ?? 0
+                }
+                panels[n.id] = Heatmap.Panel(shape: t.graph[n.id].value.shape, numberWidth: widest(numbers, Heatmap.cellFontSize),
+                                             statsWidth: widest(stats, Heatmap.statsFontSize))
             }
         } else {
             tensorScales = nil
@@ -169,7 +173,7 @@ public struct Diagram: Sendable {
                 var w = p.gridWidth
                 for c in lines[0] { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: true).width) }
                 for c in lines[2] { w = max(w, text.measure(Typography.picture(c), size: Heatmap.cellFontSize).width) }
-                if p.showsStats { w = max(w, text.measure("mean −0.00e−00 · std 0.00e−00 · max|x| 0.00e−00", size: Heatmap.cellFontSize - 0.5).width * 0.8) }
+                w = max(w, p.statsWidth)
                 sizes.append((w + 2 * m.nodePadX + 6, p.height(nodeLine: nodeLine, smallLine: small, pad: m.nodePadY)))
                 continue
             }

@@ -10,9 +10,12 @@ enum Heatmap {
     static let maxCells = 24
     /// Font size of numbers in cells and of the panel's small captions.
     static let cellFontSize = 8.5
+    /// Font size of the stats line under a grid too large for numbers.
+    static let statsFontSize = 8.0
     static let numberCellHeight = 14.0
-    /// Thumbnail cells on edges.
+    /// An edge thumbnail is at most this wide or tall, in points, and this many cells a side.
     static let thumbMax = 64.0
+    static let thumbCells = 16
 
     /// The two symmetric scales of a tensor picture: values, and gradients (which are often orders smaller).
     struct Scales: Sendable, Hashable {
@@ -79,12 +82,12 @@ enum Heatmap {
 
     /// Thumbnail cell size for an edge's contribution.
     static func thumbCell(_ shape: [Int]) -> Double {
-        let (r, c) = gridShape(shape, maxCells: 16)
+        let (r, c) = gridShape(shape, maxCells: thumbCells)
         return min(8, max(3, thumbMax / Double(max(r, c))))
     }
 
     static func thumbSize(_ shape: [Int]) -> (width: Double, height: Double) {
-        let (r, c) = gridShape(shape, maxCells: 16)
+        let (r, c) = gridShape(shape, maxCells: thumbCells)
         let s = thumbCell(shape)
         return (Double(c) * s, Double(r) * s)
     }
@@ -94,13 +97,16 @@ enum Heatmap {
         var cell: (width: Double, height: Double)
         var grid: (rows: Int, cols: Int)
         var showsStats: Bool
+        /// The widest stats line the panel shows (0 when it shows numbers).
+        var statsWidth: Double
         var gridWidth: Double { Double(grid.cols) * cell.width }
         var gridHeight: Double { Double(grid.rows) * cell.height }
 
-        init(shape: [Int], numberWidth: Double) {
+        init(shape: [Int], numberWidth: Double, statsWidth: Double) {
             cell = Heatmap.cellSize(shape: shape, numberWidth: numberWidth)
             grid = Heatmap.gridShape(shape)
             showsStats = shape.reduce(1, *) > Heatmap.numbersUpTo
+            self.statsWidth = statsWidth
         }
 
         /// Heights: title, shape line, then for value and grad a caption, the grid, and a stats line if any.
@@ -137,24 +143,23 @@ enum Heatmap {
 
     /// Dark text on light cells, white on dark ones.
     static func textColor(on c: RGB) -> RGB {
-        0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b < 0.5 ? RGB(0xFFFFFF) : RGB(0x111111)
+        c.wantsLightText ? RGB(0xFFFFFF) : RGB(0x111111)
     }
 
-    /// `mean 0.01 · std 0.2 · max|x| 0.5`.
-    static func stats(_ t: Tensor) -> String {
-        let n = Double(max(t.count, 1))
-        let mean = t.data.reduce(0, +) / n
-        let sd = (t.data.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n).squareRoot()
-        return "mean \(NumberFormat.short(mean, digits: 2)) · std \(NumberFormat.short(sd, digits: 2)) · max|x| \(NumberFormat.short(t.maxMagnitude, digits: 2))"
+    /// `mean 0.01 · std 0.2 · max |x| 0.5` under a grid.
+    static func stats(_ t: Tensor) -> String { Report.stats(t, digits: 2, separator: " · ") }
+
+    /// Every tensor a node's panel will ever show: its value, its final gradient, each partial sum.
+    static func shownTensors(node id: NodeID, trace t: TensorTrace) -> [Tensor] {
+        [t.graph[id].value, t.gradients[id]] + t.edges.filter { $0.input == id && !$0.isLabels }.map(\.accumulated)
     }
 
-    /// Every number a node's cells will ever show (value, final gradient, each partial sum): sizes its cells.
-    static func numberTexts(node id: NodeID, trace t: TensorTrace) -> [String] {
-        let v = t.graph[id].value
-        guard v.count <= numbersUpTo else { return [] }
-        var out = v.data.map(cellText) + t.gradients[id].data.map(cellText)
-        for e in t.edges where e.input == id && !e.isLabels { out += e.accumulated.data.map(cellText) }
-        return out
+    /// Every text a node's panel will ever show under or in its grids: the numbers in the cells (up to
+    /// ``numbersUpTo`` elements) or the stats lines (beyond). What sizes the panel.
+    static func panelTexts(node id: NodeID, trace t: TensorTrace) -> (numbers: [String], stats: [String]) {
+        let shown = shownTensors(node: id, trace: t)
+        if t.graph[id].value.count <= numbersUpTo { return (shown.flatMap { $0.data.map(cellText) }, []) }
+        return ([], shown.map(stats))
     }
 }
 
@@ -217,7 +222,7 @@ extension DrawingBuilder {
             items += gridItems(p.value, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.value, numbers: numbers,
                                neutral: p.isLabels)
             if index.showsStats {
-                items.append(run(Heatmap.stats(p.value), x: cx, y: y + small + index.gridHeight, size: Heatmap.cellFontSize - 0.5,
+                items.append(run(Heatmap.stats(p.value), x: cx, y: y + small + index.gridHeight, size: Heatmap.statsFontSize,
                                  color: colors.muted, centered: true, maxWidth: box.width - 6))
             }
         }
@@ -229,7 +234,7 @@ extension DrawingBuilder {
             if n.state != .forward && !p.isLabels {
                 items += gridItems(p.grad, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers)
                 if index.showsStats, let g = p.grad {
-                    items.append(run(Heatmap.stats(g), x: cx, y: y + small + index.gridHeight, size: Heatmap.cellFontSize - 0.5,
+                    items.append(run(Heatmap.stats(g), x: cx, y: y + small + index.gridHeight, size: Heatmap.statsFontSize,
                                      color: colors.muted, centered: true, maxWidth: box.width - 6))
                 }
             }
@@ -241,23 +246,46 @@ extension DrawingBuilder {
     func thumbnailItems(_ c: Tensor, x: Double, y: Double) -> [Drawing.Item] {
         guard let scales = diagram.tensorScales else { return [] }
         let s = Heatmap.thumbCell(c.shape)
-        return gridItems(c, x: x, y: y, cell: (s, s), grid: Heatmap.gridShape(c.shape, maxCells: 16), scale: scales.grad,
-                         numbers: false, maxCells: 16)
+        return gridItems(c, x: x, y: y, cell: (s, s), grid: Heatmap.gridShape(c.shape, maxCells: Heatmap.thumbCells), scale: scales.grad,
+                         numbers: false, maxCells: Heatmap.thumbCells)
+    }
+
+    /// One scale bar of the tensor legend, placed: its label, end labels and bar, by left edge.
+    struct LegendBar {
+        var label: String, low: String, high: String, scale: Double
+        var labelX: Double, lowX: Double, barX: Double, highX: Double
+    }
+
+    /// Where the two scale bars (value, then gradient) go from `x`, and where the legend ends: one
+    /// rule for drawing them and for the width the footer must make room for.
+    static func tensorLegend(from x0: Double, style: RenderStyle, text: TextEngine, scales: Heatmap.Scales) -> (bars: [LegendBar], end: Double) {
+        let fs = style.edgeFontSize
+        var x = x0
+        var bars: [LegendBar] = []
+        for (label, scale) in [("value", scales.value), ("gradient", scales.grad)] {
+            let low = NumberFormat.short(-scale, digits: 2), high = NumberFormat.short(scale, digits: 2)
+            let labelX = x
+            x += text.measure(label, size: fs).width + 6
+            let lowX = x
+            x += text.measure(Typography.picture(low), size: fs - 1).width + 4
+            let barX = x
+            x += tensorBarWidth + 4
+            bars.append(LegendBar(label: label, low: low, high: high, scale: scale, labelX: labelX, lowX: lowX, barX: barX, highX: x))
+            x += text.measure(high, size: fs - 1).width + 18
+        }
+        return (bars, x)
     }
 
     /// The two scale bars of a tensor picture: value and gradient, each from −max to +max through 0.
     func tensorLegendItems(y: Double) -> [Drawing.Item] {
         guard let scales = diagram.tensorScales else { return [] }
         let theme = diagram.style.theme, m = diagram.metrics, fs = diagram.style.edgeFontSize
+        let width = Self.tensorBarWidth
         var items: [Drawing.Item] = []
-        var x = m.margin
-        for (label, scale) in [("value", scales.value), ("gradient", scales.grad)] {
-            items.append(run(label, x: x, y: y - 1, size: fs, color: theme.text))
-            x += text.measure(label, size: fs).width + 6
-            let lo = NumberFormat.short(-scale, digits: 2), hi = NumberFormat.short(scale, digits: 2)
-            items.append(run(lo, x: x, y: y - 1, size: fs - 1, color: theme.mutedText))
-            x += text.measure(Typography.picture(lo), size: fs - 1).width + 4
-            let width = Self.tensorBarWidth
+        for bar in Self.tensorLegend(from: m.margin, style: diagram.style, text: text, scales: scales).bars {
+            let x = bar.barX, scale = bar.scale
+            items.append(run(bar.label, x: bar.labelX, y: y - 1, size: fs, color: theme.text))
+            items.append(run(bar.low, x: bar.lowX, y: y - 1, size: fs - 1, color: theme.mutedText))
             for i in 0..<60 {
                 items.append(.cell(Drawing.Cell(x: x + Double(i) * width / 60, y: y + 1, width: width / 60 + 0.3, height: Self.colorBarHeight,
                                                 fill: Drawing.Fill(color: Heatmap.color(Double(i) / 59 * 2 - 1)))))
@@ -274,9 +302,7 @@ extension DrawingBuilder {
                 }
             }
             items.append(run("log, ticks ÷10", x: x + width * 0.82, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
-            x += width + 4
-            items.append(run(hi, x: x, y: y - 1, size: fs - 1, color: theme.mutedText))
-            x += text.measure(hi, size: fs - 1).width + 18
+            items.append(run(bar.high, x: bar.highX, y: y - 1, size: fs - 1, color: theme.mutedText))
         }
         return items
     }
@@ -284,13 +310,6 @@ extension DrawingBuilder {
     static let tensorBarWidth = 110.0
 
     static func tensorLegendWidth(style: RenderStyle, text: TextEngine, scales: Heatmap.Scales) -> Double {
-        let fs = style.edgeFontSize
-        var w = 0.0
-        for (label, scale) in [("value", scales.value), ("gradient", scales.grad)] {
-            w += text.measure(label, size: fs).width + 6
-            w += text.measure(Typography.picture(NumberFormat.short(-scale, digits: 2)), size: fs - 1).width + 4 + tensorBarWidth + 4
-            w += text.measure(NumberFormat.short(scale, digits: 2), size: fs - 1).width + 18
-        }
-        return w
+        tensorLegend(from: 0, style: style, text: text, scales: scales).end
     }
 }

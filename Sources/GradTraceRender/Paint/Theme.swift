@@ -20,6 +20,10 @@ public struct RGB: Sendable, Hashable {
         }
         return "#" + h(r) + h(g) + h(b)
     }
+
+    /// True when text on this colour reads better white than black (Rec. 709 luma below 0.45):
+    /// one rule for nodes coloured by gradient and for heatmap cells.
+    public var wantsLightText: Bool { 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 }
 }
 
 /// Light or dark.
@@ -127,8 +131,7 @@ extension RenderStyle {
     public func nodeColors(_ n: Scene.NodeView, scale: ColorScale?) -> (fill: RGB, text: RGB, muted: RGB) {
         if let scale, let g = n.gradient {
             let fill = scale.color(g)
-            let luminance = 0.2126 * fill.r + 0.7152 * fill.g + 0.0722 * fill.b
-            return luminance < 0.45 ? (fill, RGB(0xFFFFFF), RGB(0xE0E0E0)) : (fill, RGB(0x111111), RGB(0x333333))
+            return fill.wantsLightText ? (fill, RGB(0xFFFFFF), RGB(0xE0E0E0)) : (fill, RGB(0x111111), RGB(0x333333))
         }
         return (theme.style(n.state).fill, theme.text, theme.mutedText)
     }
