@@ -34,6 +34,13 @@ func chain(_ n: Int) -> (Graph, NodeID) {
 }
 
 /// A micrograd-style MLP(3, [4, 4, 1]) on four samples with squared-error loss, built with the Value API.
+/// micrograd's README demo through the nn helpers (394 values): its graph and its loss.
+func mlpDemo() -> (Graph, Value) {
+    let tape = Tape()
+    let loss = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337).squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    return (tape.graph, loss)
+}
+
 func mlpGraph() -> (Graph, NodeID) {
     let tape = Tape()
     var state: UInt64 = 42
@@ -152,10 +159,7 @@ func benchRender() throws {
 
 /// Machine-readable figures for scripts/bench-vs-micrograd.sh: one `key value` per line (seconds).
 func benchMLP() throws {
-    let tape = Tape()
-    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
-    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
-    let g = tape.graph
+    let (g, loss) = mlpDemo()
     let reps = 2000
     let backward = best(5) { for _ in 0..<reps { _ = Trace(graph: g, output: loss.id) } } / Double(reps)
     print("mlp_backward_steps \(backward)")
@@ -191,10 +195,7 @@ func benchMLP() throws {
 
 /// The encode table: one frame of the MLP demo (the last step, and step 150) encoded with each PNG method.
 func benchEncode() throws {
-    let tape = Tape()
-    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
-    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
-    let g = tape.graph
+    let (g, loss) = mlpDemo()
     let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
     let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
     let px = diagram.pixelSize(scale: scale)
@@ -227,10 +228,7 @@ if what == "mlp" { try benchMLP() }
 if what == "tensor" { try benchTensor() }
 if what == "backward" {
     // The MLP demo's backward pass alone: with steps recorded (node, edge, layer) and gradients only.
-    let tape = Tape()
-    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
-    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
-    let g = tape.graph
+    let (g, loss) = mlpDemo()
     let reps = 2000
     for gr in Granularity.allCases {
         let t = best(7) { for _ in 0..<reps { _ = Trace(graph: g, output: loss.id, granularity: gr) } } / Double(reps)
@@ -244,10 +242,7 @@ if what == "backward" {
 if what == "apng" {
     // The MLP demo's frames as one animated PNG (frame differences), against the frame files.
     // gradtrace-bench apng [OUT.png [FRAME-FOLDER]] also writes the APNG and the frame files.
-    let tape = Tape()
-    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
-    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
-    let g = tape.graph
+    let (g, loss) = mlpDemo()
     let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
     let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
     let frames = FrameSet(diagram: diagram, format: .png, scale: scale)
@@ -265,10 +260,7 @@ if what == "apng" {
 }
 if what == "frames-check" {
     // Incremental repainting against full repaints, every frame of the MLP demo at frame size.
-    let tape = Tape()
-    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
-    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
-    let g = tape.graph
+    let (g, loss) = mlpDemo()
     let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
     let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
     let frames = FrameSet(diagram: diagram, format: .png, scale: scale)
@@ -284,10 +276,7 @@ if what == "smoke" {
     let ct = best(2) { _ = Trace(graph: cg, output: cout) }
     let cq = best(2) { _ = Trace.gradients(graph: cg, output: cout) }
     print("chain of 1,000 steps: backward with steps \(fmt(ct * 1e6)) µs, gradients only \(fmt(cq * 1e6)) µs")
-    let tape = Tape()
-    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
-    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
-    let g = tape.graph
+    let (g, loss) = mlpDemo()
     for gr in Granularity.allCases {
         let t = best(2) { for _ in 0..<5 { _ = Trace(graph: g, output: loss.id, granularity: gr) } } / 5
         print("MLP demo backward with steps (\(gr.rawValue)): \(fmt(t * 1e6)) µs")
@@ -314,10 +303,7 @@ if what == "smoke" {
 }
 if what == "frames" {
     // All PNG frames of the MLP demo at frame size, on N workers (default 1), for profilers.
-    let tape = Tape()
-    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
-    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
-    let g = tape.graph
+    let (g, loss) = mlpDemo()
     let diagram = try Diagram(graph: g, trace: Trace(graph: g, output: loss.id), style: RenderStyle())
     let scale = diagram.fittingScale(2, maxSide: 16000, maxPixels: 8_000_000)
     let jobs = Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1
@@ -326,11 +312,9 @@ if what == "frames" {
 }
 if what == "mlp-trace" {
     // For profilers: the MLP backward pass in a loop.
-    let tape = Tape()
-    let mlp = MLP(inputs: 3, layers: [4, 4, 1], tape: tape, seed: 1337)
-    let loss = mlp.squaredErrorLoss(xs: MLP.demoInputs, ys: MLP.demoTargets)
+    let (g, loss) = mlpDemo()
     var steps = 0
-    for _ in 0..<400_000 { steps &+= Trace(graph: tape.graph, output: loss.id).steps.count }
+    for _ in 0..<400_000 { steps &+= Trace(graph: g, output: loss.id).steps.count }
     print(steps)
 }
 if what == "trace" || what == "all" { benchTrace() }
