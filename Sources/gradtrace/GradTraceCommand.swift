@@ -108,20 +108,35 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let p = try program.load()
+        // A framework's own gradients (a graph file's "reference") are compared first: a mismatch of names or shapes is bad input.
+        var reference: ReferenceCheck?
+        if let r = p.reference {
+            let ours: [(name: String, value: Tensor)]
+            if let t = p.tensor {
+                let g = TensorTrace.gradients(graph: t.graph, output: t.output)
+                ours = t.graph.inputIDs.map { (t.graph.name(of: $0) ?? "v\($0)", g[$0]) }
+            } else {
+                let g = Trace.gradients(graph: p.graph, output: p.output)
+                ours = p.graph.inputIDs.map { (p.graph.name(of: $0) ?? "v\($0)", Tensor(g[$0])) }
+            }
+            do { reference = try ReferenceCheck(reference: r, gradients: ours) } catch { throw CLIError("\(program.displayName): \(error.description)") }
+        }
+        var out = StandardOutput.shared
+        let passed: Bool
         if let t = p.tensor {
             let check = TensorCheck(program: t)
-            var out = StandardOutput.shared
             check.write(outputName: t.outputName, to: &out)
-            if !check.passed {
-                try StandardOutput.shared.finish()
-                throw ExitCode(1)
-            }
-            return
+            passed = check.passed
+        } else {
+            let check = GradientCheck(graph: p.graph, output: p.output, budget: allInputs ? .max : GradientCheck.defaultBudget)
+            check.write(outputName: p.outputName, to: &out)
+            passed = check.passed
         }
-        let check = GradientCheck(graph: p.graph, output: p.output, budget: allInputs ? .max : GradientCheck.defaultBudget)
-        var out = StandardOutput.shared
-        check.write(outputName: p.outputName, to: &out)
-        if !check.passed {
+        if let reference {
+            out.write("\n")
+            reference.write(to: &out)
+        }
+        if !passed || reference?.passed == false {
             try StandardOutput.shared.finish()
             throw ExitCode(1)
         }

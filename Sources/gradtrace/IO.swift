@@ -94,6 +94,11 @@ struct CLIError: Error {
         self.message = "gradtrace: error: " + message
         self.exitCode = exitCode
     }
+
+    /// A message that is already located (`file:line:column: error: …` with its excerpt), printed as it is.
+    init(located message: String) {
+        self.message = message
+    }
 }
 
 /// Whole-file reads through POSIX calls.
@@ -108,11 +113,14 @@ enum Files {
         if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
             throw CLIError("'\(path)' is a directory, not a program file")
         }
-        return try readAll(fd: fd, name: path)
+        let regular = (st.st_mode & S_IFMT) == S_IFREG
+        return try readAll(fd: fd, name: path, expected: regular ? Int(st.st_size) : 0)
     }
 
-    static func readAll(fd: Int32, name: String) throws -> [UInt8] {
+    /// Reads to the end; `expected` (a regular file's size) reserves room once.
+    static func readAll(fd: Int32, name: String, expected: Int = 0) throws -> [UInt8] {
         var out: [UInt8] = []
+        if expected > 0 && expected < 1 << 32 { out.reserveCapacity(expected + 1) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }

@@ -115,12 +115,7 @@ struct ProgramOptions: ParsableArguments {
         case .grad:
             return try Program.parse(bytes: source(), file: displayName, values: overrides(), output: outputName, seed: seed)
         case .json:
-            var scalars: [String: Double] = [:]
-            for (name, v) in try overrides() {
-                guard v.isScalar else { throw Program.Problem.wrongShape(name: name, given: v.shapeText, expected: "[] (a number)") }
-                scalars[name] = v.scalar
-            }
-            return try GraphJSON.load(bytes: source(), file: displayName, inputs: scalars, output: outputName)
+            return try GraphFile.load(bytes: source(), file: displayName, values: overrides(), output: outputName)
         }
     }
 }

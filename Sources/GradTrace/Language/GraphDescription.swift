@@ -69,10 +69,9 @@ extension Program {
             n.name.map { "node \(n.id) ('\($0)')" } ?? "node \(n.id)"
         }
         // Ids → positions.
-        var position: [Int: Int] = [:]
-        for (i, n) in nodes.enumerated() {
-            if position[n.id] != nil { throw GraphDescriptionError("node id \(n.id) appears twice") }
-            position[n.id] = i
+        var position = IDPositions(count: nodes.count)
+        for (i, n) in nodes.enumerated() where !position.insert(n.id, at: i) {
+            throw GraphDescriptionError("node id \(n.id) appears twice")
         }
         // Ops and arity.
         var ops: [Op?] = []  // nil: a named input leaf
@@ -88,7 +87,13 @@ extension Program {
         var state = [UInt8](repeating: 0, count: nodes.count)  // 0 new, 1 on the stack, 2 done
         var order: [Int] = []
         order.reserveCapacity(nodes.count)
-        for start in nodes.indices where state[start] == 0 {
+        // Writers list inputs first: then the given order is the order, and no search is needed.
+        var ordered = true
+        for (k, n) in nodes.enumerated() where ordered {
+            for i in n.inputs where position[i].map({ $0 >= k }) ?? false { ordered = false }
+        }
+        if ordered { order = Array(nodes.indices); state = [] }
+        for start in nodes.indices where !ordered && state[start] == 0 {
             var stack: [(node: Int, next: Int)] = [(start, 0)]
             state[start] = 1
             while let top = stack.last {
@@ -216,5 +221,30 @@ extension Program {
             throw GraphDescriptionError("\(label): \(what) takes \(arity) input\(arity == 1 ? "" : "s"), but \(n.inputs.count) \(n.inputs.count == 1 ? "is" : "are") given")
         }
         return isInput ? nil : op
+    }
+}
+
+/// Node id → position in a described graph's node list: an array when the ids are small non-negative
+/// numbers (as every writer makes them), a dictionary for the rest. O(1) per look-up.
+struct IDPositions {
+    private var dense: [Int32]
+    private var sparse: [Int: Int] = [:]
+
+    /// Room for `count` nodes; ids below 4 × count (and below 2³¹) take the array.
+    init(count: Int) { dense = [Int32](repeating: -1, count: Swift.min(4 * count + 16, Int(Int32.max))) }
+
+    /// Records `id` at `position`; false when the id was recorded already.
+    mutating func insert(_ id: Int, at position: Int) -> Bool {
+        if id >= 0 && id < dense.count && position < Int32.max {
+            if dense[id] >= 0 { return false }
+            dense[id] = Int32(position)
+            return true
+        }
+        return sparse.updateValue(position, forKey: id) == nil
+    }
+
+    subscript(id: Int) -> Int? {
+        if id >= 0 && id < dense.count { let p = dense[id]; return p >= 0 ? Int(p) : nil }
+        return sparse[id]
     }
 }

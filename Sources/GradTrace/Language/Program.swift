@@ -17,6 +17,8 @@ public struct Program: Sendable {
     /// The tensor program, when the text uses tensors (literals `[…]`, `@`, tensor functions). `graph` is
     /// then its outline (``TensorGraph/outline``): the same ids, inputs and names, for drawing structure.
     public var tensor: TensorProgram?
+    /// A framework's own gradients read with a graph file (`"reference": {"grads": …}`), for `gradtrace check`.
+    public var reference: ReferenceGradients?
 
     init(graph: Graph, output: NodeID, outputName: String, bindings: [(name: String, node: NodeID)], tensor: TensorProgram? = nil) {
         self.graph = graph

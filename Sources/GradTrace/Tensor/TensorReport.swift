@@ -110,12 +110,7 @@ extension Report {
         for id in 0..<graph.count {
             let n = graph[id]
             writeNodeHead(id: id, names: graph.nameIndex, op: n.op.name, to: &out)
-            switch n.op {
-            case .elementwise(.powConst(let c)): out.write(", \"exponent\": \(NumberFormat.json(c))")
-            case .reshape(let s): out.write(", \"to\": [" + s.map(String.init).joined(separator: ", ") + "]")
-            case .index(let i): out.write(", \"index\": [" + i.map(String.init).joined(separator: ", ") + "]")
-            default: if let a = n.op.axis { out.write(", \"axis\": \(a)") }
-            }
+            for (key, text) in n.op.jsonOptions { out.write(", \"\(key)\": \(text)") }
             out.write(", \"inputs\": [" + n.inputs.map(String.init).joined(separator: ", ") + "]")
             out.write(", \"shape\": [" + n.value.shape.map(String.init).joined(separator: ", ") + "]")
             out.write(", \"value\": \(json(n.value)), \"grad\": \(json(trace.gradients[id]))}")
