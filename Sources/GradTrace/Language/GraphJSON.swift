@@ -249,7 +249,7 @@ public enum GraphJSON {
         var valueAt = -1
         var pending: [(key: String, at: Int, value: TensorOp.JSONOption)] = []
         func fail(_ at: Int, _ message: String) -> GraphJSONError {
-            s.error(at: at, (sawID ? "node \(n.id)" : "nodes[\(index)]") + ": " + message)
+            s.error(at: at, (sawID ? n.label : "nodes[\(index)]") + ": " + message)
         }
         while let key = try s.nextKey(&first) {
             let at = s.offset
@@ -307,11 +307,11 @@ public enum GraphJSON {
                     n.scalar = d
                     break
                 }
-                let v = try tensor(&s, what: (sawID ? "node \(n.id)" : "nodes[\(index)]") + ": \"value\"", integer: false)
+                let v = try tensor(&s, what: (sawID ? n.label : "nodes[\(index)]") + ": \"value\"", integer: false)
                 if k == .object { n.isTensor = true; n.extra.tensor = v } else { n.scalar = v.scalar }
             case "shape":
                 n.isTensor = true
-                n.extra.shape = try shapeArray(&s, what: (sawID ? "node \(n.id)" : "nodes[\(index)]") + ": \"shape\"")
+                n.extra.shape = try shapeArray(&s, what: (sawID ? n.label : "nodes[\(index)]") + ": \"shape\"")
             case "role":
                 guard try s.kind() == .string else { throw fail(at, "\"role\" must be a string: parameter, input, labels or const") }
                 let r = try s.string()
@@ -332,7 +332,7 @@ public enum GraphJSON {
                 n.extra.module = m
             default:
                 if TensorOp.jsonOptionKeys.contains(key) {
-                    pending.append((key, at, try option(&s, key: key, node: sawID ? "node \(n.id)" : "nodes[\(index)]")))
+                    pending.append((key, at, try option(&s, key: key, node: sawID ? n.label : "nodes[\(index)]")))
                 } else {
                     try s.skipValue()  // grad, nonfinite, label, …: not needed to build the graph
                 }

@@ -25,11 +25,11 @@ public struct Grouping: Sendable {
         var group = [String?](repeating: nil, count: graph.count)
         for id in 0..<graph.count {
             guard let name = graph.name(of: id) else { continue }
-            let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+            let parts = Grouping.levels(of: name)
             if parts.count > level.depth {
-                group[id] = parts.prefix(level.depth).joined(separator: ".")
-            } else if level == .neuron {
-                // A plain name is a statement: its unnamed parts gather under it.
+                group[id] = String(name[parts[0].startIndex..<parts[level.depth - 1].endIndex])
+            } else if level == .neuron || parts[0].contains(".") {
+                // A plain name is a statement (and `layers.0` a module of its own): its unnamed parts gather under it.
                 group[id] = name
             } else {
                 // At layer level, numbered names share their stem: a0, a1, … make one group `a…`.
@@ -57,6 +57,29 @@ public struct Grouping: Sendable {
             }
         }
         groupOf = group
+    }
+
+    /// The levels of a dotted name: its parts, except that a number joins the part before it, as
+    /// PyTorch names the items of a list of modules (`layers.0.neurons.1.w.2` has the levels
+    /// `layers.0`, `neurons.1`, `w.2`; `l1.n2.w0` has `l1`, `n2`, `w0`).
+    static func levels(of name: String) -> [Substring] {
+        var out: [Substring] = []
+        var start = name.startIndex
+        var i = name.startIndex
+        func flush(_ end: String.Index) {
+            let part = name[start..<end]
+            if !out.isEmpty, !part.isEmpty, part.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                out[out.count - 1] = name[out[out.count - 1].startIndex..<end]
+            } else {
+                out.append(part)
+            }
+        }
+        while i < name.endIndex {
+            if name[i] == "." { flush(i); start = name.index(after: i) }
+            i = name.index(after: i)
+        }
+        flush(name.endIndex)
+        return out
     }
 
     /// True when no node is in a group.
