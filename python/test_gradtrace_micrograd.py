@@ -12,6 +12,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gradtrace_micrograd as g  # noqa: E402  (adds tanh/exp to PyPI micrograd)
+import gradtrace.micrograd as gm  # noqa: E402
 from micrograd.engine import Value  # noqa: E402
 from micrograd.nn import MLP  # noqa: E402
 
@@ -34,7 +35,7 @@ def same_gradients(out, name):
     """Every node's gradient through gradtrace equals micrograd's own (1e-9 relative)."""
     out.backward()
     t = trace_json(out, name)
-    _, _, values = g._walk(out)
+    values = [v for v, _ in gm.walk(out)]
     nodes = t["nodes"]
     assert len(nodes) == len(values), "%d nodes in gradtrace, %d in micrograd" % (len(nodes), len(values))
     assert close(float(t["value"]), out.data), "value %s vs %s" % (t["value"], out.data)
@@ -90,6 +91,7 @@ def test_show_returns_the_player():
     a, b = Value(2.0), Value(-3.0)
     a.label, b.label = "a", "b"
     player = g.show((a * b).relu(), gradtrace=BIN)
+    assert 'height:520px' in player._repr_html_()
     html = player._repr_html_()
     assert html.startswith("<iframe srcdoc=") and "step" in player.html
     assert "<script" in player.html and "http://" not in player.html.replace("http://www.w3.org", "")

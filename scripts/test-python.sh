@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# The Python bridge against micrograd from PyPI, and tensor programs against NumPy + HIPS autograd from PyPI:
-# a virtual environment in .build/python-venv (created once), then python/test_gradtrace_micrograd.py and
-# python/test_tensors_autograd.py on the built gradtrace. Never skipped: a missing piece is a failure.
+# The Python side against frameworks from PyPI: the micrograd bridge (gradtrace_micrograd.py and gradtrace.micrograd),
+# and tensor programs against NumPy + HIPS autograd. Each framework set lives in its own virtual environment
+# outside the clone, under ${GRADTRACE_VENVS:-~/.cache/gradtrace-test-venvs}, created once and reused (a second
+# run downloads nothing). Never skipped: a missing piece is a failure.
 # Usage: scripts/test-python.sh [GRADTRACE_BIN]   (default: .build/debug/gradtrace, built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-.build/debug/gradtrace}
 [ -x "$bin" ] || swift build --product gradtrace
-venv=.build/python-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import micrograd, numpy, autograd' 2>/dev/null; then
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || { echo "python bridge: cannot create a virtual environment (apt-get install python3-venv)"; exit 1; }
-  "$venv/bin/pip" install -q micrograd numpy autograd || { echo "python bridge: cannot install micrograd, numpy and autograd from PyPI"; exit 1; }
-fi
 abs="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
-"$venv/bin/python" python/test_gradtrace_micrograd.py "$abs"
-"$venv/bin/python" python/test_tensors_autograd.py "$abs"
+venvs=${GRADTRACE_VENVS:-$HOME/.cache/gradtrace-test-venvs}
+
+# venv NAME CHECK PIP-ARGS…: prints the python of a virtual environment holding PIP-ARGS (CHECK imports them).
+venv() {
+  local name=$1 check=$2; shift 2
+  local v=$venvs/$name
+  if [ ! -x "$v/bin/python" ] || ! "$v/bin/python" -c "$check" 2>/dev/null; then
+    mkdir -p "$venvs"
+    [ -x "$v/bin/python" ] || python3 -m venv "$v" >&2 || { echo "python: cannot create a virtual environment (apt-get install python3-venv)" >&2; exit 1; }
+    "$v/bin/pip" install -q "$@" >&2 || { echo "python: cannot install $* from PyPI" >&2; exit 1; }
+  fi
+  echo "$v/bin/python"
+}
+
+py=$(venv micrograd 'import micrograd, numpy, autograd' micrograd numpy autograd)
+# The package installs with pip (standard library only), as a user installs it.
+"$py" -m pip install -q --no-deps --force-reinstall ./python >/dev/null
+"$py" python/test_gradtrace_micrograd.py "$abs"
+"$py" python/test_micrograd_capture.py "$abs"
+"$py" python/test_tensors_autograd.py "$abs"

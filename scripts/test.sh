@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs on a fresh Debian machine, builds, runs every test.
-# The Python bridge (python/) runs against micrograd from PyPI in .build/python-venv.
+# The Python package (python/) runs against micrograd, NumPy + autograd from PyPI in ~/.cache/gradtrace-test-venvs.
 # Render tests always run: Graphviz, Cairo, Pango, fonts and Chromium (for the HTML player) are installed here.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -117,12 +117,7 @@ def named_parameters(model, prefix=""):
         for item in reversed(items):
             if _is_value(item[1]) or isinstance(item[1], (list, tuple)) or hasattr(item[1], "__dict__"):
                 stack.append(item)
-    params.sort(key=lambda p: _natural(p[0]))
     return params, modules
-
-
-def _natural(path):
-    return [int(p) if p.isdigit() else p for p in path.split(".")]
 
 
 def _neuron_outputs(order, modules):
