@@ -225,7 +225,7 @@ func benchEncode() throws {
 let what = CommandLine.arguments.dropFirst().first ?? "all"
 if what == "encode" || what == "all" { try benchEncode() }
 if what == "mlp" { try benchMLP() }
-if what == "tensor" { try benchTensor() }
+if what == "tensor" { try benchTensor(file: CommandLine.arguments.dropFirst(2).first) }
 if what == "backward" {
     // The MLP demo's backward pass alone: with steps recorded (node, edge, layer) and gradients only.
     let (g, loss) = mlpDemo()
