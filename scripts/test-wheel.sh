@@ -7,10 +7,13 @@
 # `import gradtrace` finds the same executable and runs it, and that bad input still exits 2 with a located error.
 #
 # Usage: scripts/test-wheel.sh [SOURCE_BUILD_BIN]   (default: .build/release/gradtrace, built when missing)
-# Needs root (debootstrap, chroot). The Debian root is cached in ${GRADTRACE_DEBOOTSTRAP:-~/.cache/gradtrace-debootstrap}.
+# Needs root (debootstrap, mount, chroot; through sudo when not root). The Debian root is cached in ${GRADTRACE_DEBOOTSTRAP:-~/.cache/gradtrace-debootstrap}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "test-wheel: needs root (debootstrap and chroot)" >&2; exit 1; }
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "test-wheel: needs root or sudo (debootstrap, mount, chroot)" >&2; exit 1; }
+  exec sudo -E "$0" "$@"
+fi
 scripts/deps.sh debootstrap
 t0=$(date +%s.%N)
 secs() { python3 -c "import time; print(f'{time.time() - $1:.1f}')"; }   # seconds since $1 (date +%s.%N)
