@@ -131,10 +131,10 @@ struct TensorKernelTests {
         let ma = Tensor.broadcastMap(from: a.shape, to: shape), mb = Tensor.broadcastMap(from: b.shape, to: shape)
         let g = t(shape)
         for op in [Op.add, .sub, .mul, .div, .pow] {
-            let z = TensorOp.elementwise(op).forward(a, b)
+            let z = TensorOp.elementwise(op).forward([a, b])
             #expect(Self.bits(z.data) == Self.bits(ma.indices.map { op.apply(a.data[ma[$0]], b.data[mb[$0]]) }), "\(op.name) \(shapes)")
             for k in 0...1 {
-                let (c, reduced) = TensorOp.elementwise(op).vjp(operand: k, a, b, output: z, upstream: g)
+                let (c, reduced) = TensorOp.elementwise(op).vjp(operand: k, [a, b], output: z, upstream: g)
                 let target = k == 0 ? a.shape : b.shape
                 var full = g.data
                 for i in full.indices {

@@ -88,7 +88,8 @@ public enum Report {
         let labels = NameTable(graph: graph)
         out.write("\(outputName) = \(NumberFormat.short(graph[trace.output].value, digits: 8))\n\n")
         let counts = graph.consumerCounts(towards: trace.output)
-        var table = TextTable(columns: 11, rightAligned: [0, 4, 6, 8, 9])
+        var table = TextTable(columns: 11, rightAligned: [0, 4, 6, 8, 9], expectedRows: trace.edges.count + 1, bytesPerRow: 96)
+        var number = ShortFormatCache(digits: 6)
         for h in ["step", "node", "edge", "∂node/∂input", "local", "×", "upstream", "=", "contribution", "input grad", ""] { table.cell(h) }
         for s in trace.steps {
             let step = String(s.index)
@@ -99,12 +100,12 @@ public enum Report {
                 table.cell(nodeName)
                 table.cell(labels.name(of: e.input), " → ", nodeName)
                 table.cell(node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.name)))
-                table.cell(NumberFormat.short(e.local, digits: 6))
+                table.cell(number(e.local))
                 table.cell("×")
-                table.cell(NumberFormat.short(e.upstream, digits: 6))
+                table.cell(number(e.upstream))
                 table.cell("=")
-                table.cell(NumberFormat.short(e.contribution, digits: 6))
-                table.cell(NumberFormat.short(e.accumulated, digits: 6))
+                table.cell(number(e.contribution))
+                table.cell(number(e.accumulated))
                 table.cell(counts[e.input] > 1 && e.accumulated != e.contribution ? "(sum)" : "")
             }
         }
@@ -116,6 +117,27 @@ public enum Report {
         }
         for w in nonFiniteWarnings(graph: graph, output: trace.output, outputName: outputName, gradients: trace.gradients) {
             out.write(w + "\n")
+        }
+    }
+
+    /// Formats of recent numbers, `NumberFormat.short(x, digits:)` remembered by bit pattern in a small
+    /// direct-mapped table: a long trace repeats its values (one step's contribution is the next one's
+    /// upstream), and formatting is most of a row's work.
+    struct ShortFormatCache {
+        let digits: Int
+        private var keys = [UInt64](repeating: 0, count: 4096)
+        private var texts = [String](repeating: "", count: 4096)
+
+        init(digits: Int) { self.digits = digits }
+
+        mutating func callAsFunction(_ x: Double) -> String {
+            let k = x.bitPattern
+            let slot = Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 52)
+            if keys[slot] == k && !texts[slot].isEmpty { return texts[slot] }
+            let t = NumberFormat.short(x, digits: digits)
+            keys[slot] = k
+            texts[slot] = t
+            return t
         }
     }
 
