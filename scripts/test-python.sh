@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Python side against frameworks from PyPI: the micrograd bridge (gradtrace_micrograd.py and gradtrace.micrograd),
-# and tensor programs against NumPy + HIPS autograd. Each framework set lives in its own virtual environment
-# outside the clone, under ${GRADTRACE_VENVS:-~/.cache/gradtrace-test-venvs}, created once and reused (a second
-# run downloads nothing). Never skipped: a missing piece is a failure.
+# tensor programs against NumPy + HIPS autograd, and the layer functions against JAX in float64. Each framework set
+# lives in its own virtual environment outside the clone, under ${GRADTRACE_VENVS:-~/.cache/gradtrace-test-venvs},
+# created once and reused (a second run downloads nothing). Never skipped: a missing piece is a failure.
 # Usage: scripts/test-python.sh [GRADTRACE_BIN]   (default: .build/debug/gradtrace, built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,3 +29,7 @@ py=$(venv micrograd 'import micrograd, numpy, autograd' micrograd numpy autograd
 "$py" python/test_gradtrace_micrograd.py "$abs"
 "$py" python/test_micrograd_capture.py "$abs"
 "$py" python/test_tensors_autograd.py "$abs"
+# The layer functions against JAX in float64 (jax, jaxlib from PyPI).
+jpy=${GRADTRACE_JAX_VENV:+$GRADTRACE_JAX_VENV/bin/python}
+[ -n "$jpy" ] || jpy=$(venv jax 'import jax, jaxlib' jax jaxlib)
+"$jpy" python/test_layers_jax.py "$abs"
