@@ -369,18 +369,34 @@ public enum GraphJSON {
         case .string: return .string(try s.string())
         case .bool: return .bool(try s.bool())
         case .array:
+            // Numbers, or (for "slices") numbers and arrays of numbers: two levels at most.
             try s.beginArray("\"\(key)\"")
             var f = true
-            var out: [Double] = []
-            while try s.nextElement(&f) {
+            var items: [TensorOp.JSONOption] = []
+            func scalar() throws(GraphJSONError) -> Double {
                 let p = s.offset
                 guard try s.kind() == .number else { throw fail(p, "\"\(key)\" must hold numbers") }
                 let d = try s.number()
                 guard d.isFinite else { throw fail(p, "\"\(key)\" holds \(s.text(from: p).trimmingBlanks), out of range") }
-                guard out.count < 16 else { throw fail(p, "\"\(key)\" holds more than 16 numbers") }
-                out.append(d)
+                return d
             }
-            return .numbers(out)
+            while try s.nextElement(&f) {
+                guard items.count < 16 else { throw fail(s.offset, "\"\(key)\" holds more than 16 items") }
+                if try s.kind() == .array {
+                    try s.beginArray("an item of \"\(key)\"")
+                    var g = true
+                    var row: [Double] = []
+                    while try s.nextElement(&g) {
+                        guard row.count < 16 else { throw fail(s.offset, "\"\(key)\" holds a row of more than 16 numbers") }
+                        row.append(try scalar())
+                    }
+                    items.append(.numbers(row))
+                } else {
+                    items.append(.number(try scalar()))
+                }
+            }
+            let flat = items.compactMap { item -> Double? in if case .number(let d) = item { return d } else { return nil } }
+            return flat.count == items.count ? .numbers(flat) : .list(items)
         case let k: throw fail(at, "\"\(key)\" must be a number or an array of numbers, not \(k.described)")
         }
     }
@@ -618,7 +634,7 @@ public enum GraphJSON {
                 let op: TensorOp
                 do {
                     op = try TensorOp.json(name: n.op, options: n.options, operands: ins.map { graph[$0].value.shape })
-                    id = try graph.add(op, ins[0], ins.count > 1 ? ins[1] : -1)
+                    id = try graph.add(op, inputs: ins)
                 } catch {
                     throw fail(n, error.message)
                 }
