@@ -113,7 +113,7 @@ public enum GraphJSON {
     ///   - output: `--result`: a name that picks the result.
     /// - Throws: ``GraphJSONError``, or ``Program/Problem`` for bad `values` or `output` names.
     public static func read(bytes: [UInt8], file: String, values: [String: Tensor] = [:], output result: String? = nil) throws -> Program {
-        if let line = Program.firstInvalidUTF8Line(bytes) { throw Program.Problem.notUTF8(file: file, line: line) }
+        // UTF-8 is checked inside strings, the only place JSON allows bytes above 0x7F.
         let bom = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0  // as some editors write
         let doc = try bytes.withUnsafeBufferPointer { all throws(GraphJSONError) -> Document in
             let buffer = UnsafeBufferPointer(rebasing: all[bom...])
@@ -153,6 +153,7 @@ public enum GraphJSON {
         try s.beginObject("a graph (a JSON object with \"nodes\")")
         var first = true
         var sawNodes = false
+        var opKinds = OpKinds()
         while let key = try s.nextKey(&first) {
             let at = s.offset
             switch key {
@@ -180,7 +181,7 @@ public enum GraphJSON {
                 var firstNode = true
                 while try s.nextElement(&firstNode) {
                     guard doc.nodes.count < maxNodes else { throw s.error(at: s.offset, "more than \(maxNodes) nodes") }
-                    doc.nodes.append(try node(&s, index: doc.nodes.count))
+                    doc.nodes.append(try node(&s, index: doc.nodes.count, ops: &opKinds))
                 }
             case "reference":
                 doc.reference = try reference(&s, into: doc.reference)
@@ -240,7 +241,20 @@ public enum GraphJSON {
     }
 
     /// One node object; `index` is its place in `"nodes"` (for messages before its id is known).
-    static func node(_ s: inout JSONScanner, index: Int) throws(GraphJSONError) -> Node {
+    /// Whether an op name needs the tensor engine, remembered for the last few names (a graph repeats a handful).
+    struct OpKinds {
+        var names: [String] = []
+        var tensor: [Bool] = []
+
+        mutating func isTensor(_ op: String) -> Bool {
+            if let k = names.firstIndex(of: op) { return tensor[k] }
+            let t = !GraphJSON.isScalarOp(op) && TensorOp.jsonArity[op] != nil
+            if names.count < 16 { names.append(op); tensor.append(t) }
+            return t
+        }
+    }
+
+    static func node(_ s: inout JSONScanner, index: Int, ops: inout OpKinds) throws(GraphJSONError) -> Node {
         let open = s.offset
         try s.beginObject("nodes[\(index)]")
         var n = Node()
@@ -251,23 +265,23 @@ public enum GraphJSON {
         func fail(_ at: Int, _ message: String) -> GraphJSONError {
             s.error(at: at, (sawID ? n.label : "nodes[\(index)]") + ": " + message)
         }
-        while let key = try s.nextKey(&first) {
+        while let raw = try s.nextRawKey(&first) {
             let at = s.offset
-            switch key {
-            case "id":
+            switch NodeKey(raw, s.bytes) {
+            case .id:
                 guard try s.kind() == .number else { throw fail(at, "\"id\" must be a whole number") }
                 let d = try s.number()
                 guard d == d.rounded(), Swift.abs(d) < 9e15 else { throw fail(at, "\"id\" \(s.text(from: at).trimmingBlanks) must be a whole number below 9e15") }
                 n.id = Int(d)
                 sawID = true
-            case "name":
+            case .name:
                 if try s.null() { break }
                 guard try s.kind() == .string else { throw fail(at, "\"name\" must be a string or null") }
                 let name = try s.string()
                 if name.isEmpty { break }
                 if let p = nameProblem(name) { throw fail(at, "\"name\": \(p)") }
                 n.name = name
-            case "names":
+            case .names:
                 try s.beginArray("\"names\"")
                 var f = true
                 var all: [String] = []
@@ -280,12 +294,12 @@ public enum GraphJSON {
                     all.append(name)
                 }
                 if !all.isEmpty { n.name = all[0]; n.extra.aliases = Array(all.dropFirst()) }
-            case "op":
+            case .op:
                 if try s.null() { break }
                 guard try s.kind() == .string else { throw fail(at, "\"op\" must be a string") }
                 n.op = try s.string()
                 guard n.op.utf8.count <= 64 else { throw fail(at, "\"op\" is \(n.op.utf8.count) bytes long; op names are short (\"matmul\")") }
-            case "inputs":
+            case .inputs:
                 if try s.null() { break }
                 try s.beginArray("\"inputs\"")
                 var f = true
@@ -297,7 +311,7 @@ public enum GraphJSON {
                     guard n.inputs.count < 8 else { throw fail(p, "\"inputs\" holds more than 8 ids") }
                     n.inputs.append(Int(d))
                 }
-            case "value":
+            case .value:
                 if try s.null() { break }
                 valueAt = at
                 let k = try s.kind()
@@ -309,28 +323,31 @@ public enum GraphJSON {
                 }
                 let v = try tensor(&s, what: (sawID ? n.label : "nodes[\(index)]") + ": \"value\"", integer: false)
                 if k == .object { n.isTensor = true; n.extra.tensor = v } else { n.scalar = v.scalar }
-            case "shape":
+            case .shape:
                 n.isTensor = true
                 n.extra.shape = try shapeArray(&s, what: (sawID ? n.label : "nodes[\(index)]") + ": \"shape\"")
-            case "role":
+            case .role:
                 guard try s.kind() == .string else { throw fail(at, "\"role\" must be a string: parameter, input, labels or const") }
                 let r = try s.string()
                 guard ["parameter", "input", "labels", "const"].contains(r) else {
                     throw fail(at, "unknown \"role\" \"\(r.escapedForMessage)\": parameter, input, labels or const")
                 }
                 n.extra.role = r
-            case "dtype":
+            case .dtype:
                 guard try s.kind() == .string else { throw fail(at, "\"dtype\" must be a string: float or int") }
                 let d = try s.string()
                 guard d == "float" || d == "int" else { throw fail(at, "unknown \"dtype\" \"\(d.escapedForMessage)\": float or int") }
                 n.extra.dtype = d
-            case "module":
+            case .module:
                 if try s.null() { break }
                 guard try s.kind() == .string else { throw fail(at, "\"module\" must be a dotted name (a string)") }
                 let m = try s.string()
                 if let p = nameProblem(m) { throw fail(at, "\"module\": \(p)") }
                 n.extra.module = m
-            default:
+            case .grad:
+                try s.skipValue()
+            case .other:
+                let key = s.keyText(raw)
                 if TensorOp.jsonOptionKeys.contains(key) {
                     pending.append((key, at, try option(&s, key: key, node: sawID ? n.label : "nodes[\(index)]")))
                 } else {
@@ -340,12 +357,38 @@ public enum GraphJSON {
         }
         guard sawID else { throw s.error(at: open, "nodes[\(index)] has no \"id\" (a whole number that inputs refer to)") }
         for p in pending { n.extra.options[p.key] = p.value }
-        if !isScalarOp(n.op), TensorOp.jsonArity[n.op] != nil { n.isTensor = true }
+        if ops.isTensor(n.op) { n.isTensor = true }
         if let m = n.more, m.options.keys.contains(where: { $0 != "exponent" }) { n.isTensor = true }
         if n.dtype == "int" || n.role == "labels", let v = n.value, let bad = v.data.first(where: { $0 != $0.rounded() }) {
             throw s.error(at: valueAt, "\(n.label): \"value\" holds \(NumberFormat.exact(bad)), but an integer tensor (dtype int, role labels) holds whole numbers")
         }
         return n
+    }
+
+    /// The keys of a node the reader knows, told from their bytes without building a String.
+    enum NodeKey {
+        case id, name, names, op, inputs, value, grad, shape, role, dtype, module, other
+
+        init(_ r: Range<Int>, _ bytes: UnsafeBufferPointer<UInt8>) {
+            func matches(_ word: StaticString) -> Bool {
+                guard r.count == word.utf8CodeUnitCount else { return false }
+                let w = word.utf8Start
+                for k in 0..<r.count where bytes[r.lowerBound + k] != w[k] { return false }
+                return true
+            }
+            if matches("id") { self = .id }
+            else if matches("op") { self = .op }
+            else if matches("name") { self = .name }
+            else if matches("inputs") { self = .inputs }
+            else if matches("value") { self = .value }
+            else if matches("grad") { self = .grad }
+            else if matches("shape") { self = .shape }
+            else if matches("names") { self = .names }
+            else if matches("role") { self = .role }
+            else if matches("dtype") { self = .dtype }
+            else if matches("module") { self = .module }
+            else { self = .other }
+        }
     }
 
     /// Ops the scalar reader knows (GradTrace's names and micrograd's).

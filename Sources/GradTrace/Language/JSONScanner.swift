@@ -172,6 +172,54 @@ struct JSONScanner {
         return key
     }
 
+    /// As ``nextKey(_:)``, but a key without escapes comes back as its byte range, not built as a String
+    /// (the graph reader matches the keys of 10⁶ nodes this way).
+    mutating func nextRawKey(_ first: inout Bool) throws(GraphJSONError) -> Range<Int>? {
+        skipSpace()
+        guard offset < count else { throw error(at: offset, "unexpected end of the input: expected '}' or a key") }
+        if bytes[offset] == 125 {
+            offset += 1
+            depth -= 1
+            return nil
+        }
+        if !first {
+            guard bytes[offset] == 44 else { throw error(at: offset, "expected ',' or '}' after a member, found \(describeByte(at: offset))") }
+            offset += 1
+            skipSpace()
+        }
+        first = false
+        guard offset < count, bytes[offset] == 34 else {
+            throw error(at: offset, "expected a key (a string in double quotes), found \(describeByte(at: offset))")
+        }
+        let start = offset + 1
+        var i = start
+        while i < count && bytes[i] != 34 && bytes[i] != 92 && bytes[i] >= 32 && bytes[i] < 128 { i += 1 }
+        let range: Range<Int>
+        if i < count && bytes[i] == 34 {
+            range = start..<i
+            offset = i + 1
+        } else {
+            // Escapes or non-ASCII: checked by the full string reader; such a key matches no known key.
+            _ = try string()
+            range = start..<start
+        }
+        skipSpace()
+        guard offset < count, bytes[offset] == 58 else { throw error(at: offset, "expected ':' after a key, found \(describeByte(at: offset))") }
+        offset += 1
+        return range
+    }
+
+    /// True when the bytes in `range` spell `word`.
+    func matches(_ range: Range<Int>, _ word: StaticString) -> Bool {
+        guard range.count == word.utf8CodeUnitCount else { return false }
+        let w = word.utf8Start
+        for k in 0..<range.count where bytes[range.lowerBound + k] != w[k] { return false }
+        return true
+    }
+
+    /// The text of a raw key.
+    func keyText(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+
     /// True when the open array has another element (positioned at it), false at its `]` (consumed).
     mutating func nextElement(_ first: inout Bool) throws(GraphJSONError) -> Bool {
         skipSpace()
@@ -289,6 +337,7 @@ struct JSONScanner {
         }
         if plain {
             guard i < count else { throw error(at: start, "unterminated string") }
+            try checkUTF8(offset..<i)
             let s = keep ? String(decoding: UnsafeBufferPointer(rebasing: bytes[offset..<i]), as: UTF8.self) : ""
             offset = i + 1
             return s
@@ -297,7 +346,7 @@ struct JSONScanner {
         while true {
             guard i < count else { throw error(at: start, "unterminated string") }
             let b = bytes[i]
-            if b == 34 { offset = i + 1; return keep ? String(decoding: out, as: UTF8.self) : "" }
+            if b == 34 { try checkUTF8(start + 1..<i); offset = i + 1; return keep ? String(decoding: out, as: UTF8.self) : "" }
             if b < 32 { throw error(at: i, "\(describeByte(at: i)) inside a string (write it as an escape such as \\n)") }
             if b != 92 { if keep { out.append(b) }; i += 1; continue }
             guard i + 1 < count else { throw error(at: i, "unterminated string") }
@@ -329,6 +378,32 @@ struct JSONScanner {
                 throw error(at: i, "unknown escape '\\\(Character(UnicodeScalar(e)))' in a string (JSON has \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)")
             }
             i += 2
+        }
+    }
+
+    /// Refuses bytes that are not UTF-8 in a string (the only place a JSON text may hold non-ASCII bytes).
+    private func checkUTF8(_ range: Range<Int>) throws(GraphJSONError) {
+        var i = range.lowerBound
+        while i < range.upperBound {
+            if bytes[i] < 0x80 { i += 1; continue }
+            let b = bytes[i]
+            let len: Int
+            var low: UInt8 = 0x80, high: UInt8 = 0xBF
+            switch b {
+            case 0xC2...0xDF: len = 2
+            case 0xE0: len = 3; low = 0xA0
+            case 0xED: len = 3; high = 0x9F
+            case 0xE1...0xEF: len = 3
+            case 0xF0: len = 4; low = 0x90
+            case 0xF4: len = 4; high = 0x8F
+            case 0xF1...0xF3: len = 4
+            default: throw error(at: i, "a string holds bytes that are not UTF-8 (is it a binary file?)")
+            }
+            guard i + len <= range.upperBound, bytes[i + 1] >= low, bytes[i + 1] <= high,
+                  (2..<len).allSatisfy({ bytes[i + $0] & 0xC0 == 0x80 }) else {
+                throw error(at: i, "a string holds bytes that are not UTF-8 (is it a binary file?)")
+            }
+            i += len
         }
     }
 
