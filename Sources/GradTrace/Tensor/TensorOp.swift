@@ -129,9 +129,8 @@ public enum TensorOp: Sendable, Hashable {
             guard a.count == 2 else { throw TensorShapeError("transpose takes a matrix, not shape \(ta)") }
             return [a[1], a[0]]
         case .reshape(let s):
-            let from = a.reduce(1, *), to = s.reduce(1, *)
-            guard from == to else {
-                throw TensorShapeError("cannot reshape \(ta) (\(from) elements) to \(Tensor.text(shape: s)) (\(to) elements)")
+            guard let from = Tensor.elementCount(a), let to = Tensor.elementCount(s), from == to else {
+                throw TensorShapeError("cannot reshape \(ta) (\(Tensor.elementCountText(a)) elements) to \(Tensor.text(shape: s)) (\(Tensor.elementCountText(s)) elements)")
             }
             return s
         case .index(let idx):
@@ -173,6 +172,15 @@ public enum TensorOp: Sendable, Hashable {
                 return out
             }
             let shape = Tensor.broadcastShape(a.shape, b.shape)!
+            // A one-element operand (`a + 1`) needs no index map: the same number meets every element.
+            if b.count == 1 && shape == a.shape {
+                let y = b.data[0]
+                return a.map { op.apply($0, y) }
+            }
+            if a.count == 1 && shape == b.shape {
+                let x = a.data[0]
+                return b.map { op.apply(x, $0) }
+            }
             let ma = Tensor.broadcastMap(from: a.shape, to: shape), mb = Tensor.broadcastMap(from: b.shape, to: shape)
             var out = [Double](repeating: 0, count: ma.count)
             for i in out.indices { out[i] = op.apply(a.data[ma[i]], b.data[mb[i]]) }
