@@ -64,7 +64,10 @@ public struct Diagram: Sendable {
     /// for larger ones the direction is estimated from the ranks) and the one whose picture is nearer a page's shape wins: within
     /// the width limit (`maxWidth`, else 900 pt preferred) first, then the aspect nearer 4:3. With
     /// `maxWidth` set and full labels too wide, labels are compacted before giving up.
-    public init(graph: Graph, pass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
+    public init(graph programGraph: Graph, pass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
+        // A collapsed tensor view has its own (smaller) graph: names and structure come from it.
+        var graph = programGraph
+        if case .tensor(let t) = pass, t.isCollapsedView { graph = t.graph.outline }
         self.graph = graph
         self.pass = pass
         self.title = title
@@ -201,7 +204,7 @@ public struct Diagram: Sendable {
         }
         var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
         if pass.isTensor { request.spine = Diagram.spine(first, index: index) }
-        if style.clusters, !pass.isCollapsed, !pass.isTensor { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
+        if style.clusters, !pass.isCollapsed { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
         return (m, try Graphviz.shared.layout(request))
     }
 
@@ -277,7 +280,10 @@ extension Diagram {
 
     /// Neuron and layer clusters from dotted names: a layer `l1` is boxed when drawn nodes are
     /// named `l1.…`, a neuron `l1.n2` when they are named `l1.n2.…` (statement and stem groups are not boxed).
-    static func clusters(graph: Graph, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {
+    ///
+    /// Tensor programs box their modules the same way: `attn.q.weight` sits in `attn.q`, inside `attn`
+    /// (the node named `attn.q` too: a plain statement name gathers its unnamed parts).
+    public static func clusters(graph: Graph, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {
         var result: [(name: String, members: [Int])] = []
         for level in [Grouping.Level.layer, .neuron] {
             let groups = Grouping(graph: graph, output: output, level: level)

@@ -103,7 +103,7 @@ struct RenderCommand: ParsableCommand {
             completion: .file(extensions: ["svg", "png", "pdf", "dot"]))
     var outputFile: String
 
-    @Option(help: "The output format (default: from the file's extension).")
+    @Option(name: [.short, .long], help: "The output format (default: from the file's extension).")
     var format: OutputFormat?
 
     @Option(help: "The step to draw: 0 is the forward pass, the last step the final state (default).")
@@ -131,7 +131,8 @@ struct RenderCommand: ParsableCommand {
             // DOT needs no layout (and no Graphviz): the scene as text.
             let scene = Scene(graph: p.graph, pass: pass, step: step, title: drawing.title, summary: summary)
             let scale = drawing.style.colorByGradient ? ColorScale(derivatives: visibleDerivatives(graph: p.graph, pass: pass)) : nil
-            bytes = Array(scene.dot(style: drawing.style, colorScale: scale).text.utf8)
+            let clusters = drawing.style.clusters && !pass.isCollapsed ? Diagram.clusters(graph: p.graph, output: pass.output, visible: scene.nodes.map(\.id)) : []
+            bytes = Array(scene.dot(style: drawing.style, colorScale: scale, clusters: clusters).text.utf8)
         } else {
             try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
             drawing.checkFonts()

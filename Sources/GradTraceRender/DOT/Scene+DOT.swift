@@ -55,7 +55,11 @@ extension Scene {
 
     /// The scene as a DOT graph a user can run through `dot`; with a layout, every node is
     /// pinned at its position (`pos="x,y!"`) so that `neato -n2` redraws exactly that picture.
-    public func dot(style: RenderStyle, layout: Layout? = nil, colorScale: ColorScale? = nil) -> DOTGraph {
+    ///
+    /// `clusters` (scene node indices, as ``Diagram/clusters(graph:output:visible:)`` gives them) nest the
+    /// nodes in labelled `cluster_K` subgraphs: the module boxes of `--clusters`.
+    public func dot(style: RenderStyle, layout: Layout? = nil, colorScale: ColorScale? = nil,
+                    clusters: [(name: String, members: [Int])] = []) -> DOTGraph {
         let theme = style.theme
         var g = DOTGraph(id: "gradtrace")
         g.attributes = [
@@ -79,6 +83,7 @@ extension Scene {
         g.edgeDefaults = [
             DOTAttribute("fontname", style.fontFamily), DOTAttribute("fontsize", DOTEscaping.number(style.edgeFontSize)),
         ]
+        g.statements += LayoutRequest.clusterSkeleton(clusters, nodeCount: nodes.count, label: { $0 }) { Scene.dotID(nodes[$0].id) }
         for (k, n) in nodes.enumerated() {
             let s = theme.style(n.state)
             let colors = style.nodeColors(n, scale: colorScale)
