@@ -215,3 +215,15 @@ extension TensorFunctionTests {
         #expect(throws: TensorShapeError.self) { try TensorFunctions.op(named: "sum_all", operandShapes: [[2]], options: [:]) }
     }
 }
+
+extension TensorFunctionTests {
+    /// The work of a product counts its output's elements (not the graph's nodes).
+    @Test func hugeProductsAreRefusedBeforeTheyRun() throws {
+        do {
+            _ = try Program.parse("A = zeros(2048, 2048); B = zeros(2048, 2048); L = sum(A @ B)")
+            Issue.record("no error")
+        } catch let d as Diagnostic {
+            #expect(d.message.contains("multiply-adds"), "\(d.message)")
+        }
+    }
+}
