@@ -29,6 +29,8 @@ public struct Diagram: Sendable {
         var edgeLine: Double
         var titleLine: Double
         var captionLine: Double
+        /// Lines of the longest caption of the pass, wrapped at the canvas width.
+        var captionLines = 1
         var margin: Double = 16
         var nodePadX: Double = 10
         var nodePadY: Double = 6
@@ -116,6 +118,17 @@ public struct Diagram: Sendable {
         self.style = chosen.style
         self.metrics = chosen.metrics
         self.layout = chosen.layout
+        // The footer makes room for the longest caption any frame shows, wrapped at the canvas width.
+        let m = chosen.metrics
+        let width = max(chosen.layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin).rounded(.up) - 2 * m.margin
+        let count = pass.stepCount
+        var lines = 1
+        for (k, caption) in Scene.captions(graph: graph, pass: pass).enumerated() {
+            let head = DrawingBuilder.captionHead(step: min(k, count), of: count)
+            lines = max(lines, DrawingBuilder.wrap(head + caption, width: width, size: chosen.style.edgeFontSize + 1, text: text).count)
+        }
+        self.metrics.captionLines = lines
+        self.metrics.footerHeight += Double(lines - 1) * chosen.metrics.captionLine
         self.textSizes = text.sizes
     }
 

@@ -70,10 +70,10 @@ public enum Report {
     /// The gradient lines of `gradtrace grad`: `L = 676` then `dL/dw = 1248`, one per input.
     public static func gradText(graph: Graph, output: NodeID, outputName: String, gradients: [Double],
                                 to out: inout some TextOutputStream) {
-        out.write("\(outputName) = \(NumberFormat.exact(graph[output].value))\n")
+        out.write("\(outputName) = \(NumberFormat.text(graph[output].value))\n")
         for id in graph.inputIDs {
             let name = graph.name(of: id) ?? "v\(id)"
-            out.write("d\(outputName)/d\(name) = \(NumberFormat.exact(gradients[id]))\n")
+            out.write("d\(outputName)/d\(name) = \(NumberFormat.text(gradients[id]))\n")
         }
         for w in nonFiniteWarnings(graph: graph, output: output, outputName: outputName, gradients: gradients) { out.write(w + "\n") }
     }

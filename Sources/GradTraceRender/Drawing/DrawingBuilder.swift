@@ -193,11 +193,46 @@ struct DrawingBuilder {
 
     static func colorBarLabel(_ pass: Pass) -> String { pass.isForward ? "|tangent|" : "|gradient|" }
 
-    /// The caption line of frame `step`.
-    func captionItem(_ caption: String) -> Drawing.Item {
-        let m = diagram.metrics, size = diagram.canvasSize
-        return run(caption, x: m.margin, y: size.height - m.footerHeight + 4, size: diagram.style.edgeFontSize + 1,
-                   color: diagram.style.theme.text, maxWidth: size.width - 2 * m.margin)
+    /// The caption of a frame, wrapped onto as many lines as it needs (the footer has room for the
+    /// longest caption of the pass: ``Diagram``'s `captionLines`).
+    func captionItems(_ caption: String) -> [Drawing.Item] {
+        let m = diagram.metrics, size = diagram.canvasSize, fs = diagram.style.edgeFontSize + 1
+        let lines = Self.wrap(caption, width: size.width - 2 * m.margin, size: fs, text: text)
+        return lines.enumerated().map { k, line in
+            run(line, x: m.margin, y: size.height - m.footerHeight + 4 + Double(k) * m.captionLine, size: fs, color: diagram.style.theme.text)
+        }
+    }
+
+    /// `s` broken into lines no wider than `width`: after "; " or ", " where possible (a gradient
+    /// stays whole with its value), else between words; a single word wider than `width` keeps its line.
+    /// The one wrapping rule of captions: the drawing and the footer's height both use it.
+    static func wrap(_ s: String, width: Double, size: Double, text: TextEngine) -> [String] {
+        let shown = Typography.picture(s)
+        // Most captions fit: a line of n characters is never wider than n em.
+        if Double(shown.count) * size * 1.05 <= width || text.measure(shown, size: size).width <= width { return [shown] }
+        var atoms: [String] = []
+        var current = ""
+        for word in shown.split(separator: " ", omittingEmptySubsequences: false) {
+            current += current.isEmpty ? String(word) : " " + word
+            if word.hasSuffix(",") || word.hasSuffix(";") { atoms.append(current + " "); current = "" }
+        }
+        if !current.isEmpty { atoms.append(current) }
+        var lines: [String] = []
+        var line = ""
+        func fits(_ t: String) -> Bool { text.measure(t.trimmingTrailingSpaces, size: size).width <= width }
+        for atom in atoms {
+            if line.isEmpty || fits(line + atom) { line += atom; continue }
+            lines.append(line.trimmingTrailingSpaces)
+            line = ""
+            // An atom wider than a line: word by word.
+            for word in atom.split(separator: " ") {
+                let next = line.isEmpty ? String(word) : line + " " + word
+                if line.isEmpty || fits(next) { line = next } else { lines.append(line); line = String(word) }
+            }
+            if atom.hasSuffix(" ") { line += " " }
+        }
+        if !line.trimmingTrailingSpaces.isEmpty { lines.append(line.trimmingTrailingSpaces) }
+        return lines
     }
 
     /// The legend and colour bar under the caption.
@@ -205,7 +240,7 @@ struct DrawingBuilder {
         guard diagram.style.showsLegend else { return [] }  // a strip draws it once (Diagram.withoutLegend)
         let theme = diagram.style.theme, m = diagram.metrics, size = diagram.canvasSize
         let fs = diagram.style.edgeFontSize
-        var y = size.height - m.footerHeight + 4 + m.captionLine + 4
+        var y = size.height - m.footerHeight + 4 + Double(m.captionLines) * m.captionLine + 4
         var items: [Drawing.Item] = []
         var cx = m.margin
         let entries = Self.legendEntries(pass: diagram.pass, style: diagram.style)
@@ -261,7 +296,7 @@ struct DrawingBuilder {
         for state in [Scene.EdgeState.done, .active] {
             for e in scene.edges where e.state == state { items += edgeLabelItems(index: e.index, lines: e.lines, state: e.state, contribution: e.contribution) }
         }
-        items.append(captionItem(Self.captionHead(step: scene.step, of: scene.stepCount) + scene.caption))
+        items += captionItems(Self.captionHead(step: scene.step, of: scene.stepCount) + scene.caption)
         items += footerItems()
         return frame(items: items, title: scene.title, description: scene.caption)
     }
@@ -298,7 +333,7 @@ struct DrawingBuilder {
             }
         }
         for (k, caption) in timeline.captions.enumerated() {
-            items.append(group(Timeline.Span(from: k, to: k + 1), [captionItem(caption)]))
+            items.append(group(Timeline.Span(from: k, to: k + 1), captionItems(caption)))
         }
         items += footerItems()
         let out = NameTable(graph: d.graph).name(of: d.pass.output)
@@ -318,6 +353,15 @@ extension Timeline {
         v.tensor = run.tensor
         if let value = run.valueText { v.valueText = value }
         return v
+    }
+}
+
+extension String {
+    /// The text without its trailing spaces.
+    var trimmingTrailingSpaces: String {
+        var s = Substring(self)
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
     }
 }
 

@@ -4,8 +4,8 @@ import GradTrace
 /// The drawing rules of tensor pictures, in one place: how a tensor becomes a grid of cells, the
 /// diverging palette, cell sizes, the node panel's geometry, edge thumbnails and the two scale bars.
 enum Heatmap {
-    /// Up to this many elements, the numbers are written in the cells.
-    static let numbersUpTo = 12
+    /// Up to this many elements (a 4×4 hidden layer), the numbers are written in the cells.
+    static let numbersUpTo = 16
     /// A grid shows at most this many cells per side (larger tensors are shown as block means).
     static let maxCells = 24
     /// Font size of numbers in cells and of the panel's small captions.
@@ -68,8 +68,9 @@ enum Heatmap {
         return out
     }
 
-    /// The number written in a cell.
-    static func cellText(_ x: Double) -> String { NumberFormat.short(x, digits: 3) }
+    /// The number written in a cell of a tensor whose largest magnitude is `scale`: rounding noise
+    /// (within 1e-12 of `scale`) reads 0.
+    static func cellText(_ x: Double, scale: Double) -> String { NumberFormat.short(NumberFormat.denoised(x, scale: scale), digits: 3) }
 
     /// Cell size of a node's grids: wide enough for its widest number, or small squares for big tensors.
     static func cellSize(shape: [Int], numberWidth: Double) -> (width: Double, height: Double) {
@@ -158,7 +159,9 @@ enum Heatmap {
     /// ``numbersUpTo`` elements) or the stats lines (beyond). What sizes the panel.
     static func panelTexts(node id: NodeID, trace t: TensorTrace) -> (numbers: [String], stats: [String]) {
         let shown = shownTensors(node: id, trace: t)
-        if t.graph[id].value.count <= numbersUpTo { return (shown.flatMap { $0.data.map(cellText) }, []) }
+        if t.graph[id].value.count <= numbersUpTo {
+            return (shown.flatMap { t in t.data.map { Heatmap.cellText($0, scale: t.maxMagnitude) } }, [])
+        }
         return ([], shown.map(stats))
     }
 }
@@ -172,6 +175,7 @@ extension DrawingBuilder {
         let w = Double(grid.cols) * cell.width, h = Double(grid.rows) * cell.height
         if let t {
             let cells = Heatmap.cells(t, maxCells: maxCells)
+            let largest = t.maxMagnitude
             for i in 0..<grid.rows {
                 for j in 0..<grid.cols {
                     let v = cells[i * grid.cols + j]
@@ -179,7 +183,7 @@ extension DrawingBuilder {
                     let cx = x + Double(j) * cell.width, cy = y + Double(i) * cell.height
                     items.append(.cell(Drawing.Cell(x: cx, y: cy, width: cell.width, height: cell.height, fill: Drawing.Fill(color: fill))))
                     if numbers {
-                        items.append(run(Heatmap.cellText(v), x: cx + cell.width / 2, y: cy + (cell.height - text.lineHeight(size: Heatmap.cellFontSize)) / 2,
+                        items.append(run(Heatmap.cellText(v, scale: largest), x: cx + cell.width / 2, y: cy + (cell.height - text.lineHeight(size: Heatmap.cellFontSize)) / 2,
                                          size: Heatmap.cellFontSize, color: Heatmap.textColor(on: fill), centered: true, maxWidth: cell.width - 2))
                     }
                 }
