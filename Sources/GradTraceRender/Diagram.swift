@@ -54,6 +54,25 @@ public struct Diagram: Sendable {
     /// The colour scale of `--color-by grad`: log₁₀|derivative| from `low` to `high`.
     public let colorScale: ColorScale?
 
+    /// Set when `maxWidth` could not be met by any rung of the width ladder: what was reached and what
+    /// to try. The CLI prints it as a warning; `gradtrace markdown` with the fence's line.
+    public let fitWarning: String?
+
+    /// The rungs of the width ladder, in order: the labels asked for; numbers only; numbers with tight
+    /// spacing; and (scalar graphs) nodes as small labelled boxes with unlabelled edges, the caption
+    /// telling each step's chain. Without `maxWidth` only the first rung is drawn.
+    static func ladder(_ style: RenderStyle, tensor: Bool) -> [RenderStyle] {
+        var rungs = [style]
+        guard style.maxWidth != nil else { return rungs }
+        var s = style
+        if style.labels == .full { s.labels = .compact; rungs.append(s) }
+        if !tensor && s.labels != .numbers { s.labels = .numbers; rungs.append(s) }
+        s.tight = true
+        rungs.append(s)
+        if !tensor { s.outline = true; rungs.append(s) }
+        return rungs
+    }
+
     /// A diagram of the backward pass.
     public init(graph: Graph, trace: Trace, style: RenderStyle, title: String? = nil) throws(RenderError) {
         try self.init(graph: graph, pass: .reverse(trace), style: style, title: title)
@@ -91,28 +110,36 @@ public struct Diagram: Sendable {
         }
         tensorPanels = panels
 
-        var candidates: [RenderStyle] = []
         let directions: [RenderStyle.RankDir] = style.rankdir != .auto ? [style.rankdir]
             : first.nodes.count <= Diagram.autoLayoutLimit ? [.LR, .TB] : [Diagram.estimatedDirection(first, limit: style.maxWidth ?? 900)]
-        for d in directions {
-            var s = style
-            s.rankdir = d
-            candidates.append(s)
-        }
-        if style.maxWidth != nil && style.labels == .full {
-            for var c in candidates { c.labels = .compact; candidates.append(c) }
-        }
         let limit = style.maxWidth ?? 900
-        var best: (style: RenderStyle, metrics: Metrics, layout: Layout, score: Double)?
-        for c in candidates {
-            let (m, layout) = try Diagram.lay(graph: graph, pass: pass, style: c, title: title, text: text, first: first, layoutText: layoutText,
-                                              panels: panels, scales: tensorScales)
-            let w = max(layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin)
-            let h = layout.graphHeight + 2 * m.margin + m.headerHeight + m.footerHeight
-            // Fitting the width limit matters most; then the aspect nearest 4:3; fuller labels win ties.
-            var score = w > limit ? 10 + w / limit : 0
-            score += Swift.abs(log(w / max(h, 1) / (4.0 / 3.0)))
-            if best == nil || score < best!.score - 1e-9 { best = (c, m, layout, score) }
+        var best: (style: RenderStyle, metrics: Metrics, layout: Layout, score: Double, width: Double)?
+        // The width ladder: each rung is tried in every direction, and the first rung whose picture
+        // fits `maxWidth` wins (without `maxWidth`, only the first rung: 900 pt is preferred, not forced).
+        for rung in Diagram.ladder(style, tensor: pass.isTensor) {
+            var bestInRung: (style: RenderStyle, metrics: Metrics, layout: Layout, score: Double, width: Double)?
+            for d in directions {
+                var c = rung
+                c.rankdir = d
+                let (m, layout) = try Diagram.lay(graph: graph, pass: pass, style: c, title: title, text: text, first: first, layoutText: layoutText,
+                                                  panels: panels, scales: tensorScales)
+                let w = max(layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin)
+                let h = layout.graphHeight + 2 * m.margin + m.headerHeight + m.footerHeight
+                // Fitting the width limit matters most; then the aspect nearest 4:3; the earlier direction wins ties.
+                var score = w > limit ? 10 + w / limit : 0
+                score += Swift.abs(log(w / max(h, 1) / (4.0 / 3.0)))
+                if bestInRung == nil || score < bestInRung!.score - 1e-9 { bestInRung = (c, m, layout, score, w) }
+            }
+            guard let b = bestInRung else { continue }
+            if best == nil || (best!.width > limit && b.width < best!.width) { best = b }
+            if b.width <= limit { break }
+        }
+        if let maxWidth = style.maxWidth, let b = best, b.width > maxWidth + 0.5 {
+            fitWarning = "the picture is \(Int(b.width.rounded(.up))) pt wide, more than the \(Int(maxWidth)) pt asked for, even with "
+                + (pass.isTensor ? "numbers-only labels and tight spacing" : "nodes as small labelled boxes and tight spacing")
+                + ": draw a part of it (--result NAME), collapse it (--collapse neuron or layer), or allow more width"
+        } else {
+            fitWarning = nil
         }
         guard let chosen = best else { throw RenderError.graphviz("no layout") }
         self.style = chosen.style
@@ -191,6 +218,12 @@ public struct Diagram: Sendable {
                 continue
             }
             var w = 0.0
+            if style.outline {
+                for c in lines[0] { w = max(w, text.measure(Typography.picture(Scene.outlineTitle(c)), size: style.nodeFontSize, bold: true).width) }
+                for c in lines[2] { w = max(w, text.measure(Typography.picture(Scene.outlineGrad(c)), size: style.nodeFontSize).width) }
+                sizes.append((w + 2 * m.nodePadX + 6, 2 * nodeLine + 2 * m.nodePadY))
+                continue
+            }
             for (slot, candidates) in lines.enumerated() {
                 for c in candidates { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: slot == 0).width) }
             }
@@ -198,7 +231,7 @@ public struct Diagram: Sendable {
         }
         var edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)] = []
         for (k, e) in first.edges.enumerated() {
-            let lines = EdgeLabel.lines(edgeTexts[k], style: style, tensor: pass.isTensor)
+            let lines = style.outline ? [] : EdgeLabel.lines(edgeTexts[k], style: style, tensor: pass.isTensor)
             var w = 0.0, h = 0.0
             for l in lines {
                 w = max(w, text.measure(Typography.picture(l.text), size: l.size, bold: l.emphasis).width)
@@ -213,6 +246,7 @@ public struct Diagram: Sendable {
             edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.02 + 2 * m.labelPad + 2, lines.isEmpty ? 0 : h + 2 * m.labelPad))
         }
         var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
+        request.tight = style.tight
         if pass.isTensor { request.spine = Diagram.spine(first, index: index) }
         if style.clusters, !pass.isCollapsed, !pass.isTensor { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
         return (m, try Graphviz.shared.layout(request))
@@ -266,7 +300,10 @@ public struct Diagram: Sendable {
 
     /// DOT text of one step; `pinned` adds the shared layout as `pos` attributes.
     public func dot(step: Int, pinned: Bool, summary: Bool = false) -> String {
-        scene(step: step, summary: summary).dot(style: style, layout: pinned ? layout : nil, colorScale: colorScale).text
+        let s = scene(step: step, summary: summary)
+        let clusters = style.clusters && !pass.isCollapsed && !pass.isTensor
+            ? Diagram.clusters(graph: graph, output: pass.output, visible: s.nodes.map(\.id)) : []
+        return s.dot(style: style, layout: pinned ? layout : nil, colorScale: colorScale, clusters: clusters).text
     }
 }
 
@@ -290,7 +327,7 @@ extension Diagram {
 
     /// Neuron and layer clusters from dotted names: a layer `l1` is boxed when drawn nodes are
     /// named `l1.…`, a neuron `l1.n2` when they are named `l1.n2.…` (statement and stem groups are not boxed).
-    static func clusters(graph: Graph, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {
+    public static func clusters(graph: Graph, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {
         var result: [(name: String, members: [Int])] = []
         for level in [Grouping.Level.layer, .neuron] {
             let groups = Grouping(graph: graph, output: output, level: level)

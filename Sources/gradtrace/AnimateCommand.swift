@@ -37,6 +37,7 @@ struct AnimateCommand: ParsableCommand {
         try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
         drawing.checkFonts()
         let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+        drawing.warnIfTooWide(diagram)
         let bytes: [UInt8]
         switch kind {
         case "gif":

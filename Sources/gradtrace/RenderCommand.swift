@@ -51,6 +51,11 @@ struct DrawingOptions: ParsableArguments {
         if let w = FontCheck.warning() { StandardError.write(w + "\n") }
     }
 
+    /// Says on standard error when `--max-width` could not be met (what was reached, what to try).
+    func warnIfTooWide(_ diagram: Diagram) {
+        if let w = diagram.fitWarning { StandardError.write("warning: " + w + "\n") }
+    }
+
     var style: RenderStyle {
         var s = RenderStyle(rankdir: rankdir, theme: Theme.named(theme), colorByGradient: colorBy == .grad)
         s.clusters = clusters
@@ -103,7 +108,7 @@ struct RenderCommand: ParsableCommand {
             completion: .file(extensions: ["svg", "png", "pdf", "dot"]))
     var outputFile: String
 
-    @Option(help: "The output format (default: from the file's extension).")
+    @Option(name: [.customShort("f"), .long], help: "The output format (default: from the file's extension).")
     var format: OutputFormat?
 
     @Option(help: "The step to draw: 0 is the forward pass, the last step the final state (default).")
@@ -127,15 +132,25 @@ struct RenderCommand: ParsableCommand {
             throw CLIError("--step \(step) is out of range: this trace has steps 0 (forward pass) to \(pass.stepCount)")
         }
         let bytes: [UInt8]
-        if format == .dot {
+        if format == .dot && drawing.maxWidth != nil {
+            // Fitting a width needs the layouts the width ladder compares: the DOT of the rung that fits.
+            try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
+            let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+            drawing.warnIfTooWide(diagram)
+            bytes = Array(diagram.dot(step: step, pinned: false, summary: summary).utf8)
+        } else if format == .dot {
             // DOT needs no layout (and no Graphviz): the scene as text.
             let scene = Scene(graph: p.graph, pass: pass, step: step, title: drawing.title, summary: summary)
-            let scale = drawing.style.colorByGradient ? ColorScale(derivatives: visibleDerivatives(graph: p.graph, pass: pass)) : nil
-            bytes = Array(scene.dot(style: drawing.style, colorScale: scale).text.utf8)
+            let style = drawing.style
+            let scale = style.colorByGradient ? ColorScale(derivatives: visibleDerivatives(graph: p.graph, pass: pass)) : nil
+            let clusters = style.clusters && !pass.isCollapsed && !pass.isTensor
+                ? Diagram.clusters(graph: p.graph, output: pass.output, visible: scene.nodes.map(\.id)) : []
+            bytes = Array(scene.dot(style: style, colorScale: scale, clusters: clusters).text.utf8)
         } else {
             try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
             drawing.checkFonts()
             let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+            drawing.warnIfTooWide(diagram)
             switch format {
             case .png:
                 let wanted = drawing.scale ?? 2

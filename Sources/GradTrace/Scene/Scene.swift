@@ -265,6 +265,26 @@ extension Scene {
     }
 }
 
+extension Scene {
+    /// A node's gradient line shortened to its number, for nodes drawn as small boxes:
+    /// `grad −2 + 4 = 2` → `grad 2`, `grad 8 (sum of 5)` → `grad 8`, `grad 3 + … (1 of 2)` → `grad 3 + …`.
+    /// A collapsed unit keeps its total: `grad Σ 0.86 · w0 0.02, …` → `grad Σ 0.86`.
+    public static func outlineGrad(_ line: String) -> String {
+        var s = Substring(line)
+        if let r = s.firstRange(of: " (") { s = s[..<r.lowerBound] }
+        if let r = s.firstRange(of: " · ") { s = s[..<r.lowerBound] }
+        if s.hasPrefix("grad "), let r = s.ranges(of: " = ").last { s = "grad " + s[r.upperBound...] }
+        return String(s)
+    }
+
+    /// A node's title for a small box: a collapsed unit's name without its counts
+    /// (`l1.n2 · 32 nodes, 4 parameters` → `l1.n2`); other titles whole.
+    public static func outlineTitle(_ title: String) -> String {
+        guard let r = title.firstRange(of: " · ") else { return title }
+        return String(title[..<r.lowerBound])
+    }
+}
+
 /// The nodes and edges a scene draws, and where each edge's record sits in the trace.
 struct SceneStructure {
     struct Edge { var from: NodeID; var to: NodeID; var operand: Int }

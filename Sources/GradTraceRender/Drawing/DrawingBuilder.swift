@@ -156,6 +156,18 @@ struct DrawingBuilder {
             return items + tensorNodeItems(n, panel: p, box: box, parts: parts, colors: colors)
         }
         let fs = diagram.style.nodeFontSize
+        if diagram.style.outline {
+            // A small labelled box: the title and the gradient's number (the caption tells the chain).
+            if parts.contains(.title), !n.title.isEmpty {
+                items.append(run(Scene.outlineTitle(n.title), x: cx, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true))
+            }
+            let line = n.nonFinite ? "⚠ " + Scene.outlineGrad(n.gradText) : Scene.outlineGrad(n.gradText.isEmpty ? n.valueText : n.gradText)
+            if parts.contains(.grad) || (parts.contains(.value) && n.gradText.isEmpty) {
+                items.append(run(line, x: cx, y: y0 + m.nodePadY + m.nodeLine, size: fs,
+                                 color: n.state == .pending ? colors.muted : colors.text, centered: true))
+            }
+            return items
+        }
         if parts.contains(.title), !n.title.isEmpty {
             items.append(run(n.title, x: cx, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true))
         }
@@ -327,7 +339,7 @@ struct DrawingBuilder {
                 items.append(changing ? group(run.span, inner) : .group(Drawing.Group(span: nil, items: inner)))
             }
         }
-        for (i, runs) in timeline.edges.enumerated() {
+        for (i, runs) in timeline.edges.enumerated() where !d.style.outline {
             for run in runs where !run.lines.isEmpty {
                 items.append(group(run.span, edgeLabelItems(index: i, lines: run.lines, state: run.state, contribution: run.contribution)))
             }

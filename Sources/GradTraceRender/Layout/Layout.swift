@@ -61,6 +61,8 @@ public struct LayoutRequest: Sendable {
     public var clusters: [(name: String, members: [Int])] = []
     /// Node indices to keep on one straight line (Graphviz's `group`): the spine of a tensor network.
     public var spine: [Int] = []
+    /// Half the usual gaps between nodes and between ranks (a rung of ``Diagram``'s width ladder).
+    public var tight = false
 
     public init(nodeSizes: [(width: Double, height: Double)], edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)],
                 rankdir: RenderStyle.RankDir) {
@@ -75,31 +77,12 @@ public struct LayoutRequest: Sendable {
         var g = DOTGraph(id: "layout")
         g.attributes = [
             DOTAttribute("rankdir", rankdir == .TB ? "TB" : "LR"),
-            DOTAttribute("nodesep", "0.3"),
-            DOTAttribute("ranksep", "0.45"),
+            DOTAttribute("nodesep", tight ? "0.12" : "0.3"),
+            DOTAttribute("ranksep", tight ? "0.25" : "0.45"),
         ]
         g.nodeDefaults = [DOTAttribute("shape", "box"), DOTAttribute("fixedsize", "true"), DOTAttribute("label", "")]
         g.edgeDefaults = [DOTAttribute("arrowsize", "0.9")]
-        // Clusters: layers contain their neurons; a node belongs to its innermost cluster.
-        var innermost = [Int](repeating: -1, count: nodeSizes.count)
-        let sorted = clusters.indices.sorted { clusters[$0].name.count < clusters[$1].name.count }
-        for c in sorted { for m in clusters[c].members where m < innermost.count { innermost[m] = c } }
-        func parent(_ c: Int) -> Int? {
-            let name = clusters[c].name
-            return clusters.indices.filter { $0 != c && name.hasPrefix(clusters[$0].name + ".") }
-                .max { clusters[$0].name.count < clusters[$1].name.count }
-        }
-        func body(_ c: Int?) -> [DOTStatement] {
-            var out: [DOTStatement] = []
-            for k in clusters.indices where parent(k) == c {
-                out.append(.subgraph("cluster_\(k)", [DOTAttribute("label", ""), DOTAttribute("margin", "10")], body(k)))
-            }
-            if let c {
-                for (i, owner) in innermost.enumerated() where owner == c { out.append(.node("n\(i)", [])) }
-            }
-            return out
-        }
-        if !clusters.isEmpty { g.statements += body(nil) }
+        g.statements += LayoutRequest.clusterStatements(clusters, nodeIDs: nodeSizes.indices.map { "n\($0)" }, labels: false)
         let onSpine = Set(spine)
         for (i, s) in nodeSizes.enumerated() {
             var attrs = [
@@ -118,5 +101,33 @@ public struct LayoutRequest: Sendable {
             g.statements.append(.edge("n\(e.from)", "n\(e.to)", attrs))
         }
         return g
+    }
+}
+
+extension LayoutRequest {
+    /// Nested `cluster_k` subgraphs holding their member nodes (by id): layers contain their neurons,
+    /// a node belongs to its innermost cluster. One rule for the layout graph and for DOT output
+    /// (which also names each box with its `label`).
+    static func clusterStatements(_ clusters: [(name: String, members: [Int])], nodeIDs: [String], labels: Bool) -> [DOTStatement] {
+        guard !clusters.isEmpty else { return [] }
+        var innermost = [Int](repeating: -1, count: nodeIDs.count)
+        let sorted = clusters.indices.sorted { clusters[$0].name.count < clusters[$1].name.count }
+        for c in sorted { for m in clusters[c].members where m < innermost.count { innermost[m] = c } }
+        func parent(_ c: Int) -> Int? {
+            let name = clusters[c].name
+            return clusters.indices.filter { $0 != c && name.hasPrefix(clusters[$0].name + ".") }
+                .max { clusters[$0].name.count < clusters[$1].name.count }
+        }
+        func body(_ c: Int?) -> [DOTStatement] {
+            var out: [DOTStatement] = []
+            for k in clusters.indices where parent(k) == c {
+                out.append(.subgraph("cluster_\(k)", [DOTAttribute("label", labels ? clusters[k].name : ""), DOTAttribute("margin", "10")], body(k)))
+            }
+            if let c {
+                for (i, owner) in innermost.enumerated() where owner == c { out.append(.node(nodeIDs[i], [])) }
+            }
+            return out
+        }
+        return body(nil)
     }
 }
