@@ -54,6 +54,9 @@ public struct Diagram: Sendable {
     /// The colour scale of `--color-by grad`: log₁₀|derivative| from `low` to `high`.
     public let colorScale: ColorScale?
 
+    /// The note under the legend: the symbols the picture uses and, for tensors, its scales (see ``Glossary``).
+    var note: String?
+
     /// Set when `maxWidth` could not be met by any rung of the width ladder: what was reached and what
     /// to try. The CLI prints it as a warning; `gradtrace markdown` with the fence's line.
     public let fitWarning: String?
@@ -97,13 +100,14 @@ public struct Diagram: Sendable {
         var panels: [NodeID: Heatmap.Panel] = [:]
         if case .tensor(let t) = pass {
             tensorScales = Heatmap.Scales(trace: t)
-            for n in first.nodes {
+            for (k, n) in first.nodes.enumerated() {
                 let (numbers, stats) = Heatmap.panelTexts(node: n.id, trace: t)
                 func widest(_ texts: [String], _ size: Double) -> Double {
                     texts.map { text.measure(Typography.picture($0), size: size).width }.max() ?? 0
                 }
                 panels[n.id] = Heatmap.Panel(shape: t.graph[n.id].value.shape, numberWidth: widest(numbers, Heatmap.cellFontSize),
-                                             statsWidth: widest(stats, Heatmap.statsFontSize))
+                                             statsWidth: widest(stats, Heatmap.statsFontSize),
+                                             captionWidth: widest(["value"] + layoutText.nodes[k][2], Heatmap.cellFontSize))
             }
         } else {
             tensorScales = nil
@@ -150,12 +154,19 @@ public struct Diagram: Sendable {
         let width = max(chosen.layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin).rounded(.up) - 2 * m.margin
         let count = pass.stepCount
         var lines = 1
-        for (k, caption) in Scene.captions(graph: graph, pass: pass).enumerated() {
+        let captions = Scene.captions(graph: graph, pass: pass)
+        for (k, caption) in captions.enumerated() {
             let head = DrawingBuilder.captionHead(step: min(k, count), of: count)
             lines = max(lines, DrawingBuilder.wrap(head + caption, width: width, size: chosen.style.edgeFontSize + 1, text: text).count)
         }
         self.metrics.captionLines = lines
         self.metrics.footerHeight += Double(lines - 1) * chosen.metrics.captionLine
+        let shownTexts = captions + (chosen.style.outline ? [] : layoutText.edges.flatMap { $0 }) + layoutText.nodes.flatMap { $0.flatMap { $0 } }
+        note = style.showsLegend ? Glossary.note(texts: shownTexts, tensor: pass.isTensor) : nil
+        if let note {
+            let noteLines = DrawingBuilder.wrap(note, width: width, size: chosen.style.edgeFontSize, text: text).count
+            self.metrics.footerHeight += Double(noteLines) * chosen.metrics.edgeLine + 4
+        }
         self.textSizes = text.sizes
     }
 
@@ -210,10 +221,8 @@ public struct Diagram: Sendable {
         for (k, lines) in nodeTexts.enumerated() {
             if let p = panels[visible[k]] {
                 // A tensor node: the title, the grids, and the small captions and stats lines.
-                var w = p.gridWidth
+                var w = p.width
                 for c in lines[0] { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: true).width) }
-                for c in lines[2] { w = max(w, text.measure(Typography.picture(c), size: Heatmap.cellFontSize).width) }
-                w = max(w, p.statsWidth)
                 sizes.append((w + 2 * m.nodePadX + 6, p.height(nodeLine: nodeLine, smallLine: small, pad: m.nodePadY)))
                 continue
             }
@@ -238,15 +247,16 @@ public struct Diagram: Sendable {
                 h += text.lineHeight(size: l.size)
             }
             if !lines.isEmpty, let shape = e.contributionShape {
+                // The contribution's thumbnail sits right of the text (a tall label would lengthen the spine).
                 let thumb = Heatmap.thumbSize(shape)
-                w = max(w, thumb.width)
-                h += thumb.height + 3
+                w += DrawingBuilder.thumbGap + thumb.width
+                h = max(h, thumb.height + 2)
             }
             // A little slack for viewers that set text a shade wider (SVG pins runs to Pango's widths).
             edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.02 + 2 * m.labelPad + 2, lines.isEmpty ? 0 : h + 2 * m.labelPad))
         }
         var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
-        request.tight = style.tight
+        request.tight = style.tight || pass.isTensor  // a network's spine is long: tensor pictures keep their ranks close
         if pass.isTensor { request.spine = Diagram.spine(first, index: index) }
         if style.clusters, !pass.isCollapsed, !pass.isTensor { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
         return (m, try Graphviz.shared.layout(request))

@@ -11,6 +11,7 @@ extension Diagram {
     public func withoutLegend() -> Diagram {
         var d = self
         d.style.showsLegend = false
+        d.note = nil
         d.metrics.footerHeight = Double(d.metrics.captionLines) * d.metrics.captionLine + 12
         return d
     }

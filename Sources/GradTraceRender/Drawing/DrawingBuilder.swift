@@ -27,6 +27,8 @@ struct DrawingBuilder {
     static let colorBarWidth = 240.0
     static let colorBarHeight = 11.0
     static let colorBarNote = "(0 is drawn at the low end)"
+    /// Space between an edge label's text and its contribution thumbnail.
+    static let thumbGap = 6.0
 
     // MARK: text
 
@@ -120,7 +122,11 @@ struct DrawingBuilder {
                              color: line.emphasis ? s.text : theme.mutedText))
             y += text.lineHeight(size: line.size)
         }
-        if let c = contribution { items += thumbnailItems(c, x: x0 + m.labelPad, y: y + 2) }
+        if let c = contribution {
+            // Right of the text, at the label's right edge.
+            let size = Heatmap.thumbSize(c.shape)
+            items += thumbnailItems(c, x: x0 + w - m.labelPad - size.width, y: y0 + m.labelPad + 1)
+        }
         return items
     }
 
@@ -215,35 +221,28 @@ struct DrawingBuilder {
         }
     }
 
-    /// `s` broken into lines no wider than `width`: after "; " or ", " where possible (a gradient
-    /// stays whole with its value), else between words; a single word wider than `width` keeps its line.
-    /// The one wrapping rule of captions: the drawing and the footer's height both use it.
+    /// `s` broken into lines no wider than `width`, between words; an equation's parts stay together
+    /// (`∂L/∂a = 6,` is one unit: an operator such as `=` or `·` is glued to its neighbours). A unit
+    /// wider than `width` keeps a line of its own. The one wrapping rule of captions and notes: the
+    /// drawing and the footer's height both use it.
     static func wrap(_ s: String, width: Double, size: Double, text: TextEngine) -> [String] {
         let shown = Typography.picture(s)
         // Most captions fit: a line of n characters is never wider than n em.
         if Double(shown.count) * size * 1.05 <= width || text.measure(shown, size: size).width <= width { return [shown] }
-        var atoms: [String] = []
-        var current = ""
-        for word in shown.split(separator: " ", omittingEmptySubsequences: false) {
-            current += current.isEmpty ? String(word) : " " + word
-            if word.hasSuffix(",") || word.hasSuffix(";") { atoms.append(current + " "); current = "" }
+        func isOperator(_ w: Substring) -> Bool { !w.isEmpty && w.count <= 2 && !w.contains { $0.isLetter || $0.isNumber } }
+        var units: [String] = []
+        var glue = false
+        for word in shown.split(separator: " ") {
+            if glue || isOperator(word), let last = units.popLast() { units.append(last + " " + word) } else { units.append(String(word)) }
+            glue = isOperator(word)
         }
-        if !current.isEmpty { atoms.append(current) }
         var lines: [String] = []
         var line = ""
-        func fits(_ t: String) -> Bool { text.measure(t.trimmingTrailingSpaces, size: size).width <= width }
-        for atom in atoms {
-            if line.isEmpty || fits(line + atom) { line += atom; continue }
-            lines.append(line.trimmingTrailingSpaces)
-            line = ""
-            // An atom wider than a line: word by word.
-            for word in atom.split(separator: " ") {
-                let next = line.isEmpty ? String(word) : line + " " + word
-                if line.isEmpty || fits(next) { line = next } else { lines.append(line); line = String(word) }
-            }
-            if atom.hasSuffix(" ") { line += " " }
+        for unit in units {
+            let next = line.isEmpty ? unit : line + " " + unit
+            if line.isEmpty || text.measure(next, size: size).width <= width { line = next } else { lines.append(line); line = unit }
         }
-        if !line.trimmingTrailingSpaces.isEmpty { lines.append(line.trimmingTrailingSpaces) }
+        if !line.isEmpty { lines.append(line) }
         return lines
     }
 
@@ -284,6 +283,15 @@ struct DrawingBuilder {
                 items.append(run("1e\(Int(tick))", x: tx, y: y + height + 1, size: fs - 1, color: theme.mutedText, centered: true))
             }
             items.append(run(Self.colorBarNote, x: bx + width + 14, y: y - 1, size: fs - 1, color: theme.mutedText))
+        }
+        if let note = diagram.note {
+            // The symbols and scales explained, at the foot of the picture.
+            let lines = Self.wrap(note, width: size.width - 2 * m.margin, size: fs, text: text)
+            var ny = size.height - Double(lines.count) * m.edgeLine - 6
+            for line in lines {
+                items.append(run(line, x: m.margin, y: ny, size: fs, color: theme.mutedText))
+                ny += m.edgeLine
+            }
         }
         return items
     }
@@ -368,12 +376,29 @@ extension Timeline {
     }
 }
 
-extension String {
-    /// The text without its trailing spaces.
-    var trimmingTrailingSpaces: String {
-        var s = Substring(self)
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
+/// What the symbols of a picture mean, written under it (only those the picture uses): one table.
+enum Glossary {
+    /// (what to look for in the picture's text, what to write, tensor pictures only).
+    static let entries: [(symbol: String, meaning: String, tensorOnly: Bool)] = [
+        ("⊙", "⊙ element-wise product", false),
+        ("⊘", "⊘ element-wise division", false),
+        ("ᵀ", "ᵀ transpose", false),
+        ("Σ_", "Σ_k sum over axis k", false),
+        (" · ", "· matrix product", true),
+        ("‖", "‖g‖ size of g (square root of the sum of its squares)", false),
+        ("grad Σ", "grad Σ: the sum of the gradients leaving a group", false),
+    ]
+
+    /// The note under a picture: the tensor colour scale and thumbnails, then the symbols used in `texts`.
+    static func note(texts: [String], tensor: Bool) -> String? {
+        var parts: [String] = []
+        if tensor {
+            parts.append("Squares beside an edge: the contribution sent back, on the gradient scale. "
+                         + "Colours: log scale, ticks at 1/10 and 1/100 of the largest.")
+        }
+        let used = entries.filter { e in (tensor || !e.tensorOnly) && texts.contains { $0.contains(e.symbol) } }.map(\.meaning)
+        if !used.isEmpty { parts.append("Symbols: " + used.joined(separator: "; ") + ".") }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 }
 

@@ -93,28 +93,40 @@ enum Heatmap {
         return (Double(c) * s, Double(r) * s)
     }
 
-    /// The vertical layout of a tensor node, from the top of its box.
+    /// The layout of a tensor node: the title and shape lines, then the value and the gradient side
+    /// by side, each in a column with its caption above its grid (and its stats line under it for
+    /// tensors too large for numbers). Side by side keeps a network's long spine short.
     struct Panel: Sendable {
         var cell: (width: Double, height: Double)
         var grid: (rows: Int, cols: Int)
         var showsStats: Bool
         /// The widest stats line the panel shows (0 when it shows numbers).
         var statsWidth: Double
+        /// The width of each of the two columns (value, gradient): the grid, its caption or its stats line.
+        var column: Double
+        /// The gap between the two columns.
+        static let gap = 10.0
         var gridWidth: Double { Double(grid.cols) * cell.width }
         var gridHeight: Double { Double(grid.rows) * cell.height }
+        /// Both columns and the gap.
+        var width: Double { 2 * column + Panel.gap }
 
-        init(shape: [Int], numberWidth: Double, statsWidth: Double) {
+        /// `captionWidth`: the widest caption a column shows ("value", "grad (1 of 2 arrived)", …).
+        init(shape: [Int], numberWidth: Double, statsWidth: Double, captionWidth: Double = 0) {
             cell = Heatmap.cellSize(shape: shape, numberWidth: numberWidth)
             grid = Heatmap.gridShape(shape)
             showsStats = shape.reduce(1, *) > Heatmap.numbersUpTo
             self.statsWidth = statsWidth
+            column = max(Double(grid.cols) * cell.width, statsWidth, captionWidth)
         }
 
-        /// Heights: title, shape line, then for value and grad a caption, the grid, and a stats line if any.
+        /// Heights: title, shape line, the columns' captions, the grids, and a stats line if any.
         func height(nodeLine: Double, smallLine: Double, pad: Double) -> Double {
-            let block = smallLine + gridHeight + (showsStats ? smallLine : 0) + 4
-            return pad + nodeLine + smallLine + 2 * block + pad
+            pad + nodeLine + smallLine + smallLine + gridHeight + (showsStats ? smallLine : 0) + 4 + pad
         }
+
+        /// The left edge of column `k` (0 value, 1 gradient) in a node centred on `cx`.
+        func columnX(_ k: Int, centre cx: Double) -> Double { cx - width / 2 + Double(k) * (column + Panel.gap) }
     }
 
     /// Decades a heatmap's colour spans: entries down to 1/1000 of the picture's largest still show.
@@ -219,27 +231,27 @@ extension DrawingBuilder {
             items.append(run(Tensor.text(shape: p.shape), x: cx, y: y, size: Heatmap.cellFontSize, color: colors.muted, centered: true))
         }
         y += small
-        let gx = cx - index.gridWidth / 2
-        // Value block.
+        let valueX = index.columnX(0, centre: cx), gradX = index.columnX(1, centre: cx)
+        let gridTop = y + small
+        // Each grid is centred in its column.
+        let inset = (index.column - index.gridWidth) / 2
         if parts.contains(.value) {
-            items.append(run("value", x: gx, y: y, size: Heatmap.cellFontSize, color: colors.muted))
-            items += gridItems(p.value, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.value, numbers: numbers,
+            items.append(run("value", x: valueX + inset, y: y, size: Heatmap.cellFontSize, color: colors.muted))
+            items += gridItems(p.value, x: valueX + inset, y: gridTop, cell: index.cell, grid: index.grid, scale: scales.value, numbers: numbers,
                                neutral: p.isLabels)
             if index.showsStats {
-                items.append(run(Heatmap.stats(p.value), x: cx, y: y + small + index.gridHeight, size: Heatmap.statsFontSize,
-                                 color: colors.muted, centered: true, maxWidth: box.width - 6))
+                items.append(run(Heatmap.stats(p.value), x: valueX + index.column / 2, y: gridTop + index.gridHeight, size: Heatmap.statsFontSize,
+                                 color: colors.muted, centered: true))
             }
         }
-        y += small + index.gridHeight + (index.showsStats ? small : 0) + 4
         if parts.contains(.grad), n.state != .forward || p.isLabels {
             let pending = n.state == .pending
-            items.append(run(p.gradLabel, x: gx, y: y, size: Heatmap.cellFontSize, color: pending ? colors.muted : colors.text,
-                             maxWidth: box.width - 8 - (gx - (cx - box.width / 2))))
+            items.append(run(p.gradLabel, x: gradX + (p.isLabels ? 0 : inset), y: y, size: Heatmap.cellFontSize, color: pending ? colors.muted : colors.text))
             if n.state != .forward && !p.isLabels {
-                items += gridItems(p.grad, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers)
+                items += gridItems(p.grad, x: gradX + inset, y: gridTop, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers)
                 if index.showsStats, let g = p.grad {
-                    items.append(run(Heatmap.stats(g), x: cx, y: y + small + index.gridHeight, size: Heatmap.statsFontSize,
-                                     color: colors.muted, centered: true, maxWidth: box.width - 6))
+                    items.append(run(Heatmap.stats(g), x: gradX + index.column / 2, y: gridTop + index.gridHeight, size: Heatmap.statsFontSize,
+                                     color: colors.muted, centered: true))
                 }
             }
         }
@@ -296,7 +308,7 @@ extension DrawingBuilder {
             }
             items.append(.box(Drawing.Box(x: x, y: y + 1, width: width, height: Self.colorBarHeight, radius: 0, fill: nil,
                                           stroke: Drawing.Stroke(color: theme.mutedText, width: 0.8))))
-            items.append(run("0", x: x + width / 2, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
+            items.append(run("0", x: x + width / 2, y: y + Self.colorBarHeight + 1, size: fs - 1, color: theme.mutedText, centered: true))
             // Ticks at a tenth and a hundredth of the largest, where the log scale puts them.
             for f in [0.1, 0.01] {
                 for sign in [-1.0, 1.0] {
@@ -305,7 +317,6 @@ extension DrawingBuilder {
                                                     fill: Drawing.Fill(color: theme.mutedText))))
                 }
             }
-            items.append(run("log, ticks ÷10", x: x + width * 0.82, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
             items.append(run(bar.high, x: bar.highX, y: y - 1, size: fs - 1, color: theme.mutedText))
         }
         return items
