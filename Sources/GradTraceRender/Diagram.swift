@@ -54,6 +54,10 @@ public struct Diagram: Sendable {
     /// The colour scale of `--color-by grad`: log₁₀|derivative| from `low` to `high`.
     public let colorScale: ColorScale?
 
+    /// The node states the legend names; nil: those of the picture drawn. A strip of frames sets
+    /// them to every state its frames show, since it draws the legend once.
+    public var legendStates: Set<Scene.NodeState>?
+
     /// The note under the legend: the symbols the picture uses and, for tensors, its scales (see ``Glossary``).
     var note: String?
 
@@ -101,13 +105,13 @@ public struct Diagram: Sendable {
         if case .tensor(let t) = pass {
             tensorScales = Heatmap.Scales(trace: t)
             for (k, n) in first.nodes.enumerated() {
-                let (numbers, stats) = Heatmap.panelTexts(node: n.id, trace: t)
+                let (numbers, stats) = Heatmap.panelTexts(node: n.id, trace: t, all: style.allCells)
                 func widest(_ texts: [String], _ size: Double) -> Double {
                     texts.map { text.measure(Typography.picture($0), size: size).width }.max() ?? 0
                 }
                 panels[n.id] = Heatmap.Panel(shape: t.graph[n.id].value.shape, numberWidth: widest(numbers, Heatmap.cellFontSize),
                                              statsWidth: widest(stats, Heatmap.statsFontSize),
-                                             captionWidth: widest(["value"] + layoutText.nodes[k][2], Heatmap.cellFontSize))
+                                             captionWidth: widest(["value"] + layoutText.nodes[k][2], Heatmap.cellFontSize), all: style.allCells)
             }
         } else {
             tensorScales = nil

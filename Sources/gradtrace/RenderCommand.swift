@@ -38,6 +38,9 @@ struct DrawingOptions: ParsableArguments {
     @Flag(help: "Box every neuron and layer (groups from dotted names such as l1.n2.w0).")
     var clusters = false
 
+    @Option(help: ArgumentHelp("Tensor cells: auto (default: numbers up to 16 elements, colours and a stats line beyond) or all (every element with its number).", valueName: "auto|all"))
+    var cells: CellNumbers = .auto
+
     @Option(name: .customLong("color-by"), help: "Node colours: state (default) or grad (log₁₀|gradient|, with a legend).")
     var colorBy: ColorBy = .state
 
@@ -61,9 +64,13 @@ struct DrawingOptions: ParsableArguments {
         s.clusters = clusters
         s.labels = labels
         s.maxWidth = maxWidth
+        s.allCells = cells == .all
         return s
     }
 }
+
+/// `--cells`: which tensor cells carry their numbers.
+enum CellNumbers: String, ExpressibleByArgument { case auto, all }
 
 /// Output formats by name and extension.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -81,22 +81,25 @@ public enum Report {
     /// The readable step table of `gradtrace trace`.
     ///
     /// ```text
-    /// step  node  edge          ∂node/∂input       local  ×  upstream  =  contribution   input grad
-    ///    1  L     v5 → L        2(v5)                 52  ×         1  =            52           52
+    /// step  node  edge          ∂node/∂input   upstream  ×  local  =  contribution   input grad
+    ///    1  L     v5 → L        2(v5)                 1  ×     52  =            52           52
+    ///
+    /// The order is the pictures' and captions' (`upstream × local`), and a formula's minus sign is
+    /// the numbers' ASCII hyphen (terminal text).
     /// ```
     public static func traceTable(graph: Graph, trace: Trace, outputName: String, to out: inout some TextOutputStream) {
         let labels = NameTable(graph: graph)
         out.write("\(outputName) = \(NumberFormat.short(graph[trace.output].value, digits: 8))\n\n")
         let counts = graph.consumerCounts(towards: trace.output)
-        var rows: [[String]] = [["step", "node", "edge", "∂node/∂input", "local", "×", "upstream", "=", "contribution", "input grad", ""]]
+        var rows: [[String]] = [["step", "node", "edge", "∂node/∂input", "upstream", "×", "local", "=", "contribution", "input grad", ""]]
         for s in trace.steps {
             for e in trace.edges(of: s) {
                 let node = graph[e.node]
                 let formula = node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.name))
                 let partial = counts[e.input] > 1 && e.accumulated != e.contribution ? "(sum)" : ""
                 rows.append([
-                    String(s.index), labels.name(of: e.node), "\(labels.name(of: e.input)) → \(labels.name(of: e.node))", formula,
-                    NumberFormat.short(e.local, digits: 6), "×", NumberFormat.short(e.upstream, digits: 6), "=",
+                    String(s.index), labels.name(of: e.node), "\(labels.name(of: e.input)) → \(labels.name(of: e.node))", formula.replacingMinus,
+                    NumberFormat.short(e.upstream, digits: 6), "×", NumberFormat.short(e.local, digits: 6), "=",
                     NumberFormat.short(e.contribution, digits: 6), NumberFormat.short(e.accumulated, digits: 6), partial,
                 ])
             }

@@ -27,6 +27,9 @@ public struct RenderStyle: Sendable {
     /// Nodes as small labelled boxes (the title and the gradient), edges without labels: each step's
     /// chain is told by the caption. The last rung of ``Diagram``'s width ladder.
     public var outline = false
+    /// Every element of a tensor in a cell of its own with its number (`--cells all`); by default
+    /// numbers are written up to 16 elements and larger tensors show colours and a stats line.
+    public var allCells = false
     public var theme: Theme = .light
     /// Fonts, in points.
     public var nodeFontSize: Double = 12

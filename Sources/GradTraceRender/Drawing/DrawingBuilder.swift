@@ -246,15 +246,15 @@ struct DrawingBuilder {
         return lines
     }
 
-    /// The legend and colour bar under the caption.
-    func footerItems() -> [Drawing.Item] {
+    /// The legend and colour bar under the caption; the legend names only the node states in `shown`.
+    func footerItems(shown: Set<Scene.NodeState>) -> [Drawing.Item] {
         guard diagram.style.showsLegend else { return [] }  // a strip draws it once (Diagram.withoutLegend)
         let theme = diagram.style.theme, m = diagram.metrics, size = diagram.canvasSize
         let fs = diagram.style.edgeFontSize
         var y = size.height - m.footerHeight + 4 + Double(m.captionLines) * m.captionLine + 4
         var items: [Drawing.Item] = []
         var cx = m.margin
-        let entries = Self.legendEntries(pass: diagram.pass, style: diagram.style)
+        let entries = Self.legendEntries(pass: diagram.pass, style: diagram.style).filter { shown.contains($0.0) }
         for (state, label) in entries {
             let s = theme.style(state)
             items.append(.box(Drawing.Box(x: cx, y: y + 1, width: 16, height: 11, radius: 0, fill: Drawing.Fill(color: s.fill),
@@ -317,7 +317,7 @@ struct DrawingBuilder {
             for e in scene.edges where e.state == state { items += edgeLabelItems(index: e.index, lines: e.lines, state: e.state, contribution: e.contribution) }
         }
         items += captionItems(Self.captionHead(step: scene.step, of: scene.stepCount) + scene.caption)
-        items += footerItems()
+        items += footerItems(shown: diagram.legendStates ?? Set(scene.nodes.map(\.state)))
         return frame(items: items, title: scene.title, description: scene.caption)
     }
 
@@ -355,7 +355,7 @@ struct DrawingBuilder {
         for (k, caption) in timeline.captions.enumerated() {
             items.append(group(Timeline.Span(from: k, to: k + 1), captionItems(caption)))
         }
-        items += footerItems()
+        items += footerItems(shown: Set(timeline.nodes.flatMap { $0.map(\.state) }))
         let out = NameTable(graph: d.graph).name(of: d.pass.output)
         return frame(items: items, title: d.title, description: "\(d.pass.isForward ? "Forward" : "Backward") pass of \(out), \(d.stepCount) steps",
                      frames: timeline.frameCount)

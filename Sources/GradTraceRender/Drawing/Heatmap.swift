@@ -72,10 +72,13 @@ enum Heatmap {
     /// (within 1e-12 of `scale`) reads 0.
     static func cellText(_ x: Double, scale: Double) -> String { NumberFormat.short(NumberFormat.denoised(x, scale: scale), digits: 3) }
 
+    /// Whether a tensor of `count` elements has its numbers written in its cells (`all`: `--cells all`).
+    static func writesNumbers(count: Int, all: Bool) -> Bool { all || count <= numbersUpTo }
+
     /// Cell size of a node's grids: wide enough for its widest number, or small squares for big tensors.
-    static func cellSize(shape: [Int], numberWidth: Double) -> (width: Double, height: Double) {
+    static func cellSize(shape: [Int], numberWidth: Double, all: Bool = false) -> (width: Double, height: Double) {
         let count = shape.reduce(1, *)
-        if count <= numbersUpTo { return (max(24, numberWidth + 6), numberCellHeight) }
+        if writesNumbers(count: count, all: all) { return (max(24, numberWidth + 6), numberCellHeight) }
         let (r, c) = gridShape(shape)
         let side = min(12, max(5, 150 / Double(max(r, c))))
         return (side, side)
@@ -104,6 +107,10 @@ enum Heatmap {
         var statsWidth: Double
         /// The width of each of the two columns (value, gradient): the grid, its caption or its stats line.
         var column: Double
+        /// Numbers are written in the cells (else colours and a stats line).
+        var numbers: Bool
+        /// The grid's cells a side at most (larger tensors are shown as block means).
+        var maxCells: Int
         /// The gap between the two columns.
         static let gap = 10.0
         var gridWidth: Double { Double(grid.cols) * cell.width }
@@ -112,10 +119,13 @@ enum Heatmap {
         var width: Double { 2 * column + Panel.gap }
 
         /// `captionWidth`: the widest caption a column shows ("value", "grad (1 of 2 arrived)", …).
-        init(shape: [Int], numberWidth: Double, statsWidth: Double, captionWidth: Double = 0) {
-            cell = Heatmap.cellSize(shape: shape, numberWidth: numberWidth)
-            grid = Heatmap.gridShape(shape)
-            showsStats = shape.reduce(1, *) > Heatmap.numbersUpTo
+        /// `all` (`--cells all`): every element in a cell of its own, with its number.
+        init(shape: [Int], numberWidth: Double, statsWidth: Double, captionWidth: Double = 0, all: Bool = false) {
+            maxCells = all ? Int.max : Heatmap.maxCells
+            cell = Heatmap.cellSize(shape: shape, numberWidth: numberWidth, all: all)
+            grid = Heatmap.gridShape(shape, maxCells: maxCells)
+            numbers = Heatmap.writesNumbers(count: shape.reduce(1, *), all: all)
+            showsStats = !numbers
             self.statsWidth = statsWidth
             column = max(Double(grid.cols) * cell.width, statsWidth, captionWidth)
         }
@@ -169,9 +179,9 @@ enum Heatmap {
 
     /// Every text a node's panel will ever show under or in its grids: the numbers in the cells (up to
     /// ``numbersUpTo`` elements) or the stats lines (beyond). What sizes the panel.
-    static func panelTexts(node id: NodeID, trace t: TensorTrace) -> (numbers: [String], stats: [String]) {
+    static func panelTexts(node id: NodeID, trace t: TensorTrace, all: Bool = false) -> (numbers: [String], stats: [String]) {
         let shown = shownTensors(node: id, trace: t)
-        if t.graph[id].value.count <= numbersUpTo {
+        if writesNumbers(count: t.graph[id].value.count, all: all) {
             return (shown.flatMap { t in t.data.map { Heatmap.cellText($0, scale: t.maxMagnitude) } }, [])
         }
         return ([], shown.map(stats))
@@ -181,19 +191,29 @@ enum Heatmap {
 extension DrawingBuilder {
     /// A grid of cells at (x, y), coloured on a symmetric scale, with the numbers written in when given.
     func gridItems(_ t: Tensor?, x: Double, y: Double, cell: (width: Double, height: Double), grid: (rows: Int, cols: Int),
-                   scale: Double, numbers: Bool, maxCells: Int = Heatmap.maxCells, neutral: Bool = false) -> [Drawing.Item] {
+                   scale: Double, numbers: Bool, maxCells: Int = Heatmap.maxCells, neutral: Bool = false, tip: String? = nil) -> [Drawing.Item] {
         var items: [Drawing.Item] = []
         let theme = diagram.style.theme
         let w = Double(grid.cols) * cell.width, h = Double(grid.rows) * cell.height
         if let t {
             let cells = Heatmap.cells(t, maxCells: maxCells)
             let largest = t.maxMagnitude
+            let (rows, cols) = Heatmap.matrixShape(t.shape)
             for i in 0..<grid.rows {
                 for j in 0..<grid.cols {
                     let v = cells[i * grid.cols + j]
                     let fill = neutral ? theme.labelBackground : Heatmap.color(v, scale: scale)
                     let cx = x + Double(j) * cell.width, cy = y + Double(i) * cell.height
-                    items.append(.cell(Drawing.Cell(x: cx, y: cy, width: cell.width, height: cell.height, fill: Drawing.Fill(color: fill))))
+                    var c = Drawing.Cell(x: cx, y: cy, width: cell.width, height: cell.height, fill: Drawing.Fill(color: fill))
+                    if let tip {
+                        // Hover text (SVG and the HTML player): which element, or block of elements, and its exact value.
+                        let r0 = i * rows / grid.rows, r1 = (i + 1) * rows / grid.rows, c0 = j * cols / grid.cols, c1 = (j + 1) * cols / grid.cols
+                        func span(_ a: Int, _ b: Int) -> String { b - a == 1 ? String(a) : "\(a)…\(b - 1)" }
+                        let index = t.rank == 0 ? "" : t.rank == 1 ? "[\(span(c0, c1))]" : "[\(span(r0, r1)), \(span(c0, c1))]"
+                        let block = r1 - r0 > 1 || c1 - c0 > 1
+                        c.title = "\(tip)\(index)\(block ? " mean" : "") = \(NumberFormat.text(NumberFormat.denoised(v, scale: largest)))"
+                    }
+                    items.append(.cell(c))
                     if numbers {
                         items.append(run(Heatmap.cellText(v, scale: largest), x: cx + cell.width / 2, y: cy + (cell.height - text.lineHeight(size: Heatmap.cellFontSize)) / 2,
                                          size: Heatmap.cellFontSize, color: Heatmap.textColor(on: fill), centered: true, maxWidth: cell.width - 2))
@@ -220,7 +240,8 @@ extension DrawingBuilder {
         let m = diagram.metrics, o = origin, fs = diagram.style.nodeFontSize
         let small = text.lineHeight(size: Heatmap.cellFontSize)
         let cx = o.x + box.x, y0 = o.y + box.y - box.height / 2
-        let numbers = p.value.count <= Heatmap.numbersUpTo
+        let numbers = index.numbers
+        let name = n.title.firstRange(of: " = ").map { String(n.title[..<$0.lowerBound]) } ?? n.title
         var items: [Drawing.Item] = []
         var y = y0 + m.nodePadY
         if parts.contains(.title) {
@@ -238,7 +259,7 @@ extension DrawingBuilder {
         if parts.contains(.value) {
             items.append(run("value", x: valueX + inset, y: y, size: Heatmap.cellFontSize, color: colors.muted))
             items += gridItems(p.value, x: valueX + inset, y: gridTop, cell: index.cell, grid: index.grid, scale: scales.value, numbers: numbers,
-                               neutral: p.isLabels)
+                               maxCells: index.maxCells, neutral: p.isLabels, tip: name)
             if index.showsStats {
                 items.append(run(Heatmap.stats(p.value), x: valueX + index.column / 2, y: gridTop + index.gridHeight, size: Heatmap.statsFontSize,
                                  color: colors.muted, centered: true))
@@ -248,7 +269,8 @@ extension DrawingBuilder {
             let pending = n.state == .pending
             items.append(run(p.gradLabel, x: gradX + (p.isLabels ? 0 : inset), y: y, size: Heatmap.cellFontSize, color: pending ? colors.muted : colors.text))
             if n.state != .forward && !p.isLabels {
-                items += gridItems(p.grad, x: gradX + inset, y: gridTop, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers)
+                items += gridItems(p.grad, x: gradX + inset, y: gridTop, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers,
+                                   maxCells: index.maxCells, tip: "grad " + name)
                 if index.showsStats, let g = p.grad {
                     items.append(run(Heatmap.stats(g), x: gradX + index.column / 2, y: gridTop + index.gridHeight, size: Heatmap.statsFontSize,
                                      color: colors.muted, centered: true))
