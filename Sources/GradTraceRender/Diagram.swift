@@ -92,7 +92,10 @@ public struct Diagram: Sendable {
     /// for larger ones the direction is estimated from the ranks) and the one whose picture is nearer a page's shape wins: within
     /// the width limit (`maxWidth`, else 900 pt preferred) first, then the aspect nearer 4:3. With
     /// `maxWidth` set and full labels too wide, labels are compacted before giving up.
-    public init(graph: Graph, pass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
+    public init(graph programGraph: Graph, pass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
+        // A collapsed tensor view has its own (smaller) graph: names and structure come from it.
+        var graph = programGraph
+        if case .tensor(let t) = pass, t.isCollapsedView { graph = t.graph.outline }
         self.graph = graph
         self.pass = pass
         self.title = title
@@ -262,7 +265,7 @@ public struct Diagram: Sendable {
         var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
         request.tight = style.tight || pass.isTensor  // a network's spine is long: tensor pictures keep their ranks close
         if pass.isTensor { request.spine = Diagram.spine(first, index: index) }
-        if style.clusters, !pass.isCollapsed, !pass.isTensor { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
+        if style.clusters, !pass.isCollapsed { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
         return (m, try Graphviz.shared.layout(request))
     }
 
@@ -297,6 +300,12 @@ public struct Diagram: Sendable {
         return s
     }
 
+    /// The scale of an animation's frames (GIF, APNG): `wanted`, or by default 2 pixels per point as
+    /// still PNGs, lowered to fit the frame budget (``RasterLimits/framePixels``, ``RasterLimits/animationSide``).
+    public func animationScale(_ wanted: Double? = nil) -> Double {
+        wanted ?? fittingScale(2, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels)
+    }
+
     /// Draws one step in a format. PNG, SVG and PDF bytes are the same on every run.
     public func render(step: Int, format: Format, summary: Bool = false) throws(RenderError) -> [UInt8] {
         try Painter(diagram: self).render(scene(step: step, summary: summary), format: format)
@@ -315,7 +324,7 @@ public struct Diagram: Sendable {
     /// DOT text of one step; `pinned` adds the shared layout as `pos` attributes.
     public func dot(step: Int, pinned: Bool, summary: Bool = false) -> String {
         let s = scene(step: step, summary: summary)
-        let clusters = style.clusters && !pass.isCollapsed && !pass.isTensor
+        let clusters = style.clusters && !pass.isCollapsed
             ? Diagram.clusters(graph: graph, output: pass.output, visible: s.nodes.map(\.id)) : []
         return s.dot(style: style, layout: pinned ? layout : nil, colorScale: colorScale, clusters: clusters).text
     }
@@ -341,6 +350,9 @@ extension Diagram {
 
     /// Neuron and layer clusters from dotted names: a layer `l1` is boxed when drawn nodes are
     /// named `l1.…`, a neuron `l1.n2` when they are named `l1.n2.…` (statement and stem groups are not boxed).
+    ///
+    /// Tensor programs box their modules the same way: `attn.q.weight` sits in `attn.q`, inside `attn`
+    /// (the node named `attn.q` too: a plain statement name gathers its unnamed parts).
     public static func clusters(graph: Graph, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {
         var result: [(name: String, members: [Int])] = []
         for level in [Grouping.Level.layer, .neuron] {

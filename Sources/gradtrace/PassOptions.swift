@@ -14,7 +14,7 @@ struct PassOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Forward mode: the input to take tangents with respect to.", valueName: "name"))
     var wrt: String?
 
-    @Option(help: ArgumentHelp("Draw each neuron or layer as one node (groups come from dotted names such as l1.n2.w0); edges sum the gradients they stand for.", valueName: "neuron|layer"))
+    @Option(help: ArgumentHelp("Draw each neuron or layer (or, on tensor programs, each module: attn from attn.q.weight) as one node (groups come from dotted names such as l1.n2.w0); edges sum the gradients they stand for.", valueName: "neuron|layer|module"))
     var collapse: Grouping.Level?
 
     @Option(help: ArgumentHelp("Forward mode: also run the program with --wrt moved by H and show the actual change beside the prediction.", valueName: "h"))

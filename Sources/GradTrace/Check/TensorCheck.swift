@@ -45,6 +45,7 @@ public struct TensorCheck: Sendable {
         let kinkNodes = (0...output).filter { id in
             switch graph[id].op {
             case .elementwise(.relu), .elementwise(.abs), .max: return true
+            case .call(let c): return c.function.hasKink
             default: return false
             }
         }

@@ -5,10 +5,29 @@ enum TokenKind: Equatable {
     case plus, minus, star, slash, caret   // `**` lexes as caret
     case lparen, rparen, comma
     case lbracket, rbracket, at             // [ ] @ (tensor programs)
+    case colon                              // `:` of a slice (tensor programs)
+    case compare(Comparison)                // < <= > >= == != (tensor programs: masks)
     case assign
     case compound(Character)                // += -= *= /=
     case end                                // newline or ';'
     case eof
+}
+
+/// A comparison operator; each gives a 0/1 mask that carries no gradient.
+enum Comparison: String, CaseIterable {
+    case lt = "<", le = "<=", gt = ">", ge = ">=", eq = "==", ne = "!="
+
+    /// The registry's function for it (`lt`, `le`, …, PyTorch's names).
+    var function: String {
+        switch self {
+        case .lt: return "lt"
+        case .le: return "le"
+        case .gt: return "gt"
+        case .ge: return "ge"
+        case .eq: return "eq"
+        case .ne: return "ne"
+        }
+    }
 }
 
 struct Token {
@@ -125,7 +144,15 @@ struct Lexer {
         case 93: offset += 1; return tok(.rbracket, 1)                     // ]
         case 64: offset += 1; return tok(.at, 1)                           // @
         case 94: offset += 1; return tok(.caret, 1)                        // ^
-        case 61: offset += 1; return tok(.assign, 1)                       // =
+        case 61:                                                           // = ==
+            if next == 61 { offset += 2; return tok(.compare(.eq), 2) }
+            offset += 1; return tok(.assign, 1)
+        case 60, 62:                                                       // < <= > >=
+            let eq = next == 61
+            offset += eq ? 2 : 1
+            return tok(.compare(b == 60 ? (eq ? .le : .lt) : (eq ? .ge : .gt)), eq ? 2 : 1)
+        case 33 where next == 61: offset += 2; return tok(.compare(.ne), 2)  // !=
+        case 58: offset += 1; return tok(.colon, 1)                        // :
         case 43, 45, 42, 47:                                               // + - * /
             if next == 61 {
                 offset += 2
@@ -158,7 +185,7 @@ struct Lexer {
                 scalarText = "'" + String(decoding: bytes[offset..<e], as: UTF8.self) + "'"
             }
             throw diagnostic(at: start, line: line, column: col,
-                             "unexpected \(scalarText): expected a name, a number, an operator (+ - * / ^ @), parentheses or brackets")
+                             "unexpected \(scalarText): expected a name, a number, an operator (+ - * / ^ @ < > == !=), parentheses or brackets")
         }
     }
 

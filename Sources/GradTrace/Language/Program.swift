@@ -82,18 +82,17 @@ public struct Program: Sendable {
         if let badLine = firstInvalidUTF8Line(bytes) { throw Problem.notUTF8(file: file, line: badLine) }
         // A UTF-8 byte-order mark (as some editors write) is not part of the first name.
         let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
-        if TensorParser.isTensorProgram(body, file: file) {
-            var parser = TensorParser(lexer: Lexer(bytes: body, file: file), overrides: values, seed: seed)
-            let t = try parser.run(outputName: output)
-            return Program(graph: t.graph.outline, output: t.output, outputName: t.outputName, bindings: t.bindings, tensor: t)
+        // The scalar engine first: it hands over (having built nothing the tensor engine needs) at the
+        // first tensor construct it meets, so all-scalar programs keep their fast path.
+        if values.values.allSatisfy(\.isScalar) {
+            var parser = Parser(lexer: Lexer(bytes: body, file: file), overrides: values.mapValues(\.scalar))
+            do {
+                return try parser.run(outputName: output)
+            } catch let d as Diagnostic where d == Parser.needsTensors {}
         }
-        var scalars: [String: Double] = [:]
-        for (name, v) in values {
-            guard v.isScalar else { throw Problem.wrongShape(name: name, given: v.shapeText, expected: "[] (a number)") }
-            scalars[name] = v.scalar
-        }
-        var parser = Parser(lexer: Lexer(bytes: body, file: file), overrides: scalars)
-        return try parser.run(outputName: output)
+        var parser = TensorParser(lexer: Lexer(bytes: body, file: file), overrides: values, seed: seed)
+        let t = try parser.run(outputName: output)
+        return Program(graph: t.graph.outline, output: t.output, outputName: t.outputName, bindings: t.bindings, tensor: t)
     }
 
     /// The 1-based line of the first byte sequence that is not UTF-8, or nil when all is well.
@@ -150,6 +149,18 @@ struct Parser {
     init(lexer: Lexer, overrides: [String: Double]) {
         self.lexer = lexer
         self.overrides = overrides
+    }
+
+    /// Thrown at the first construct only tensor programs have (`[`, `@`, a comparison, a slice's `:`,
+    /// a keyword option, a function of the tensor registry): the program is then parsed by ``TensorParser``.
+    /// (A sentinel ``Diagnostic``, as the parser's errors are typed; never shown.)
+    static let needsTensors = Diagnostic(file: "", line: 0, column: 0, message: "\u{0}hand over to the tensor parser", sourceLine: "")
+
+    static func isTensorToken(_ k: TokenKind) -> Bool {
+        switch k {
+        case .lbracket, .at, .compare, .colon: return true
+        default: return false
+        }
     }
 
     mutating func next() throws(Diagnostic) -> Token {
@@ -312,6 +323,7 @@ struct Parser {
                     if case .lparen = try peek().kind {
                         let paren = try next()
                         guard n == "pow" || Op.namedFunctions.contains(where: { $0.name == n }) else {
+                            if TensorFunctions.isTensorOnly(n) { throw Parser.needsTensors }
                             let known = (Op.namedFunctions.map(\.name) + ["pow"]).joined(separator: ", ")
                             throw lexer.diagnostic(at: t, "unknown function '\(n)': the functions are \(known)")
                         }
@@ -335,6 +347,8 @@ struct Parser {
                     pending.append(.negate(t))
                 case .plus:
                     break  // unary plus changes nothing
+                case let k where Parser.isTensorToken(k):
+                    throw Parser.needsTensors
                 case .rparen:
                     if case .call(let n, let ft, let args, _)? = pending.last, args == 0 {
                         let want = n == "pow" ? 2 : 1
@@ -410,6 +424,10 @@ struct Parser {
                     }
                     if t.kind == .eof { peeked = t }
                     return operands.removeLast()
+                case let k where Parser.isTensorToken(k):
+                    throw Parser.needsTensors
+                case .assign where { if case .call? = pending.last { return true } else { return false } }():
+                    throw Parser.needsTensors   // a keyword option: `sin(x=1)` is not scalar syntax
                 default:
                     throw lexer.diagnostic(at: t, "expected an operator or the end of the statement after \(describe(previous)), found \(describe(t))")
                 }

@@ -14,15 +14,6 @@ public struct TensorProgram: Sendable {
     public var seed: UInt64
 }
 
-/// The functions that make a program a tensor program, besides `[`, `]` and `@`.
-enum TensorFunctions {
-    static let reductions = ["sum", "mean", "max"]
-    static let axisFunctions = ["logsumexp", "softmax", "log_softmax"]
-    static let constructors = ["zeros", "ones", "arange", "randn"]
-    static let others = ["transpose", "reshape", "pick", "cross_entropy"]
-    static let all = Set(reductions + axisFunctions + constructors + others)
-}
-
 /// Recursive-descent parser for tensor programs (the scalar language plus literals, `@`, indexing and
 /// the tensor functions). Nesting is capped, so hostile input cannot exhaust the stack.
 struct TensorParser {
@@ -35,7 +26,8 @@ struct TensorParser {
     var order: [String] = []
     var inputLines: [String: Int] = [:]
     var lastAssigned: (name: String, token: Token)?
-    var peeked: Token?
+    /// Tokens read ahead (a keyword argument needs two: `name =`).
+    var ahead: [Token] = []
     var depth = 0
     /// The statement being parsed (seeds `randn`).
     var statementName = ""
@@ -51,51 +43,25 @@ struct TensorParser {
         self.seed = seed
     }
 
-    /// True when the program uses brackets, `@` or a tensor function: it is then parsed by this parser.
-    static func isTensorProgram(_ bytes: [UInt8], file: String) -> Bool {
-        // A byte scan first: a program with no '[', no '@' and no '(' after a tensor function's last
-        // letter is scalar, and scalar programs (10⁶ lines, say) are not lexed twice.
-        var maybe = false
-        bytes.withUnsafeBufferPointer { b in
-            for i in b.indices {
-                let c = b[i]
-                if c == 91 || c == 64 { maybe = true; return }       // [ @
-                if c == 40 && i > 0 {                                 // ( after a name
-                    let p = b[i - 1]
-                    if p == 109 || p == 120 || p == 101 || p == 112 || p == 115 || p == 110 || p == 121 || p == 107 {
-                        maybe = true; return                          // …m( …x( …e( …p( …s( …n( …y( …k(  (sum mean max softmax …)
-                    }
-                }
-            }
-        }
-        guard maybe else { return false }
-        var lexer = Lexer(bytes: bytes, file: file)
-        var previous: TokenKind?
-        while let t = try? lexer.next() {
-            switch t.kind {
-            case .eof: return false
-            case .lbracket, .rbracket, .at: return true
-            case .lparen:
-                if case .name(let n)? = previous, TensorFunctions.all.contains(n) { return true }
-            default: break
-            }
-            previous = t.kind
-        }
-        return false
-    }
-
     // MARK: tokens
 
     mutating func next() throws(Diagnostic) -> Token {
-        if let p = peeked { peeked = nil; return p }
+        if !ahead.isEmpty { return ahead.removeFirst() }
         return try lexer.next()
     }
 
     mutating func peek() throws(Diagnostic) -> Token {
-        if let p = peeked { return p }
+        if let p = ahead.first { return p }
         let t = try lexer.next()
-        peeked = t
+        ahead.append(t)
         return t
+    }
+
+    /// The token after the next one.
+    mutating func peekSecond() throws(Diagnostic) -> Token {
+        _ = try peek()
+        if ahead.count < 2 { ahead.append(try lexer.next()) }
+        return ahead[1]
     }
 
     func describe(_ t: Token) -> String { t.described }
@@ -156,7 +122,7 @@ struct TensorParser {
         guard end.kind == .end || end.kind == .eof else {
             throw error(end, "expected an operator or the end of the statement, found \(describe(end))")
         }
-        if end.kind == .eof { peeked = end }
+        if end.kind == .eof { ahead.insert(end, at: 0) }
         switch value {
         case .literal(let v, let t) where compound == nil, .constructed(let v, let t) where compound == nil:
             if let line = inputLines[name] {
@@ -216,12 +182,31 @@ struct TensorParser {
         }
     }
 
+    mutating func add(_ op: TensorOp, inputs: [NodeID], at t: Token) throws(Diagnostic) -> NodeID {
+        do {
+            return try graph.add(op, inputs: inputs)
+        } catch {
+            throw self.error(t, error.message)
+        }
+    }
+
     mutating func enter(_ t: Token) throws(Diagnostic) {
         depth += 1
         if depth > TensorParser.maxDepth { throw error(t, "expression nested too deeply (more than \(TensorParser.maxDepth) levels)") }
     }
 
+    /// A comparison (`a < b`: a 0/1 mask without gradient), or an additive expression.
     mutating func expression() throws(Diagnostic) -> Operand {
+        let lhs = try additive()
+        let t = try peek()
+        guard case .compare(let c) = t.kind else { return lhs }
+        _ = try next()
+        let rhs = try additive()
+        let index = TensorFunctions.indexOf[c.function]!
+        return .node(try add(.call(TensorCall(index: index, arity: 2, options: [])), inputs: [materialize(lhs), materialize(rhs)], at: t))
+    }
+
+    mutating func additive() throws(Diagnostic) -> Operand {
         var lhs = try term()
         while true {
             let t = try peek()
@@ -287,30 +272,86 @@ struct TensorParser {
         return .node(try add(.elementwise(op), a, b, at: t))
     }
 
+    /// One item of `x[…]`: a whole-number index, or a slice `start:stop:step` with any part left out.
+    struct IndexItem {
+        var token: Token
+        var index: Int?
+        var start: Int?, stop: Int?, step: Int?
+        var isSlice: Bool { index == nil }
+    }
+
     mutating func postfix() throws(Diagnostic) -> Operand {
         var x = try primary()
         while try peek().kind == .lbracket {
             let open = try next()
-            var idx: [Int] = []
-            let items = try list(closedBy: .rbracket, in: "the index")
-            guard !items.isEmpty else { throw error(open, "expected an index (a whole number) inside '[]'") }
-            for item in items { idx.append(try integer(item, "an index")) }
+            var items: [IndexItem] = []
+            if try peek().kind == .rbracket { throw error(open, "expected an index (a whole number) inside '[]'") }
+            while true {
+                items.append(try indexItem())
+                let sep = try next()
+                if sep.kind == .rbracket { break }
+                guard sep.kind == .comma else { throw error(sep, "expected ',' or ']' in the index, found \(describe(sep))") }
+            }
             let id = materialize(x)
             let shape = graph[id].value.shape
-            guard idx.count <= shape.count else {
-                throw error(open, "\(idx.count) indices for shape \(Tensor.text(shape: shape)) of rank \(shape.count)")
+            guard items.count <= shape.count else {
+                throw error(open, "\(items.count) indices for shape \(Tensor.text(shape: shape)) of rank \(shape.count)")
             }
-            var resolved: [Int] = []
-            for (k, i) in idx.enumerated() {
-                let r = i < 0 ? i + shape[k] : i
-                guard r >= 0 && r < shape[k] else {
-                    throw error(open, "index \(i) is out of range for axis \(k) of shape \(Tensor.text(shape: shape)) (size \(shape[k]): 0…\(shape[k] - 1), or −\(shape[k])…−1 from the end)")
+            var axes: [SliceAxis] = []
+            for (k, item) in items.enumerated() {
+                let n = shape[k]
+                if let i = item.index {
+                    let r = i < 0 ? i + n : i
+                    guard r >= 0 && r < n else {
+                        throw error(open, "index \(i) is out of range for axis \(k) of shape \(Tensor.text(shape: shape)) (size \(n): 0…\(n - 1), or −\(n)…−1 from the end)")
+                    }
+                    axes.append(SliceAxis(start: r, count: 1, step: 1, drops: true))
+                    continue
                 }
-                resolved.append(r)
+                let step = item.step ?? 1
+                guard step >= 1 else { throw error(item.token, "a slice step is 1 or more, got \(step)") }
+                let start = item.start.map { $0 < 0 ? $0 + n : $0 } ?? 0, stop = item.stop.map { $0 < 0 ? $0 + n : $0 } ?? n
+                let text = "\(item.start.map(String.init) ?? ""):\(item.stop.map(String.init) ?? "")" + (item.step.map { ":\($0)" } ?? "")
+                guard start >= 0 && start <= n && stop >= 0 && stop <= n else {
+                    throw error(item.token, "slice \(text) is out of range for axis \(k) of shape \(Tensor.text(shape: shape)) (size \(n): bounds 0…\(n), or −\(n)…−1 from the end)")
+                }
+                guard stop > start else {
+                    throw error(item.token, "slice \(text) of axis \(k) of shape \(Tensor.text(shape: shape)) is empty: tensors hold at least one element")
+                }
+                axes.append(SliceAxis(start: start, count: (stop - start + step - 1) / step, step: step, drops: false))
             }
-            x = .node(try add(.index(resolved), id, at: open))
+            if axes.allSatisfy(\.drops) {
+                x = .node(try add(.index(axes.map(\.start)), id, at: open))
+            } else {
+                x = .node(try add(.slice(axes), id, at: open))
+            }
         }
         return x
+    }
+
+    mutating func indexItem() throws(Diagnostic) -> IndexItem {
+        let first = try peek()
+        var item = IndexItem(token: first)
+        func bound(_ p: inout Self) throws(Diagnostic) -> Int? {
+            let t = try p.peek()
+            if t.kind == .colon || t.kind == .comma || t.kind == .rbracket { return nil }
+            return try p.integer((try p.expression(), t), "a slice bound")
+        }
+        if first.kind != .colon {
+            item.index = try integer((try expression(), first), "an index")
+            guard try peek().kind == .colon else { return item }
+            item.start = item.index
+            item.index = nil
+        }
+        _ = try next()   // ':'
+        item.stop = try bound(&self)
+        if try peek().kind == .colon {
+            _ = try next()
+            let t = try peek()
+            item.step = try bound(&self)
+            if item.step == nil && t.kind != .rbracket && t.kind != .comma { throw error(t, "expected a slice step (a whole number), found \(describe(t))") }
+        }
+        return item
     }
 
     mutating func primary() throws(Diagnostic) -> Operand {
@@ -340,7 +381,7 @@ struct TensorParser {
             }
             guard let id = scope[n] else {
                 var msg = "undefined name '\(n)'"
-                if TensorFunctions.all.contains(n) || Op.namedFunctions.contains(where: { $0.name == n }) || n == "pow" {
+                if TensorFunctions.allNames.contains(n) || Op.namedFunctions.contains(where: { $0.name == n }) || n == "pow" {
                     msg += ": '\(n)' is a function, call it as \(n)(…)"
                 } else if !order.isEmpty {
                     msg += ": define it first (as in '\(n) = 1'); defined so far: " + order.suffix(8).joined(separator: ", ")
@@ -397,15 +438,26 @@ struct TensorParser {
 
     // MARK: calls
 
-    /// The arguments of a call after its `(`: expressions, kept as operands (integers stay literals).
-    /// A comma-separated list of expressions up to `close` (`)` of a call, `]` of an index), each kept
-    /// as an operand (integers stay literals) with its first token; `where` names the list in messages.
-    mutating func list(closedBy close: TokenKind, in place: String) throws(Diagnostic) -> [(Operand, Token)] {
-        var items: [(Operand, Token)] = []
+    /// An argument of a call: its operand, its first token, and its keyword (`stride=2`) if given by name.
+    struct Argument {
+        var operand: Operand
+        var token: Token
+        var keyword: String?
+    }
+
+    /// A comma-separated list of expressions up to `close` (`)` of a call), each kept as an operand
+    /// (integers stay literals) with its first token and its keyword, if any; `place` names the list in messages.
+    mutating func list(closedBy close: TokenKind, in place: String) throws(Diagnostic) -> [Argument] {
+        var items: [Argument] = []
         if try peek().kind == close { _ = try next(); return items }
         while true {
             let start = try peek()
-            items.append((try expression(), start))
+            var keyword: String?
+            if case .name(let n) = start.kind, try peekSecond().kind == .assign {
+                _ = try next(); _ = try next()
+                keyword = n
+            }
+            items.append(Argument(operand: try expression(), token: start, keyword: keyword))
             let sep = try next()
             if sep.kind == close { return items }
             guard sep.kind == .comma else {
@@ -421,72 +473,105 @@ struct TensorParser {
         return Int(v.scalar)
     }
 
-    func axis(_ o: (Operand, Token), shape: [Int], function: String) throws(Diagnostic) -> Int {
-        let a = try integer(o, "an axis")
-        let r = shape.count
+    func integer(_ a: Argument, _ what: String) throws(Diagnostic) -> Int { try integer((a.operand, a.token), what) }
+
+    func number(_ a: Argument, _ what: String) throws(Diagnostic) -> Double {
+        guard case .literal(let v, _) = a.operand, v.isScalar else { throw error(a.token, "expected \(what) (a number) here") }
+        return v.scalar
+    }
+
+    func axis(_ a: Argument, shape: [Int], function: String, extra: Int = 0) throws(Diagnostic) -> Int {
+        try resolveAxis(try integer(a, "an axis"), at: a.token, shape: shape, function: function, extra: extra)
+    }
+
+    func resolveAxis(_ a: Int, at t: Token, shape: [Int], function: String, extra: Int = 0) throws(Diagnostic) -> Int {
+        let r = shape.count + extra
         guard r > 0, a >= -r, a < r else {
             let range = r == 0 ? "a scalar has no axes" : "axes 0…\(r - 1), or −\(r)…−1 from the end"
-            throw error(o.1, "axis \(a) is out of range for \(function) of shape \(Tensor.text(shape: shape)) (rank \(r): \(range))")
+            throw error(t, "axis \(a) is out of range for \(function) of shape \(Tensor.text(shape: shape)) (rank \(r): \(range))")
         }
         return a < 0 ? a + r : a
     }
 
-    func arity(_ name: String, _ args: [(Operand, Token)], _ range: ClosedRange<Int>, at t: Token, usage: String) throws(Diagnostic) {
+    func arity(_ name: String, _ args: [Argument], _ range: ClosedRange<Int>, at t: Token, usage: String) throws(Diagnostic) {
         guard range.contains(args.count) else {
             throw error(t, "\(name) takes \(range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)") argument\(range.upperBound == 1 ? "" : "s") (\(usage)), got \(args.count)")
         }
     }
 
+    /// Built-in functions take `axis` by keyword too; anything else by keyword is refused, naming the usage.
+    func positional(_ name: String, _ args: [Argument], usage: String, keys: [String] = []) throws(Diagnostic) -> [Argument] {
+        var out = args.filter { $0.keyword == nil }
+        for a in args {
+            guard let k = a.keyword else { continue }
+            guard keys.contains(k) else {
+                throw error(a.token, "unknown keyword '\(k)' for \(name): " + (keys.isEmpty ? "it takes no keyword options" : "its keyword is \(keys.joined(separator: ", "))") + " (\(usage))")
+            }
+            guard out.count == 1 else { throw error(a.token, "\(name) got \(k) twice (\(usage))") }
+            out.append(a)
+        }
+        return out
+    }
+
     mutating func call(_ name: String, at t: Token, paren: Token) throws(Diagnostic) -> Operand {
-        let args = try list(closedBy: .rparen, in: "the call of \(name)")
+        let all = try list(closedBy: .rparen, in: "the call of \(name)")
+        if let index = TensorFunctions.indexOf[name], !(name == "transpose" && all.count == 1 && graph[materializedRank(all[0])].value.rank == 2) {
+            return try callRegistry(index, all, at: t)
+        }
         if let op = Op.namedFunctions.first(where: { $0.name == name })?.op {
+            let args = try positional(name, all, usage: "\(name)(x)")
             try arity(name, args, 1...1, at: t, usage: "\(name)(x)")
-            return .node(try add(.elementwise(op), materialize(args[0].0), at: t))
+            return .node(try add(.elementwise(op), materialize(args[0].operand), at: t))
         }
         switch name {
         case "pow":
+            let args = try positional(name, all, usage: "pow(a, b)")
             try arity(name, args, 2...2, at: t, usage: "pow(a, b)")
-            return try binary(.pow, args[0].0, args[1].0, at: t)
+            return try binary(.pow, args[0].operand, args[1].operand, at: t)
         case "sum", "mean", "max":
+            let args = try positional(name, all, usage: "\(name)(x, axis=None)", keys: ["axis"])
             try arity(name, args, 1...2, at: t, usage: "\(name)(x) or \(name)(x, axis)")
-            let x = materialize(args[0].0)
+            let x = materialize(args[0].operand)
             let ax = args.count == 2 ? try axis(args[1], shape: graph[x].value.shape, function: name) : nil
             let op: TensorOp = name == "sum" ? .sum(axis: ax) : name == "mean" ? .mean(axis: ax) : .max(axis: ax)
             return .node(try add(op, x, at: t))
         case "logsumexp", "softmax", "log_softmax":
+            let args = try positional(name, all, usage: "\(name)(x, axis=-1)", keys: ["axis"])
             try arity(name, args, 1...2, at: t, usage: "\(name)(x, axis)")
-            let x = materialize(args[0].0)
+            let x = materialize(args[0].operand)
             let shape = graph[x].value.shape
             guard !shape.isEmpty else { throw error(t, "\(name) needs a tensor with an axis, not a scalar") }
             let ax = args.count == 2 ? try axis(args[1], shape: shape, function: name) : shape.count - 1
             let op: TensorOp = name == "logsumexp" ? .logsumexp(axis: ax) : name == "softmax" ? .softmax(axis: ax) : .logSoftmax(axis: ax)
             return .node(try add(op, x, at: t))
         case "transpose":
-            try arity(name, args, 1...1, at: t, usage: "transpose(x)")
-            return .node(try add(.transpose, materialize(args[0].0), at: t))
+            return .node(try add(.transpose, materialize(all[0].operand), at: t))
         case "reshape":
+            let args = try positional(name, all, usage: "reshape(x, d1, d2, …)")
             try arity(name, args, 2...5, at: t, usage: "reshape(x, d1, d2, …)")
             var dims: [Int] = []
             for a in args.dropFirst() {
                 let d = try integer(a, "a size")
-                guard d > 0 else { throw error(a.1, "sizes are positive, got \(d)") }
+                guard d > 0 else { throw error(a.token, "sizes are positive, got \(d)") }
                 dims.append(d)
             }
-            return .node(try add(.reshape(dims), materialize(args[0].0), at: t))
+            return .node(try add(.reshape(dims), materialize(args[0].operand), at: t))
         case "pick", "cross_entropy":
+            let args = try positional(name, all, usage: "\(name)(x, labels)")
             try arity(name, args, 2...2, at: t, usage: "\(name)(x, labels)")
-            let x = materialize(args[0].0), y = materialize(args[1].0)
+            let x = materialize(args[0].operand), y = materialize(args[1].operand)
             return .node(try add(name == "pick" ? .pick : .crossEntropy, x, y, at: t))
         case "zeros", "ones", "randn", "arange":
             let usage = name == "arange" ? "arange(n)" : "\(name)(d1, d2, …)"
+            let args = try positional(name, all, usage: usage)
             try arity(name, args, name == "arange" ? 1...1 : 1...4, at: t, usage: usage)
             var dims: [Int] = []
             for a in args {
                 let d = try integer(a, "a size")
-                guard d > 0 && d <= 1 << 24 else { throw error(a.1, "sizes are 1…16777216, got \(d)") }
+                guard d > 0 && d <= 1 << 24 else { throw error(a.token, "sizes are 1…16777216, got \(d)") }
                 dims.append(d)
             }
-            let total = dims.reduce(1) { a, d in let (p, o) = a.multipliedReportingOverflow(by: d); return o ? Int.max : p }
+            let total = Shapes.count(dims)
             guard total <= Tensor.maxElements else { throw error(t, "\(name)(\(dims.map(String.init).joined(separator: ", "))) has \(total) elements; the limit is \(Tensor.maxElements)") }
             switch name {
             case "zeros": return .constructed(Tensor(repeating: 0, shape: dims), t)
@@ -497,9 +582,87 @@ struct TensorParser {
                 return .constructed(TensorParser.randn(dims, seed: seed, name: statementName, draw: draws), t)
             }
         default:
-            let known = (Op.namedFunctions.map(\.name) + ["pow"] + TensorFunctions.reductions + TensorFunctions.axisFunctions
-                         + TensorFunctions.others + TensorFunctions.constructors).joined(separator: ", ")
-            throw error(t, "unknown function '\(name)': the functions are \(known)")
+            throw error(t, "unknown function '\(name)': the functions are \(TensorFunctions.allNames.joined(separator: ", "))")
+        }
+    }
+
+    /// The node an argument stands for, materialized (to read its rank).
+    mutating func materializedRank(_ a: Argument) -> NodeID { materialize(a.operand) }
+
+    /// A call of a registry function: arguments bound to its signature by position and keyword,
+    /// defaults filled in, axes resolved, then one node over its tensor operands.
+    mutating func callRegistry(_ index: Int, _ args: [Argument], at t: Token) throws(Diagnostic) -> Operand {
+        let f = TensorFunctions.table[index]
+        let params = f.parameters
+        var slots = [[Argument]](repeating: [], count: params.count)
+        var cursor = 0
+        var sawKeyword = false
+        for a in args {
+            if let k = a.keyword {
+                sawKeyword = true
+                guard let p = params.firstIndex(where: { $0.name == k }) else {
+                    let keys = params.filter { !$0.isTensor }.map(\.name).filter { $0 != "stream" }
+                    throw error(a.token, "unknown keyword '\(k)' for \(f.name): " + (keys.isEmpty ? "it takes no keyword options" : "its options are \(keys.joined(separator: ", "))") + " (\(f.usage))")
+                }
+                guard slots[p].isEmpty else { throw error(a.token, "\(f.name) got \(k) twice (\(f.usage))") }
+                slots[p] = [a]
+                continue
+            }
+            guard !sawKeyword else { throw error(a.token, "a positional argument after a keyword argument in the call of \(f.name) (\(f.usage))") }
+            while cursor < params.count, !slots[cursor].isEmpty, !isVariadic(params[cursor]) { cursor += 1 }
+            guard cursor < params.count else {
+                throw error(t, "\(f.name) takes at most \(params.count) argument\(params.count == 1 ? "" : "s") (\(f.usage)), got \(args.count)")
+            }
+            slots[cursor].append(a)
+            if !isVariadic(params[cursor]) { cursor += 1 }
+        }
+        var inputs: [NodeID] = []
+        var options: [Double] = []
+        var missingOptional: String?
+        for (i, p) in params.enumerated() {
+            let given = slots[i]
+            switch p {
+            case .tensor(let n), .tensors(let n):
+                guard !given.isEmpty else { throw error(t, "\(f.name) needs \(n) (\(f.usage)), got \(args.count) argument\(args.count == 1 ? "" : "s")") }
+                if let m = missingOptional { throw error(given[0].token, "\(f.name): \(n) given without \(m) (\(f.usage))") }
+                for a in given { inputs.append(materialize(a.operand)) }
+            case .optionalTensor(let n):
+                if given.isEmpty { missingOptional = missingOptional ?? n; continue }
+                if let m = missingOptional { throw error(given[0].token, "\(f.name): \(n) given without \(m) (\(f.usage))") }
+                inputs.append(materialize(given[0].operand))
+            case .integer(let n, let d):
+                if let a = given.first { options.append(Double(try integer(a, n))) }
+                else if let d { options.append(Double(d)) }
+                else { throw error(t, "\(f.name) needs \(n) (\(f.usage))") }
+            case .number(let n, let d):
+                if let a = given.first { options.append(try number(a, n)) }
+                else if let d { options.append(d) }
+                else { throw error(t, "\(f.name) needs \(n) (\(f.usage))") }
+            case .axis(let n, let d, let extra):
+                let shape = inputs.first.map { graph[$0].value.shape } ?? []
+                if let a = given.first { options.append(Double(try axis(a, shape: shape, function: f.name, extra: extra))) }
+                else if let d { options.append(Double(try resolveAxis(d, at: t, shape: shape, function: f.name, extra: extra))) }
+                else { throw error(t, "\(f.name) needs \(n) (\(f.usage))") }
+            case .integers(let n):
+                for a in given { options.append(Double(try integer(a, n))) }
+            }
+        }
+        if f.name == "dropout" && slots[params.count - 1].isEmpty {
+            // The mask's stream: the statement's name, the --seed and which dropout of the statement this is.
+            draws += 1
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in statementName.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            h ^= seed &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(draws)
+            options[options.count - 1] = Double(h & ((1 << 52) - 1))
+        }
+        let call = TensorCall(index: index, arity: inputs.count, options: options)
+        return .node(try add(.call(call), inputs: inputs, at: t))
+    }
+
+    func isVariadic(_ p: TensorFunction.Parameter) -> Bool {
+        switch p {
+        case .tensors, .integers: return true
+        default: return false
         }
     }
 

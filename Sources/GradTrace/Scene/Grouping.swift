@@ -13,15 +13,20 @@ public struct Grouping: Sendable {
         case neuron
         /// `l1`: a whole layer.
         case layer
+        /// A module of a tensor program (`attn`, from `attn.q.weight`); on scalar programs, a layer.
+        case module
 
         var depth: Int { self == .neuron ? 2 : 1 }
+        /// The grouping rule: a module groups as a layer does.
+        var rule: Level { self == .module ? .layer : self }
     }
 
     /// The group name of every node (nil: the node stays on its own).
     public let groupOf: [String?]
 
     /// Groups the nodes the output depends on. O(nodes).
-    public init(graph: Graph, output: NodeID, level: Level) {
+    public init(graph: Graph, output: NodeID, level requested: Level) {
+        let level = requested.rule
         var group = [String?](repeating: nil, count: graph.count)
         for id in 0..<graph.count {
             guard let name = graph.name(of: id) else { continue }

@@ -31,6 +31,7 @@ public enum Pass: Sendable {
     /// True for a collapsed pass.
     public var isCollapsed: Bool {
         if case .collapsed = self { return true }
+        if case .tensor(let t) = self { return t.isCollapsedView }
         return false
     }
 

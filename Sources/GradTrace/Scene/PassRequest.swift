@@ -54,8 +54,14 @@ public struct PassRequest: Sendable, Equatable {
     public func pass(for program: Program) throws(Problem) -> Pass {
         let graph = program.graph
         if let t = program.tensor {
-            if wrt != nil || collapse != nil { throw .scalarOnly(wrt: wrt) }
-            return .tensor(TensorTrace(graph: t.graph, output: t.output, granularity: granularity))
+            if wrt != nil { throw .scalarOnly(wrt: wrt) }
+            let trace = TensorTrace(graph: t.graph, output: t.output, granularity: granularity)
+            guard let level = collapse else { return .tensor(trace) }
+            // Modules from dotted names: `module` and `layer` merge the top-level modules, `neuron` one level deeper.
+            guard let view = trace.collapsedModules(depth: level == .neuron ? 2 : 1) else {
+                throw .collapse("nothing to collapse: no module has two operations (name parts as attn.q = linear(x, attn.q.weight), as in samples/tensors/transformer-block.grad)")
+            }
+            return .tensor(view)
         }
         if let name = wrt {
             guard let x = graph.input(named: name) else {

@@ -16,14 +16,15 @@ extension Scene {
             visible = (0..<g.count).filter { g[$0].op != .constant && (($0 < mask.count && mask[$0]) || g[$0].op == .input) }
             var isVisible = [Bool](repeating: false, count: g.count)
             for id in visible { isVisible[id] = true }
-            var recordOf: [Int: Int] = [:]
-            for (r, e) in t.edges.enumerated() { recordOf[e.node * 2 + e.operand] = r }
+            struct Key: Hashable { var node: NodeID, operand: Int }
+            var recordOf: [Key: Int] = [:]
+            for (r, e) in t.edges.enumerated() { recordOf[Key(node: e.node, operand: e.operand)] = r }
             edges = []
             records = []
             for id in visible where !g[id].op.isLeaf {
                 for (k, input) in g[id].inputs.enumerated() where isVisible[input] {
                     edges.append((input, id, k))
-                    records.append(recordOf[id * 2 + k])
+                    records.append(recordOf[Key(node: id, operand: k)])
                 }
             }
         }

@@ -1,19 +1,19 @@
 /// One node of a ``TensorGraph``: an op, up to two inputs and its forward value.
 public struct TensorNode: Sendable, Hashable {
     public var op: TensorOp
-    /// First input (or -1).
-    public var a: NodeID
-    /// Second input (or -1).
-    public var b: NodeID
+    /// The input ids, in operand order.
+    public var inputs: [NodeID]
     public var value: Tensor
 
-    /// The input ids, in operand order.
-    public var inputs: [NodeID] {
-        switch op.arity {
-        case 0: return []
-        case 1: return [a]
-        default: return [a, b]
-        }
+    /// First input (or -1).
+    public var a: NodeID { inputs.first ?? -1 }
+    /// Second input (or -1).
+    public var b: NodeID { inputs.count > 1 ? inputs[1] : -1 }
+
+    public init(op: TensorOp, inputs: [NodeID], value: Tensor) {
+        self.op = op
+        self.inputs = inputs
+        self.value = value
     }
 }
 
@@ -45,7 +45,7 @@ public struct TensorGraph: Sendable {
     @discardableResult
     public mutating func addInput(_ name: String, _ value: Tensor) -> NodeID {
         let id = nodes.count
-        nodes.append(TensorNode(op: .input, a: -1, b: -1, value: value))
+        nodes.append(TensorNode(op: .input, inputs: [], value: value))
         inputIDs.append(id)
         setName(name, for: id)
         return id
@@ -55,17 +55,23 @@ public struct TensorGraph: Sendable {
     @discardableResult
     public mutating func addConstant(_ value: Tensor) -> NodeID {
         let id = nodes.count
-        nodes.append(TensorNode(op: .constant, a: -1, b: -1, value: value))
+        nodes.append(TensorNode(op: .constant, inputs: [], value: value))
         return id
     }
 
     /// Adds an operation node after checking its operands' shapes (and labels), and computes its value.
     @discardableResult
     public mutating func add(_ op: TensorOp, _ a: NodeID, _ b: NodeID = -1, name: String? = nil) throws(TensorShapeError) -> NodeID {
-        precondition(op.arity >= 1 && a >= 0 && a < nodes.count, "an op with an existing input")
-        precondition(op.arity < 2 || (b >= 0 && b < nodes.count), "a binary op needs a second existing input")
-        let va = nodes[a].value, vb = op.arity == 2 ? nodes[b].value : nil
-        let shape = try op.outputShape(va.shape, vb?.shape ?? [])
+        try add(op, inputs: op.arity >= 2 ? [a, b] : [a], name: name)
+    }
+
+    /// Adds an operation node over any number of inputs (registry functions such as `linear(x, W, b)`).
+    @discardableResult
+    public mutating func add(_ op: TensorOp, inputs: [NodeID], name: String? = nil) throws(TensorShapeError) -> NodeID {
+        precondition(op.arity >= 1 && inputs.count == op.arity && inputs.allSatisfy { $0 >= 0 && $0 < nodes.count }, "an op with existing inputs")
+        let xs = inputs.map { nodes[$0].value }
+        let va = xs[0], vb: Tensor? = xs.count > 1 ? xs[1] : nil
+        let shape = try op.outputShape(xs.map(\.shape))
         if shape.count > Tensor.maxRank {
             throw TensorShapeError("the result would have rank \(shape.count) (shape \(Tensor.text(shape: shape))); tensors have rank 4 at most")
         }
@@ -74,20 +80,31 @@ public struct TensorGraph: Sendable {
             throw TensorShapeError("the result would have shape \(Tensor.text(shape: shape)), \(count) elements; the limit is \(Tensor.maxElements)")
         }
         if op == .matmul, let vb {
-            let (w, o) = va.count.multipliedReportingOverflow(by: vb.rank == 2 ? vb.shape[1] : 1)
-            let work = o ? Int.max : w
+            let work = Shapes.product([count, va.shape.last ?? 1])
             if work > Tensor.maxProductWork {
                 throw TensorShapeError("the product of \(va.shapeText) and \(vb.shapeText) needs \(work) multiply-adds; the limit is \(Tensor.maxProductWork)")
             }
         }
-        try op.checkValues(va, vb)
+        if case .call(let c) = op {
+            let work = c.function.work(xs.map(\.shape), c.options)
+            if work > Tensor.maxProductWork {
+                throw TensorShapeError("\(c.function.name) of \(xs.map(\.shapeText).joined(separator: " and ")) needs \(work) multiply-adds; the limit is \(Tensor.maxProductWork)")
+            }
+        }
+        try op.checkValues(xs)
         let id = nodes.count
-        nodes.append(TensorNode(op: op, a: a, b: op.arity == 2 ? b : -1, value: op.forward(va, vb)))
+        nodes.append(TensorNode(op: op, inputs: inputs, value: op.forward(xs)))
         if let name { setName(name, for: id) }
         return id
     }
 
     public mutating func setName(_ name: String, for id: NodeID) { nameIndex.set(name, for: id) }
+
+    /// Appends a node as it is (no checks, nothing evaluated): for derived graphs such as the collapsed view.
+    mutating func appendNode(_ node: TensorNode) { nodes.append(node) }
+
+    /// Lists a node as an input leaf.
+    mutating func registerInput(_ id: NodeID) { inputIDs.append(id) }
 
     public func names(of id: NodeID) -> [String] { nameIndex.names(of: id) }
 
@@ -108,7 +125,7 @@ public struct TensorGraph: Sendable {
         values.reserveCapacity(nodes.count)
         for (id, n) in nodes.enumerated() {
             if n.op.isLeaf { values.append(overrides[id] ?? n.value) }
-            else { values.append(n.op.forward(values[n.a], n.b >= 0 ? values[n.b] : nil)) }
+            else { values.append(n.op.forward(n.inputs.map { values[$0] })) }
         }
         return values
     }
@@ -139,9 +156,7 @@ public struct TensorGraph: Sendable {
         var mask = [Bool](repeating: false, count: output + 1)
         mask[output] = true
         for id in stride(from: output, through: 0, by: -1) where mask[id] {
-            let n = nodes[id]
-            if n.a >= 0 { mask[n.a] = true }
-            if n.b >= 0 { mask[n.b] = true }
+            for i in nodes[id].inputs { mask[i] = true }
         }
         return mask
     }

@@ -38,6 +38,13 @@ public enum TensorOp: Sendable, Hashable {
     case reshape([Int])
     /// Integer indices into the leading axes (`x[1]`, `x[0, 2]`), non-negative.
     case index([Int])
+    /// Slices of the leading axes (`x[:, 0:2]`, `x[1:]`, `x[::2]`, `x[0, 1:]`), bounds resolved.
+    case slice([SliceAxis])
+    /// A function of the registry (``TensorFunctions``) with its options (`linear`, `conv2d`, `lt`, …).
+    case call(TensorCall)
+    /// A module drawn as one node (``TensorTrace/collapsedModules(depth:)``): a picture's node with its
+    /// value given, never evaluated (its forward returns the first operand, its VJPs are zero).
+    case module(String, arity: Int)
     /// `pick(x, labels)`: `x[i, labels[i]]` for each row `i`.
     case pick
     /// Mean over the rows of `−log_softmax(logits)` at the labels.
@@ -48,6 +55,8 @@ public enum TensorOp: Sendable, Hashable {
         switch self {
         case .input, .constant: return 0
         case .elementwise(let op): return op.arity
+        case .call(let c): return c.arity
+        case .module(_, let n): return n
         case .matmul, .pick, .crossEntropy: return 2
         default: return 1
         }
@@ -59,7 +68,10 @@ public enum TensorOp: Sendable, Hashable {
     public var takesLabels: Bool { self == .pick || self == .crossEntropy }
 
     /// Whether a gradient flows into operand `k` (not into the labels of `pick` and `cross_entropy`).
-    public func passesGradient(toOperand k: Int) -> Bool { !(takesLabels && k == 1) }
+    public func passesGradient(toOperand k: Int) -> Bool {
+        if case .call(let c) = self { return !c.function.integerOperands.contains(k) }
+        return !(takesLabels && k == 1)
+    }
 
     /// A short machine-readable name (`"matmul"`, `"sum"`), used in JSON.
     public var name: String {
@@ -77,6 +89,9 @@ public enum TensorOp: Sendable, Hashable {
         case .transpose: return "transpose"
         case .reshape: return "reshape"
         case .index: return "index"
+        case .slice: return "slice"
+        case .call(let c): return c.function.name
+        case .module: return "module"
         case .pick: return "pick"
         case .crossEntropy: return "cross_entropy"
         }
@@ -94,7 +109,8 @@ public enum TensorOp: Sendable, Hashable {
     // MARK: shapes
 
     /// The output shape for operand shapes, or the mistake, naming the shapes.
-    public func outputShape(_ a: [Int], _ b: [Int]) throws(TensorShapeError) -> [Int] {
+    public func outputShape(_ shapes: [[Int]]) throws(TensorShapeError) -> [Int] {
+        let a = shapes.first ?? [], b = shapes.count > 1 ? shapes[1] : []
         let ta = Tensor.text(shape: a), tb = Tensor.text(shape: b)
         switch self {
         case .input, .constant: return a
@@ -105,6 +121,7 @@ public enum TensorOp: Sendable, Hashable {
             }
             return s
         case .matmul:
+            if a.count >= 3 || b.count >= 3 { return try TensorOp.batchedShape(a, b) }
             guard (1...2).contains(a.count), (1...2).contains(b.count) else {
                 throw TensorShapeError("@ takes vectors and matrices, not shapes \(ta) and \(tb)")
             }
@@ -136,6 +153,12 @@ public enum TensorOp: Sendable, Hashable {
             return s
         case .index(let idx):
             return Array(a[idx.count...])
+        case .slice(let axes):
+            return SliceAxis.shape(a, axes)
+        case .call(let c):
+            return try c.function.shape(shapes, c.options)
+        case .module:
+            return a
         case .pick, .crossEntropy:
             guard a.count == 2 else { throw TensorShapeError("\(name) takes a matrix [rows, classes], not shape \(ta)") }
             guard b == [a[0]] else {
@@ -146,8 +169,10 @@ public enum TensorOp: Sendable, Hashable {
     }
 
     /// Checks values that shapes cannot: labels must be whole numbers in range.
-    public func checkValues(_ a: Tensor, _ b: Tensor?) throws(TensorShapeError) {
-        guard takesLabels, let b else { return }
+    public func checkValues(_ xs: [Tensor]) throws(TensorShapeError) {
+        if case .call(let c) = self { try c.function.checkValues(xs, c.options); return }
+        guard takesLabels, xs.count == 2 else { return }
+        let a = xs[0], b = xs[1]
         let classes = a.shape[1]
         for (i, y) in b.data.enumerated() {
             guard y == y.rounded(), y >= 0, y < Double(classes) else {
@@ -159,35 +184,39 @@ public enum TensorOp: Sendable, Hashable {
     // MARK: forward
 
     /// The op's value (shapes already checked).
-    public func forward(_ a: Tensor, _ b: Tensor?) -> Tensor {
+    public func forward(_ xs: [Tensor]) -> Tensor {
+        let a = xs[0], b: Tensor? = xs.count > 1 ? xs[1] : nil
         switch self {
         case .input, .constant: return a
         case .elementwise(let op):
-            if op.arity == 1 { return a.map { op.apply($0) } }
-            let b = b!
-            if a.shape == b.shape {
-                var out = a
-                out.data.withUnsafeMutableBufferPointer { o in b.data.withUnsafeBufferPointer { bb in
-                    for i in o.indices { o[i] = op.apply(o[i], bb[i]) }
-                } }
-                return out
+            if op.arity == 1 {
+                return Tensor(shape: a.shape, data: ElementwiseKernels.map(a.data, costly: op.callsMathLibrary) { op.apply($0) })
             }
-            let shape = Tensor.broadcastShape(a.shape, b.shape)!
+            let b = b!
+            let shape = a.shape == b.shape ? a.shape : Tensor.broadcastShape(a.shape, b.shape)!
+            let fast: [Double]?
+            switch op {
+            case .add: fast = ElementwiseKernels.combine(a, b, shape: shape, costly: false) { $0 + $1 }
+            case .sub: fast = ElementwiseKernels.combine(a, b, shape: shape, costly: false) { $0 - $1 }
+            case .mul: fast = ElementwiseKernels.combine(a, b, shape: shape, costly: false) { $0 * $1 }
+            case .div: fast = ElementwiseKernels.combine(a, b, shape: shape, costly: false) { $0 / $1 }
+            default: fast = ElementwiseKernels.combine(a, b, shape: shape, costly: op.callsMathLibrary) { op.apply($0, $1) }
+            }
+            if let fast { return Tensor(shape: shape, data: fast) }
             let ma = Tensor.broadcastMap(from: a.shape, to: shape), mb = Tensor.broadcastMap(from: b.shape, to: shape)
             var out = [Double](repeating: 0, count: ma.count)
             for i in out.indices { out[i] = op.apply(a.data[ma[i]], b.data[mb[i]]) }
             return Tensor(shape: shape, data: out)
         case .matmul:
             let b = b!
-            let shape = try! outputShape(a.shape, b.shape)
+            if a.rank >= 3 || b.rank >= 3 { return TensorOp.batchedProduct(a, b) }
+            let shape = (try? outputShape([a.shape, b.shape])) ?? []
             switch (a.rank, b.rank) {
             case (2, 2): return Tensor(shape: shape, data: MatrixKernels.nn(a.data, b.data, m: a.shape[0], k: a.shape[1], n: b.shape[1]))
             case (2, 1): return Tensor(shape: shape, data: MatrixKernels.nn(a.data, b.data, m: a.shape[0], k: a.shape[1], n: 1))
             case (1, 2): return Tensor(shape: shape, data: MatrixKernels.nn(a.data, b.data, m: 1, k: a.shape[0], n: b.shape[1]))
             default:
-                var s = 0.0
-                for i in a.data.indices { s += a.data[i] * b.data[i] }
-                return Tensor(s)
+                return Tensor(MatrixKernels.dot(a.data, b.data))
             }
         case .sum(let axis), .mean(let axis):
             let isMean = { if case .mean = self { return true } else { return false } }()
@@ -234,6 +263,13 @@ public enum TensorOp: Sendable, Hashable {
             let (offset, shape) = TensorOp.block(a.shape, idx)
             let count = shape.reduce(1, *)
             return Tensor(shape: shape, data: Array(a.data[offset..<(offset + count)]))
+        case .slice(let axes):
+            let map = SliceAxis.offsets(a.shape, axes)
+            return Tensor(shape: SliceAxis.shape(a.shape, axes), data: map.map { a.data[$0] })
+        case .call(let c):
+            return c.function.forward(xs, c.options)
+        case .module:
+            return a
         case .pick:
             let k = a.shape[1]
             return Tensor(shape: [a.shape[0]], data: (0..<a.shape[0]).map { a.data[$0 * k + Int(b!.data[$0])] })
@@ -249,7 +285,8 @@ public enum TensorOp: Sendable, Hashable {
 
     /// The vector-Jacobian product for operand `k`: the gradient `g` (of the output's shape) carried back
     /// to the operand's shape, and the output axes summed because the operand was broadcast along them.
-    public func vjp(operand k: Int, _ a: Tensor, _ b: Tensor?, output z: Tensor, upstream g: Tensor) -> (Tensor, reduced: [Int]) {
+    public func vjp(operand k: Int, _ xs: [Tensor], output z: Tensor, upstream g: Tensor) -> (Tensor, reduced: [Int]) {
+        let a = xs[0], b: Tensor? = xs.count > 1 ? xs[1] : nil
         switch self {
         case .input, .constant:
             return (Tensor.zeros(a.shape), [])
@@ -257,12 +294,22 @@ public enum TensorOp: Sendable, Hashable {
             if op.arity == 1 {
                 var out = g
                 out.data.withUnsafeMutableBufferPointer { o in a.data.withUnsafeBufferPointer { av in z.data.withUnsafeBufferPointer { zv in
-                    for i in o.indices { o[i] *= op.localGradients(av[i], 0, output: zv[i]).0 }
+                    switch op {
+                    case .tanh: for i in o.indices { o[i] *= 1 - zv[i] * zv[i] }
+                    case .exp: for i in o.indices { o[i] *= zv[i] }
+                    case .relu: for i in o.indices { o[i] *= av[i] > 0 ? 1 : 0 }
+                    default:
+                        nonisolated(unsafe) let (op_, ov, a_, z_) = (op, o.baseAddress!, av.baseAddress!, zv.baseAddress!)
+                        ElementwiseKernels.chunks(o.count, parallel: op.callsMathLibrary) { range in
+                            for i in range { ov[i] *= op_.localGradients(a_[i], 0, output: z_[i]).0 }
+                        }
+                    }
                 } } }
                 return (out, [])
             }
             let b = b!
             let target = k == 0 ? a.shape : b.shape
+            if let fast = Self.binaryVJP(op, operand: k, a, b, output: z, upstream: g) { return fast }
             var full = g
             if a.shape == b.shape {
                 full.data.withUnsafeMutableBufferPointer { o in a.data.withUnsafeBufferPointer { av in b.data.withUnsafeBufferPointer { bv in
@@ -283,6 +330,7 @@ public enum TensorOp: Sendable, Hashable {
             return Tensor.unbroadcast(full, to: target)
         case .matmul:
             let b = b!
+            if a.rank >= 3 || b.rank >= 3 { return TensorOp.batchedVJP(operand: k, a, b, upstream: g) }
             switch (a.rank, b.rank) {
             case (2, 2):
                 let m = a.shape[0], kk = a.shape[1], n = b.shape[1]
@@ -351,6 +399,14 @@ public enum TensorOp: Sendable, Hashable {
             let (offset, _) = TensorOp.block(a.shape, idx)
             for i in g.data.indices { out.data[offset + i] = g.data[i] }
             return (out, [])
+        case .slice(let axes):
+            var out = Tensor.zeros(a.shape)
+            for (i, o) in SliceAxis.offsets(a.shape, axes).enumerated() { out.data[o] += g.data[i] }
+            return (out, [])
+        case .call(let c):
+            return c.function.vjp(k, xs, c.options, z, g)
+        case .module:
+            return (Tensor.zeros(xs[k].shape), [])
         case .pick:
             if k == 1 { return (Tensor.zeros(b!.shape), []) }
             var out = Tensor.zeros(a.shape)
@@ -371,6 +427,30 @@ public enum TensorOp: Sendable, Hashable {
     }
 
     // MARK: helpers
+
+    /// The VJP of the four arithmetic ops for simple broadcasts (see ``ElementwiseKernels``): the same
+    /// expressions as ``Op/localGradients(_:_:output:)``, times the upstream, summed back in the same order.
+    static func binaryVJP(_ op: Op, operand k: Int, _ a: Tensor, _ b: Tensor, output z: Tensor, upstream g: Tensor) -> (Tensor, reduced: [Int])? {
+        let target = k == 0 ? a.shape : b.shape
+        // The upstream times the local gradient at every output element.
+        let full: [Double]?
+        switch (op, k) {
+        case (.add, _): full = g.data
+        case (.sub, 0): full = g.data
+        case (.sub, _): full = ElementwiseKernels.map(g.data, costly: false) { $0 * -1 }
+        case (.mul, 0): full = ElementwiseKernels.combine(g, b, shape: g.shape, costly: false) { $0 * $1 }
+        case (.mul, _): full = ElementwiseKernels.combine(g, a, shape: g.shape, costly: false) { $0 * $1 }
+        case (.div, 0): full = ElementwiseKernels.combine(g, b, shape: g.shape, costly: false) { $0 * (1 / $1) }
+        case (.div, _):
+            guard let q = ElementwiseKernels.combine(a, b, shape: g.shape, costly: false, { -$0 / ($1 * $1) }) else { return nil }
+            full = ElementwiseKernels.combine(g, Tensor(shape: g.shape, data: q), shape: g.shape, costly: false) { $0 * $1 }
+        default: return nil
+        }
+        guard let full else { return nil }
+        if target == g.shape { return (Tensor(shape: target, data: full), []) }
+        guard let summed = ElementwiseKernels.unbroadcast(full, from: g.shape, to: target) else { return nil }
+        return (Tensor(shape: target, data: summed), Tensor.reducedAxes(g.shape, to: target))
+    }
 
     /// The first index of the largest of `len` elements starting at `start`, `step` apart (NaN wins, as in NumPy).
     static func argmax(_ d: [Double], _ start: Int, _ len: Int, _ step: Int) -> Int {

@@ -121,6 +121,18 @@ extension Report {
             case .elementwise(.powConst(let c)): out.write(", \"exponent\": \(NumberFormat.json(c))")
             case .reshape(let s): out.write(", \"to\": [" + s.map(String.init).joined(separator: ", ") + "]")
             case .index(let i): out.write(", \"index\": [" + i.map(String.init).joined(separator: ", ") + "]")
+            case .slice(let axes):
+                out.write(", \"slices\": [" + axes.map { $0.drops ? "\($0.start)" : "[\($0.start), \($0.start + ($0.count - 1) * $0.step + 1), \($0.step)]" }.joined(separator: ", ") + "]")
+            case .call(let c):
+                var lists: [(String, [Double])] = []
+                for (key, v) in c.namedOptions {
+                    if case .integers? = c.function.parameters.first(where: { $0.name == key }) {
+                        if let i = lists.firstIndex(where: { $0.0 == key }) { lists[i].1.append(v) } else { lists.append((key, [v])) }
+                    } else {
+                        out.write(", \(jsonString(key)): \(NumberFormat.json(v))")
+                    }
+                }
+                for (key, vs) in lists { out.write(", \(jsonString(key)): [" + vs.map { NumberFormat.json($0) }.joined(separator: ", ") + "]") }
             default: if let a = n.op.axis { out.write(", \"axis\": \(a)") }
             }
             out.write(", \"inputs\": [" + n.inputs.map(String.init).joined(separator: ", ") + "]")

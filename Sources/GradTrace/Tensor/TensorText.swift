@@ -19,7 +19,7 @@ public struct TensorText: Sendable {
                 names.append(node.value.isScalar ? NumberFormat.short(node.value.scalar) : "const\(node.value.shapeText)")
                 continue
             }
-            let e = TensorText.expression(node.op, node.inputs.map { names[$0] })
+            let e = TensorText.expression(node.op, node.inputs.map { names[$0] }, rank: node.a >= 0 ? graph[node.a].value.rank : 0)
             names.append(e.count <= TensorText.maxExpression ? e : "\(node.op.name)#\(id)")
         }
         self.names = names
@@ -28,7 +28,7 @@ public struct TensorText: Sendable {
     public func name(_ id: NodeID) -> String { names[id] }
 
     /// `X @ W1`, `tanh(z)`, `sum(h, 1)`, `Wᵀ`.
-    public static func expression(_ op: TensorOp, _ operands: [String]) -> String {
+    public static func expression(_ op: TensorOp, _ operands: [String], rank: Int = 0) -> String {
         let a = operands.first ?? "a", b = operands.count > 1 ? operands[1] : "b"
         switch op {
         case .input, .constant: return a
@@ -43,15 +43,49 @@ public struct TensorText: Sendable {
         case .transpose: return Op.wrap(a) + "ᵀ"
         case .reshape(let s): return "reshape(\(a), \(s.map(String.init).joined(separator: ", ")))"
         case .index(let idx): return Op.wrap(a) + "[" + idx.map(String.init).joined(separator: ", ") + "]"
+        case .slice(let axes): return Op.wrap(a) + "[" + axes.map(\.text).joined(separator: ", ") + "]"
+        case .call(let c): return callExpression(c, operands, rank: rank)
+        case .module(let m, _): return m
         case .pick, .crossEntropy: return "\(op.name)(\(a), \(b))"
         }
+    }
+
+    /// `linear(x, W, b)`, `conv2d(x, W, padding=1)`, `x > 0`, `Kᵀ`: options shown where they differ from the defaults.
+    static func callExpression(_ c: TensorCall, _ operands: [String], rank: Int) -> String {
+        let f = c.function
+        if let cmp = Comparison.allCases.first(where: { $0.function == f.name }), operands.count == 2 {
+            return "\(Op.wrap(operands[0])) \(cmp.rawValue) \(Op.wrap(operands[1]))"
+        }
+        if f.name == "transpose", Set(c.options.map(Int.init)) == Set([rank - 2, rank - 1]) {
+            return Op.wrap(operands[0]) + "ᵀ"
+        }
+        var parts = operands
+        var k = 0
+        for p in f.parameters where !p.isTensor {
+            switch p {
+            case .integers:
+                parts += c.options[k...].map { String(Int($0)) }
+                k = c.options.count
+            case .integer(let n, let d), .axis(let n, let d, _):
+                if k < c.options.count, d.map({ Double($0) != c.options[k] }) ?? true, !(n == "stream") {
+                    parts.append("\(n)=\(Int(c.options[k]))")
+                }
+                k += 1
+            case .number(let n, let d):
+                if k < c.options.count, d.map({ $0 != c.options[k] }) ?? true { parts.append("\(n)=\(NumberFormat.short(c.options[k]))") }
+                k += 1
+            default: break
+            }
+        }
+        return "\(f.name)(\(parts.joined(separator: ", ")))"
     }
 
     /// The node's title: `h = tanh(z)` for a named op node, the expression for an unnamed one, the name of an input.
     public func title(_ id: NodeID) -> String {
         let node = graph[id]
         if node.op.isLeaf { return names[id] }
-        let e = TensorText.expression(node.op, node.inputs.map { names[$0] })
+        if case .module(let m, _) = node.op { return "module \(m)" }
+        let e = TensorText.expression(node.op, node.inputs.map { names[$0] }, rank: node.a >= 0 ? graph[node.a].value.rank : 0)
         if let n = graph.name(of: id) { return n + " = " + (e.count <= 40 ? e : node.op.name + "(…)") }
         return names[id]
     }
@@ -64,6 +98,13 @@ public struct TensorText: Sendable {
     static func vjp(_ op: TensorOp, operand k: Int, g: String, a: String, b: String, z: String,
                     ranks: (Int, Int), symbolic: Bool, aShape: [Int]) -> String {
         let A = symbolic ? Op.wrap(a) : a, B = symbolic ? Op.wrap(b) : b, Z = symbolic ? Op.wrap(z) : z
+        /// `Bᵀ`, simplified: the transpose of `Kᵀ` is `K`.
+        func T(_ s: String) -> String {
+            guard symbolic, s.hasSuffix("ᵀ") else { return s + "ᵀ" }
+            var inner = String(s.dropLast())
+            if inner.hasPrefix("("), inner.hasSuffix(")"), Op.wrap(String(inner.dropFirst().dropLast())) == inner { inner = String(inner.dropFirst().dropLast()) }
+            return inner
+        }
         switch op {
         case .input, .constant: return "0"
         case .elementwise(let o):
@@ -91,8 +132,10 @@ public struct TensorText: Sendable {
             }
         case .matmul:
             switch ranks {
-            case (2, 2): return k == 0 ? "\(g) · \(B)ᵀ" : "\(A)ᵀ · \(g)"
-            case (2, 1): return k == 0 ? "\(g) ⊗ \(B)" : "\(A)ᵀ · \(g)"
+            case (2, 2): return k == 0 ? "\(g) · \(T(B))" : "\(T(A)) · \(g)"
+            case (2, 1): return k == 0 ? "\(g) ⊗ \(B)" : "\(T(A)) · \(g)"
+            case let (ra, rb) where ra >= 3 || rb >= 3:
+                return k == 0 ? "\(g) · \(T(B)) (per batch)" : "\(T(A)) · \(g) (per batch)"
             case (1, 2): return k == 0 ? "\(B) · \(g)" : "\(A) ⊗ \(g)"
             default: return k == 0 ? "\(g)·\(B)" : "\(g)·\(A)"
             }
@@ -108,6 +151,9 @@ public struct TensorText: Sendable {
         case .transpose: return (symbolic ? Op.wrap(g) : g) + "ᵀ"
         case .reshape: return "reshape(\(g), \(aShape.map(String.init).joined(separator: ", ")))"
         case .index(let idx): return "\(g) at [\(idx.map(String.init).joined(separator: ", "))], 0 elsewhere"
+        case .slice(let axes): return "\(g) at [\(axes.map(\.text).joined(separator: ", "))], 0 elsewhere"
+        case .call: return "\(g)"
+        case .module(let m, _): return "\(g) carried back through \(m)"
         case .pick: return k == 0 ? "\(g) at the labels, 0 elsewhere" : "none (labels)"
         case .crossEntropy: return k == 0 ? "\(g)·(softmax(\(a)) − onehot(\(b)))/\(aShape.first ?? 1)" : "none (labels)"
         }
@@ -126,6 +172,12 @@ public struct TensorText: Sendable {
         let n = graph[e.node]
         let g = e.node == output ? "1" : partial(output, e.node)
         let names = n.inputs.map { self.names[$0] }
+        if case .call(let c) = n.op {
+            let context = FormulaContext(g: g, operands: names, z: self.names[e.node], shapes: n.inputs.map { graph[$0].value.shape }, options: c.options)
+            let body = c.function.formula(e.operand, context)
+            if e.isLabels { return "\(names[e.operand]): \(body)" }
+            return partial(output, e.input) + (consumers[e.input] > 1 ? " += " : " = ") + body
+        }
         let body = TensorText.vjp(n.op, operand: e.operand, g: g, a: names[0], b: names.count > 1 ? names[1] : "", z: self.names[e.node],
                                   ranks: (graph[n.a].value.rank, n.b >= 0 ? graph[n.b].value.rank : 0), symbolic: true,
                                   aShape: graph[n.a].value.shape)

@@ -44,6 +44,22 @@ public struct TensorTrace: Sendable {
     public let completedAt: [Int]
     /// Consumers of each node among the output's ancestors.
     public let consumers: [Int]
+    /// True for a view with modules drawn as single nodes (``collapsedModules(depth:)``).
+    public let isCollapsedView: Bool
+
+    /// A trace assembled from its parts (the collapsed view).
+    init(graph: TensorGraph, output: NodeID, granularity: Granularity, steps: [TensorStep], edges: [TensorEdgeRecord],
+         gradients: [Tensor], completedAt: [Int], consumers: [Int]) {
+        self.graph = graph
+        self.output = output
+        self.granularity = granularity
+        self.steps = steps
+        self.edges = edges
+        self.gradients = gradients
+        self.completedAt = completedAt
+        self.consumers = consumers
+        self.isCollapsedView = true
+    }
 
     /// Runs and records the backward pass. `layer` granularity is the same as `node` here: a tensor node is a layer's op already.
     public init(graph: TensorGraph, output: NodeID, granularity: Granularity = .node) {
@@ -65,7 +81,7 @@ public struct TensorTrace: Sendable {
             var start = edges.count
             for (k, input) in n.inputs.enumerated() {
                 let labels = !n.op.passesGradient(toOperand: k)
-                let (c, reduced) = n.op.vjp(operand: k, graph[n.a].value, n.b >= 0 ? graph[n.b].value : nil, output: n.value, upstream: upstream)
+                let (c, reduced) = n.op.vjp(operand: k, n.inputs.map { graph[$0].value }, output: n.value, upstream: upstream)
                 if !labels { grad[input].add(c) }
                 edges.append(TensorEdgeRecord(input: input, node: id, operand: k, upstream: upstream, contribution: c,
                                               accumulated: grad[input], reduced: reduced, isLabels: labels))
@@ -86,6 +102,7 @@ public struct TensorTrace: Sendable {
         self.gradients = grad
         self.completedAt = completed
         self.consumers = consumers
+        self.isCollapsedView = false
     }
 
     public func edges(of step: TensorStep) -> ArraySlice<TensorEdgeRecord> { edges[step.edgeRange] }
@@ -100,7 +117,7 @@ public struct TensorTrace: Sendable {
             let n = graph[id]
             guard !n.op.isLeaf, let g = grad[id] else { continue }
             for (k, input) in n.inputs.enumerated() where n.op.passesGradient(toOperand: k) {
-                let (c, _) = n.op.vjp(operand: k, graph[n.a].value, n.b >= 0 ? graph[n.b].value : nil, output: n.value, upstream: g)
+                let (c, _) = n.op.vjp(operand: k, n.inputs.map { graph[$0].value }, output: n.value, upstream: g)
                 if grad[input] == nil { grad[input] = c } else { grad[input]!.add(c) }
             }
         }

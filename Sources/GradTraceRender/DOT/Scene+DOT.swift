@@ -65,8 +65,9 @@ extension Scene {
     /// pinned at its position (`pos="x,y!"`) so that `neato -n2` redraws exactly that picture.
     ///
     /// Edge labels follow `style.labels` as pictures word them (``EdgeLabel``); `style.outline` draws
-    /// nodes as their title and gradient and leaves edges unlabelled; `clusters` (member indices into
-    /// ``nodes``) become named `cluster_` subgraphs, as `--clusters` boxes them in pictures.
+    /// nodes as their title and gradient and leaves edges unlabelled.
+    /// `clusters` (scene node indices, as ``Diagram/clusters(graph:output:visible:)`` gives them) nest the
+    /// nodes in labelled `cluster_K` subgraphs: the module boxes of `--clusters`.
     public func dot(style: RenderStyle, layout: Layout? = nil, colorScale: ColorScale? = nil,
                     clusters: [(name: String, members: [Int])] = []) -> DOTGraph {
         let theme = style.theme
@@ -92,7 +93,7 @@ extension Scene {
         g.edgeDefaults = [
             DOTAttribute("fontname", style.fontFamily), DOTAttribute("fontsize", DOTEscaping.number(style.edgeFontSize)),
         ]
-        g.statements += LayoutRequest.clusterStatements(clusters, nodeIDs: nodes.map { Scene.dotID($0.id) }, labels: true)
+        g.statements += LayoutRequest.clusterSkeleton(clusters, nodeCount: nodes.count, label: { $0 }) { Scene.dotID(nodes[$0].id) }
         let tensor = nodes.contains { $0.tensor != nil }
         for (k, n) in nodes.enumerated() {
             let s = theme.style(n.state)

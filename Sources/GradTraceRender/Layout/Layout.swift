@@ -71,6 +71,33 @@ public struct LayoutRequest: Sendable {
         self.rankdir = rankdir
     }
 
+    /// Nested `cluster_K` subgraphs holding their member nodes (attributes come with the nodes'
+    /// own statements): layers contain their neurons, `attn` contains `attn.q`, and a node belongs
+    /// to its innermost cluster. Graphviz layouts and the DOT a user reads both nest this way.
+    public static func clusterSkeleton(_ clusters: [(name: String, members: [Int])], nodeCount: Int,
+                                       label: (String) -> String, nodeID: (Int) -> String) -> [DOTStatement] {
+        guard !clusters.isEmpty else { return [] }
+        var innermost = [Int](repeating: -1, count: nodeCount)
+        let sorted = clusters.indices.sorted { clusters[$0].name.count < clusters[$1].name.count }
+        for c in sorted { for m in clusters[c].members where m < innermost.count { innermost[m] = c } }
+        func parent(_ c: Int) -> Int? {
+            let name = clusters[c].name
+            return clusters.indices.filter { $0 != c && name.hasPrefix(clusters[$0].name + ".") }
+                .max { clusters[$0].name.count < clusters[$1].name.count }
+        }
+        func body(_ c: Int?) -> [DOTStatement] {
+            var out: [DOTStatement] = []
+            for k in clusters.indices where parent(k) == c {
+                out.append(.subgraph("cluster_\(k)", [DOTAttribute("label", label(clusters[k].name)), DOTAttribute("margin", "10")], body(k)))
+            }
+            if let c {
+                for (i, owner) in innermost.enumerated() where owner == c { out.append(.node(nodeID(i), [])) }
+            }
+            return out
+        }
+        return body(nil)
+    }
+
     /// The DOT handed to Graphviz: fixed-size boxes and fixed-size label cells, no text,
     /// so Graphviz's own font metrics play no part.
     func dot() -> DOTGraph {
@@ -82,7 +109,7 @@ public struct LayoutRequest: Sendable {
         ]
         g.nodeDefaults = [DOTAttribute("shape", "box"), DOTAttribute("fixedsize", "true"), DOTAttribute("label", "")]
         g.edgeDefaults = [DOTAttribute("arrowsize", "0.9")]
-        g.statements += LayoutRequest.clusterStatements(clusters, nodeIDs: nodeSizes.indices.map { "n\($0)" }, labels: false)
+        g.statements += LayoutRequest.clusterSkeleton(clusters, nodeCount: nodeSizes.count, label: { _ in "" }) { "n\($0)" }
         let onSpine = Set(spine)
         for (i, s) in nodeSizes.enumerated() {
             var attrs = [
@@ -101,33 +128,5 @@ public struct LayoutRequest: Sendable {
             g.statements.append(.edge("n\(e.from)", "n\(e.to)", attrs))
         }
         return g
-    }
-}
-
-extension LayoutRequest {
-    /// Nested `cluster_k` subgraphs holding their member nodes (by id): layers contain their neurons,
-    /// a node belongs to its innermost cluster. One rule for the layout graph and for DOT output
-    /// (which also names each box with its `label`).
-    static func clusterStatements(_ clusters: [(name: String, members: [Int])], nodeIDs: [String], labels: Bool) -> [DOTStatement] {
-        guard !clusters.isEmpty else { return [] }
-        var innermost = [Int](repeating: -1, count: nodeIDs.count)
-        let sorted = clusters.indices.sorted { clusters[$0].name.count < clusters[$1].name.count }
-        for c in sorted { for m in clusters[c].members where m < innermost.count { innermost[m] = c } }
-        func parent(_ c: Int) -> Int? {
-            let name = clusters[c].name
-            return clusters.indices.filter { $0 != c && name.hasPrefix(clusters[$0].name + ".") }
-                .max { clusters[$0].name.count < clusters[$1].name.count }
-        }
-        func body(_ c: Int?) -> [DOTStatement] {
-            var out: [DOTStatement] = []
-            for k in clusters.indices where parent(k) == c {
-                out.append(.subgraph("cluster_\(k)", [DOTAttribute("label", labels ? clusters[k].name : ""), DOTAttribute("margin", "10")], body(k)))
-            }
-            if let c {
-                for (i, owner) in innermost.enumerated() where owner == c { out.append(.node(nodeIDs[i], [])) }
-            }
-            return out
-        }
-        return body(nil)
     }
 }
