@@ -406,8 +406,10 @@ public struct MarkdownTransform: Sendable {
             out.append(contentsOf: line.utf8)
         }
         if strip {
+            // An HTML block runs to the next blank line: one follows, so the text after it is Markdown again.
             out.append(contentsOf: separator)
             out.append(contentsOf: (indent + "</div>").utf8)
+            out.append(contentsOf: separator)
         }
         out.append(contentsOf: fence.trailingLineEnding)
         return out
