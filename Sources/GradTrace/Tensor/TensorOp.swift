@@ -146,9 +146,8 @@ public enum TensorOp: Sendable, Hashable {
             guard a.count == 2 else { throw TensorShapeError("transpose takes a matrix, not shape \(ta)") }
             return [a[1], a[0]]
         case .reshape(let s):
-            let from = a.reduce(1, *), to = s.reduce(1, *)
-            guard from == to else {
-                throw TensorShapeError("cannot reshape \(ta) (\(from) elements) to \(Tensor.text(shape: s)) (\(to) elements)")
+            guard let from = Tensor.elementCount(a), let to = Tensor.elementCount(s), from == to else {
+                throw TensorShapeError("cannot reshape \(ta) (\(Tensor.elementCountText(a)) elements) to \(Tensor.text(shape: s)) (\(Tensor.elementCountText(s)) elements)")
             }
             return s
         case .index(let idx):
