@@ -31,5 +31,7 @@ py=$(venv micrograd 'import micrograd, numpy, autograd' micrograd numpy autograd
 "$py" python/test_tensors_autograd.py "$abs"
 # The layer functions against JAX in float64 (jax, jaxlib from PyPI).
 jpy=${GRADTRACE_JAX_VENV:+$GRADTRACE_JAX_VENV/bin/python}
-[ -n "$jpy" ] || jpy=$(venv jax 'import jax, jaxlib' jax jaxlib)
+# JAX pinned: the jax bridge reads jaxprs, which are not a stable API (python/test_jax_bridge.py checks the version).
+[ -n "$jpy" ] || jpy=$(venv jax 'import jax, jaxlib; assert jax.__version__ == "0.10.2"' jax==0.10.2 jaxlib==0.10.2)
 "$jpy" python/test_layers_jax.py "$abs"
+"$jpy" python/test_jax_bridge.py "$abs"
