@@ -13,8 +13,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // The core: graph, ops, backward trace, Value API, program language, scenes. No C, no file I/O.
-        .target(name: "GradTrace"),
+        // The core: graph, ops, backward trace, Value API, program language, scenes. No file I/O; its only C
+        // is the tensor engine's matrix kernels.
+        .target(name: "GradTrace", dependencies: ["CKernels"]),
+        // The matrix-product kernels: AVX-512, AVX2/FMA and portable paths chosen at run time (CPUID).
+        .target(name: "CKernels"),
 
         // C libraries, found through pkg-config; the apt packages are named for SwiftPM's hints.
         .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),

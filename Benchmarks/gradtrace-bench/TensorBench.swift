@@ -2,23 +2,33 @@ import Foundation
 import GradTrace
 import GradTraceRender
 
-/// The tensor benchmark in process: the 2-layer MLP of Benchmarks/tensor/mlp784.grad (batch 64,
-/// 784 → 128 → 10, cross-entropy), parse + forward (randn included), then backward alone, best of runs.
-/// Compare with Benchmarks/tensor/bench_autograd.py's `autograd_per_iteration` (forward + backward).
-func benchTensor() throws {
+/// The tensor benchmark in process: a tensor program (default Benchmarks/tensor/mlp784.grad, the 2-layer
+/// MLP with batch 64, 784 → 128 → 10, cross-entropy), parse + forward (randn included), then forward alone
+/// and backward alone, best of 5 each. `tensor_forward_plus_backward` is the figure to compare with
+/// Benchmarks/tensor/bench_autograd.py's `autograd_per_iteration` (forward + backward).
+func benchTensor(file: String?) throws {
     let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    let source = try String(contentsOf: here.appendingPathComponent("tensor/mlp784.grad"), encoding: .utf8)
+    let url = file.map { URL(fileURLWithPath: $0) } ?? here.appendingPathComponent("tensor/mlp784.grad")
+    let source = try String(contentsOf: url, encoding: .utf8)
     var program: TensorProgram?
     let parse = try best(5) { program = try Program.parse(source).tensor }
-    guard let p = program else { fatalError("not a tensor program") }
+    guard let p = program else {
+        FileHandle.standardError.write(Data("gradtrace-bench: \(url.path) is not a tensor program\n".utf8))
+        exit(2)
+    }
     let forward = try best(5) { _ = p.graph.evaluated() }
     let backward = try best(5) { _ = TensorTrace.gradients(graph: p.graph, output: p.output) }
+    let both = try best(5) {
+        _ = p.graph.evaluated()
+        _ = TensorTrace.gradients(graph: p.graph, output: p.output)
+    }
     let recorded = try best(5) { _ = TensorTrace(graph: p.graph, output: p.output) }
+    print("tensor_kernel_path \(TensorKernels.path) threads \(TensorKernels.threads)")
     print("tensor_parse_forward_randn \(parse)")
     print("tensor_forward \(forward)")
     print("tensor_backward_gradients \(backward)")
     print("tensor_backward_recorded \(recorded)")
-    print("tensor_forward_plus_backward \(forward + backward)")
+    print("tensor_forward_plus_backward \(both)")
 }
 
 /// The tensor part of CI's smoke run: the benchmark program once, and a tensor picture's frames

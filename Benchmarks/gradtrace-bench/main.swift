@@ -225,7 +225,15 @@ func benchEncode() throws {
 let what = CommandLine.arguments.dropFirst().first ?? "all"
 if what == "encode" || what == "all" { try benchEncode() }
 if what == "mlp" { try benchMLP() }
-if what == "tensor" { try benchTensor() }
+if what == "tensor" { try benchTensor(file: CommandLine.arguments.dropFirst(2).first) }
+if what == "guard" {
+    // The large-graph guard's estimate for each program (scripts/bench-guard.sh puts dot's real time beside it).
+    for path in CommandLine.arguments.dropFirst(2) {
+        let p = try Program.parse(String(contentsOfFile: path, encoding: .utf8), file: path)
+        let e = Scene.layoutEstimate(graph: p.graph, output: p.output)
+        print("\(path) nodes \(e.nodes) edges \(e.edges) virtual \(e.virtualNodes) ranks \(e.ranks) estimate_seconds \(fmt(e.seconds))")
+    }
+}
 if what == "backward" {
     // The MLP demo's backward pass alone: with steps recorded (node, edge, layer) and gradients only.
     let (g, loss) = mlpDemo()

@@ -239,6 +239,12 @@ public struct Diagram: Sendable {
         return s
     }
 
+    /// The scale of an animation's frames (GIF, APNG): `wanted`, or by default 2 pixels per point as
+    /// still PNGs, lowered to fit the frame budget (``RasterLimits/framePixels``, ``RasterLimits/animationSide``).
+    public func animationScale(_ wanted: Double? = nil) -> Double {
+        wanted ?? fittingScale(2, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels)
+    }
+
     /// Draws one step in a format. PNG, SVG and PDF bytes are the same on every run.
     public func render(step: Int, format: Format, summary: Bool = false) throws(RenderError) -> [UInt8] {
         try Painter(diagram: self).render(scene(step: step, summary: summary), format: format)

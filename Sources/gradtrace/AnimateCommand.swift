@@ -37,14 +37,14 @@ struct AnimateCommand: ParsableCommand {
         try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
         drawing.checkFonts()
         let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+        let scale = diagram.animationScale(drawing.scale)
+        if ["gif", "png", "apng"].contains(kind) && !force { try Self.checkBudget(diagram, scale: scale) }
         let bytes: [UInt8]
         switch kind {
         case "gif":
-            let scale = drawing.scale ?? diagram.fittingScale(1, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels)
             bytes = try Animation.gif(diagram, fps: fps, scale: scale)
         case "png", "apng":
             // Every step in one lossless file: each frame stores only the rectangle that changed.
-            let scale = drawing.scale ?? diagram.fittingScale(1, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels)
             bytes = try FrameSet(diagram: diagram, format: .png, scale: scale).animatedPNG(delay: 1 / fps, lastDelay: 3 / fps)
         case "svg":
             bytes = Animation.svg(diagram, fps: fps)
@@ -52,5 +52,23 @@ struct AnimateCommand: ParsableCommand {
             bytes = Animation.html(diagram, fps: fps, title: drawing.title ?? "GradTrace: backward pass of \(p.outputName)")
         }
         try emit(bytes, to: outputFile, writer: program.writer)
+    }
+
+    /// Refuses a raster animation whose frames × pixels a frame pass ``RasterLimits/animationPixels``,
+    /// naming a scale that fits.
+    static func checkBudget(_ diagram: Diagram, scale: Double) throws {
+        let px = diagram.pixelSize(scale: scale)
+        let frames = diagram.stepCount + 1
+        let total = Double(px.width) * Double(px.height) * Double(frames)
+        guard total > RasterLimits.animationPixels else { return }
+        let fit = scale * (RasterLimits.animationPixels / total).squareRoot() * 0.99
+        let fitText = NumberFormat.short(fit, digits: 2)
+        throw CLIError("""
+            this animation would paint \(frames) frames of \(px.width) × \(px.height) pixels \
+            (\(NumberFormat.short(total / 1e9, digits: 3))·10⁹ pixels, more than the \(NumberFormat.short(RasterLimits.animationPixels / 1e9, digits: 3))·10⁹ \
+            an animation may paint). Try --scale \(fitText), fewer steps \
+            (--granularity node, --collapse neuron or --collapse layer), separate frames with 'gradtrace frames', \
+            or pass --force to make it anyway
+            """)
     }
 }

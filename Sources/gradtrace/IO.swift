@@ -111,6 +111,43 @@ enum Files {
         return try readAll(fd: fd, name: path)
     }
 
+    /// Reads a regular file of at most `limit` bytes: a FIFO, a device, a socket or a directory is refused
+    /// without waiting on it (opened non-blocking, checked with fstat before any read), and so is a larger file.
+    static func readRegular(_ path: String, limit: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw CLIError("cannot read '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw CLIError("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+        let kind: String?
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: kind = nil
+        case S_IFDIR: kind = "a directory"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFCHR, S_IFBLK: kind = "a device"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "not a regular file"
+        }
+        if let kind { throw CLIError("'\(path)' is \(kind), not a program file") }
+        if Int(st.st_size) > limit { throw CLIError("'\(path)' is \(st.st_size) bytes; program files are at most \(limit) bytes") }
+        // Regular files read without blocking anyway; /proc files report size 0, so the limit is kept while reading.
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CLIError("cannot read '\(path)': \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+            if out.count > limit { throw CLIError("'\(path)' is more than \(limit) bytes; program files are at most \(limit) bytes") }
+        }
+        return out
+    }
+
     static func readAll(fd: Int32, name: String) throws -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)

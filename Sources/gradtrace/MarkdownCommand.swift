@@ -247,6 +247,9 @@ enum MarkdownSources {
         var description: String
     }
 
+    /// The largest program file src= reads (16 MiB).
+    static let sizeLimit = 16 << 20
+
     static func read(_ path: String, from document: String, root: String, cwd: String) throws -> (name: String, bytes: [UInt8]) {
         let folder = document == "<stdin>" ? "." : (document as NSString).deletingLastPathComponent
         let shown = folder.isEmpty || folder == "." ? path : folder + "/" + path
@@ -257,10 +260,14 @@ enum MarkdownSources {
         guard real == realRoot || real.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") else {
             throw Problem(description: "'\(path)' leaves the docs root '\(root)' (give --root to widen it)")
         }
+        let bytes: [UInt8]
         do {
-            return (shown, try Files.read(real))
+            bytes = try Files.readRegular(real, limit: sizeLimit)
         } catch let e as CLIError {
             throw Problem(description: e.message.replacingOccurrences(of: "gradtrace: error: ", with: ""))
         }
+        // A program is text: a file with NUL bytes (/proc/self/environ, a binary) is refused without quoting it.
+        if bytes.contains(0) { throw Problem(description: "'\(path)' is not a program file (it holds NUL bytes)") }
+        return (shown, bytes)
     }
 }

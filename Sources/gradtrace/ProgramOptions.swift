@@ -20,6 +20,9 @@ struct ProgramOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seed of randn(…) in tensor programs (default 0): the same seed gives the same numbers everywhere.", valueName: "S"))
     var seed: UInt64 = 0
 
+    @Option(name: .customLong("memory-budget"), help: ArgumentHelp("The most memory a tensor program may hold for its values, gradients and index maps (default 2G): a number of bytes with an optional K, M, G or T.", valueName: "size"))
+    var memoryBudget: ByteSize = ByteSize(bytes: TensorGraph.defaultMemoryBudget)
+
     @Option(name: .customLong("from"), help: ArgumentHelp("How to read INPUT: grad (the program language) or json (a graph as JSON); default: json for *.json files, grad otherwise.", valueName: "grad|json"))
     var from: InputKind?
 
@@ -113,7 +116,8 @@ struct ProgramOptions: ParsableArguments {
     func load() throws -> Program {
         switch kind {
         case .grad:
-            return try Program.parse(bytes: source(), file: displayName, values: overrides(), output: outputName, seed: seed)
+            return try Program.parse(bytes: source(), file: displayName, values: overrides(), output: outputName, seed: seed,
+                                     memoryBudget: memoryBudget.bytes)
         case .json:
             var scalars: [String: Double] = [:]
             for (name, v) in try overrides() {
@@ -123,6 +127,29 @@ struct ProgramOptions: ParsableArguments {
             return try GraphJSON.load(bytes: source(), file: displayName, inputs: scalars, output: outputName)
         }
     }
+}
+
+/// A size in bytes as the command line writes it: `2000000000`, `512M`, `8G`, `1.5G` (binary units: K = 1024).
+struct ByteSize: ExpressibleByArgument {
+    var bytes: Int
+
+    init(bytes: Int) { self.bytes = bytes }
+
+    init?(argument: String) {
+        var text = Substring(argument.uppercased())
+        if text.hasSuffix("B") { text.removeLast() }
+        var unit = 1.0
+        if let last = text.last, let power = ["K": 1, "M": 2, "G": 3, "T": 4][last] {
+            unit = Double(1 << (10 * power))
+            text.removeLast()
+        }
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let v = Double(text) else { return nil }
+        let b = v * unit
+        guard b >= 1, b < 9.2e18 else { return nil }
+        bytes = Int(b)
+    }
+
+    var defaultValueDescription: String { "2G" }
 }
 
 /// The two input languages.

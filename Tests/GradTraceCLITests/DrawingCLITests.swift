@@ -140,6 +140,20 @@ struct DrawingCLITests {
         #expect(unknown.status == 2)
     }
 
+    /// A raster animation past the pixel budget (frames × pixels a frame) is refused at once with advice,
+    /// and writes nothing; `--force` is the way past it. (Before the budget, this GIF tried to hold 301
+    /// frames of 43 Mpx in memory.)
+    @Test func animationPastThePixelBudgetIsRefusedWithAdvice() throws {
+        let d = try folder("animate-budget")
+        for f in ["big.gif", "big.png"] {
+            let out = d.appendingPathComponent(f)
+            let r = try gradtrace(["animate", "samples/mlp-demo.grad", "--scale", "1", "-o", out.path], timeout: 30)
+            #expect(r.status == 2, "\(f): \(r.stderr)")
+            #expect(r.stderr.contains("301 frames") && r.stderr.contains("--scale 0.") && r.stderr.contains("--force"), "\(r.stderr)")
+            #expect(r.stdout.isEmpty && !FileManager.default.fileExists(atPath: out.path))
+        }
+    }
+
     /// The HTML player in a real browser: headless Chromium loads `#step=3`, runs the script,
     /// and the dumped DOM shows step 3 and its caption.
     @Test func htmlPlayerInChromium() throws {
@@ -282,6 +296,25 @@ struct NetworkCLITests {
         #expect(Date().timeIntervalSince(start) < 10)
         let dot = try gradtrace(["render", file.path, "-o", "-", "--format", "dot"])
         #expect(dot.status == 0, "DOT needs no layout, so it is not refused")
+    }
+
+    /// The guard estimates dot's seconds: a 957-node MLP (about 2 s of dot) is drawn; a 3,053-node one
+    /// (12 s measured) and a 10,001-node chain (16 s) are refused, the message giving the estimate in seconds.
+    @Test func largeGraphGuardEstimatesSeconds() throws {
+        let d = try scratchDirectory()
+        for (layers, refused) in [("8,8,1", false), ("16,16,1", true)] {
+            let file = d.appendingPathComponent("mlp-\(layers).grad")
+            #expect(try gradtrace(["generate", "mlp", "--layers", layers, "-o", file.path]).status == 0)
+            let r = try gradtrace(["render", file.path, "-o", d.appendingPathComponent("mlp-\(layers).svg").path])
+            #expect(r.status == (refused ? 2 : 0), "\(layers): \(r.stderr)")
+            if refused {
+                #expect(r.stderr.range(of: #"would take Graphviz about [0-9.]+ s"#, options: .regularExpression) != nil, "\(r.stderr)")
+            }
+        }
+        let chain = d.appendingPathComponent("chain.grad")
+        try Data((["x0 = 0.5"] + (1...10_000).map { "x\($0) = x\($0 - 1) * 1.0001" }).joined(separator: "\n").utf8).write(to: chain)
+        let c = try gradtrace(["render", chain.path, "-o", d.appendingPathComponent("chain.svg").path])
+        #expect(c.status == 2 && c.stderr.contains("--force"), "\(c.stderr)")
     }
 }
 

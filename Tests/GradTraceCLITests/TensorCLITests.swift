@@ -180,7 +180,10 @@ struct TensorCLITests {
         try t.stdout.write(to: tf, atomically: true, encoding: .utf8)
         let sg = try json(gradtrace(["grad", sf.path, "--json"]).stdout)
         let tg = try json(gradtrace(["grad", tf.path, "--json"]).stdout)
-        #expect(number(sg["value"]) == number(tg["value"]))
+        // The tensor product takes one fused multiply-add per term (the scalar engine rounds product and sum
+        // separately), so the loss agrees to the last bits, not in every bit.
+        let (sv, tv) = (try #require(number(sg["value"])), try #require(number(tg["value"])))
+        #expect(abs(sv - tv) <= 1e-12 * max(1, abs(sv)), "\(sv) vs \(tv)")
         let w1 = try #require(((tg["inputs"] as? [String: Any])?["W1"] as? [String: Any])?["grad"] as? [String: Any])
         let rows = try #require(w1["data"] as? [[Double]])
         let scalar = try #require(sg["inputs"] as? [String: Any])

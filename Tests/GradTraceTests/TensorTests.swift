@@ -163,33 +163,6 @@ struct TensorTests {
         #expect(abs(mean) < 0.05)
     }
 
-    /// Products large enough to run on every core give exactly the bytes of one plain loop per element
-    /// in the same order (so results do not depend on the number of cores).
-    @Test func parallelMatrixKernelsEqualThePlainLoopsBitForBit() {
-        let m = 70, k = 150, n = 110   // 1.15·10⁶ multiply-adds: above the parallel threshold
-        var rng = SeededGenerator(seed: 5)
-        let a = (0..<(m * k)).map { _ in rng.uniform() }, b = (0..<(k * n)).map { _ in rng.uniform() }
-        let g = (0..<(m * n)).map { _ in rng.uniform() }
-        #expect(m * k * n >= MatrixKernels.parallelWork)
-        var nn = [Double](repeating: 0, count: m * n)
-        for i in 0..<m { for p in 0..<k { for j in 0..<n { nn[i * n + j] += a[i * k + p] * b[p * n + j] } } }
-        #expect(MatrixKernels.nn(a, b, m: m, k: k, n: n) == nn)
-        var tn = [Double](repeating: 0, count: k * n)
-        for p in 0..<k { for i in 0..<m { for j in 0..<n { tn[p * n + j] += a[i * k + p] * g[i * n + j] } } }
-        #expect(MatrixKernels.tn(a, g, m: m, k: k, n: n) == tn)
-        let nt = MatrixKernels.nt(g, b.count == k * n ? b : [], m: m, n: n, k: k)
-        for i in 0..<m {
-            for p in 0..<k {
-                var s = [0.0, 0.0, 0.0, 0.0]
-                var j = 0
-                while j + 4 <= n { for q in 0..<4 { s[q] += g[i * n + j + q] * b[p * n + j + q] }; j += 4 }
-                var t = (s[0] + s[1]) + (s[2] + s[3])
-                while j < n { t += g[i * n + j] * b[p * n + j]; j += 1 }
-                #expect(nt[i * k + p] == t)
-            }
-        }
-    }
-
     // MARK: the Swift API
 
     @Test func tensorValueRecordsTheSameGraphAsTheLanguage() throws {

@@ -34,6 +34,14 @@ public enum Op: Sendable, Hashable {
     /// True for leaves (inputs and constants).
     public var isLeaf: Bool { arity == 0 }
 
+    /// True for ops that call the maths library per element (worth spreading over cores on large tensors).
+    public var callsMathLibrary: Bool {
+        switch self {
+        case .exp, .log, .sin, .cos, .tan, .tanh, .sigmoid, .pow, .powConst: return true
+        default: return false
+        }
+    }
+
     /// The unary functions the program language knows by name, in a fixed order.
     public static let namedFunctions: [(name: String, op: Op)] = [
         ("exp", .exp), ("log", .log), ("sin", .sin), ("cos", .cos), ("tan", .tan),

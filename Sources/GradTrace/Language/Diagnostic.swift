@@ -17,6 +17,9 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     /// The text of the offending line (without its newline), for the caret display.
     public var sourceLine: String
 
+    /// The most characters of the source line a diagnostic quotes.
+    public static let excerptWidth = 120
+
     public init(file: String, line: Int, column: Int, message: String, sourceLine: String) {
         self.file = file
         self.line = line
@@ -27,8 +30,17 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The full three-line rendering.
     public var description: String {
-        var shown = ""
-        for s in sourceLine.unicodeScalars {
+        // A long line (a minified file, a file that is not a program at all) is quoted only around the
+        // column: at most `excerptWidth` scalars, with '…' where it was cut, the caret still under its column.
+        let scalars = Array(sourceLine.unicodeScalars)
+        var lo = 0, hi = scalars.count, caretColumn = column
+        if scalars.count > Diagnostic.excerptWidth {
+            lo = max(0, min(column - 1 - Diagnostic.excerptWidth / 2, scalars.count - Diagnostic.excerptWidth))
+            hi = min(scalars.count, lo + Diagnostic.excerptWidth)
+            caretColumn = column - lo + (lo > 0 ? 1 : 0)
+        }
+        var shown = lo > 0 ? "…" : ""
+        for s in scalars[lo..<hi] {
             // Control characters would garble the terminal, and bidirectional controls or other
             // invisible format characters would reorder or hide the line: show each as one '?'
             // (one scalar for one, so the caret stays under its column).
@@ -39,7 +51,8 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
             }
             shown.unicodeScalars.append(hidden ? (s == "\t" ? " " : "?") : s)
         }
-        let caret = String(repeating: " ", count: max(0, column - 1)) + "^"
+        if hi < scalars.count { shown += "…" }
+        let caret = String(repeating: " ", count: max(0, caretColumn - 1)) + "^"
         return "\(file):\(line):\(column): error: \(message)\n\(shown)\n\(caret)"
     }
 

@@ -76,9 +76,10 @@ public struct Program: Sendable {
     }
 
     /// Parses program bytes, scalar or tensor; `values` override inputs (a tensor input's value must
-    /// have its shape), `seed` seeds `randn`. A program that uses no tensor syntax is parsed exactly as before.
+    /// have its shape), `seed` seeds `randn`, `memoryBudget` bounds what a tensor program may hold (bytes;
+    /// see ``TensorGraph/memoryBudget``). A program that uses no tensor syntax is parsed exactly as before.
     public static func parse(bytes: [UInt8], file: String = "<expr>", values: [String: Tensor], output: String? = nil,
-                             seed: UInt64 = 0) throws -> Program {
+                             seed: UInt64 = 0, memoryBudget: Int = TensorGraph.defaultMemoryBudget) throws -> Program {
         if let badLine = firstInvalidUTF8Line(bytes) { throw Problem.notUTF8(file: file, line: badLine) }
         // A UTF-8 byte-order mark (as some editors write) is not part of the first name.
         let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
@@ -90,7 +91,7 @@ public struct Program: Sendable {
                 return try parser.run(outputName: output)
             } catch let d as Diagnostic where d == Parser.needsTensors {}
         }
-        var parser = TensorParser(lexer: Lexer(bytes: body, file: file), overrides: values, seed: seed)
+        var parser = TensorParser(lexer: Lexer(bytes: body, file: file), overrides: values, seed: seed, memoryBudget: memoryBudget)
         let t = try parser.run(outputName: output)
         return Program(graph: t.graph.outline, output: t.output, outputName: t.outputName, bindings: t.bindings, tensor: t)
     }

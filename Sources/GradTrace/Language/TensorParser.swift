@@ -36,8 +36,11 @@ struct TensorParser {
     var bindTokens: [String: Token] = [:]
 
     static let maxDepth = 200
+    /// The most elements a literal may hold (the limit of every tensor; smaller in tests).
+    var maxLiteralElements = Tensor.maxElements
 
-    init(lexer: Lexer, overrides: [String: Tensor], seed: UInt64) {
+    init(lexer: Lexer, overrides: [String: Tensor], seed: UInt64, memoryBudget: Int = TensorGraph.defaultMemoryBudget) {
+        self.graph = TensorGraph(memoryBudget: memoryBudget)
         self.lexer = lexer
         self.overrides = overrides
         self.seed = seed
@@ -150,6 +153,7 @@ struct TensorParser {
             bind(name, id, nameToken)
         }
         lastAssigned = (name, nameToken)
+        do { try graph.checkBudget() } catch { throw self.error(nameToken, error.message) }
     }
 
     mutating func bind(_ name: String, _ id: NodeID, _ t: Token) {
@@ -413,6 +417,7 @@ struct TensorParser {
             switch t.kind {
             case .number(let v):
                 guard rows.isEmpty else { throw error(t, "a number among rows: every element of this literal must be a row '[…]'") }
+                guard numbers.count < maxLiteralElements else { throw literalTooLarge(t) }
                 numbers.append(sign * v)
             case .lbracket where sign == 1:
                 guard numbers.isEmpty else { throw error(t, "a row among numbers: every element of this literal must be a number") }
@@ -423,6 +428,7 @@ struct TensorParser {
                     throw error(t, "ragged literal: this row has shape \(row.shapeText), the first has \(r.shapeText); rows must have equal lengths")
                 }
                 rows.append(row)
+                guard Tensor.saturatingCount([rows.count, row.count]) <= maxLiteralElements else { throw literalTooLarge(t) }
             default:
                 throw error(t, "expected a number or '[' in the literal, found \(describe(t))")
             }
@@ -434,6 +440,10 @@ struct TensorParser {
         let shape = [rows.count] + rows[0].shape
         guard shape.count <= Tensor.maxRank else { throw error(open, "a literal of rank \(shape.count): tensors have rank 4 at most") }
         return Tensor(shape: shape, data: rows.flatMap(\.data))
+    }
+
+    func literalTooLarge(_ t: Token) -> Diagnostic {
+        error(t, "this literal holds more than \(maxLiteralElements) elements, the limit of one tensor")
     }
 
     // MARK: calls
@@ -690,8 +700,10 @@ extension Tensor {
     /// Reads a number or a tensor literal as the program language writes it (`2`, `-0.5`, `[[1, 2], [3, 4]]`).
     ///
     /// - Throws: ``Diagnostic`` located in `text` (named `file`).
-    public static func literal(_ text: String, file: String = "<value>") throws(Diagnostic) -> Tensor {
+    /// - Parameter maxElements: the most elements the literal may hold (default: the limit of every tensor).
+    public static func literal(_ text: String, file: String = "<value>", maxElements: Int = Tensor.maxElements) throws(Diagnostic) -> Tensor {
         var parser = TensorParser(lexer: Lexer(bytes: Array(text.utf8), file: file), overrides: [:], seed: 0)
+        parser.maxLiteralElements = maxElements
         var t = try parser.next()
         var sign = 1.0
         if t.kind == .minus || t.kind == .plus {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import CKernels
 
 /// A tensor value: a shape (`[]` for a scalar, up to rank 4) and its elements in row-major order.
 ///
@@ -175,6 +176,17 @@ extension Tensor {
         return map
     }
 
+    /// The axes of `outShape` that a tensor of `shape` was broadcast along (stretched from 1, or missing).
+    static func reducedAxes(_ outShape: [Int], to shape: [Int]) -> [Int] {
+        let n = outShape.count
+        var reduced: [Int] = []
+        for k in 0..<n {
+            let j = k - (n - shape.count)
+            if j < 0 || (shape[j] == 1 && outShape[k] != 1) { reduced.append(k) }
+        }
+        return reduced
+    }
+
     /// This tensor stretched to `outShape` (which must be a broadcast of its shape).
     public func broadcast(to outShape: [Int]) -> Tensor {
         if shape == outShape { return self }
@@ -186,11 +198,9 @@ extension Tensor {
     /// axes of `outShape` that were summed (stretched from 1, or missing).
     public static func unbroadcast(_ g: Tensor, to shape: [Int]) -> (Tensor, reduced: [Int]) {
         if g.shape == shape { return (g, []) }
-        let n = g.shape.count
-        var reduced: [Int] = []
-        for k in 0..<n {
-            let j = k - (n - shape.count)
-            if j < 0 || (shape[j] == 1 && g.shape[k] != 1) { reduced.append(k) }
+        let reduced = reducedAxes(g.shape, to: shape)
+        if let fast = ElementwiseKernels.unbroadcast(g.data, from: g.shape, to: shape) {
+            return (Tensor(shape: shape, data: fast), reduced)
         }
         let map = broadcastMap(from: shape, to: g.shape)
         var out = [Double](repeating: 0, count: shape.reduce(1, *))
@@ -219,100 +229,100 @@ extension Tensor {
 
 // MARK: - Matrix products
 
-/// The dense kernels of the matrix product and its two vector-Jacobian products, on raw row-major
-/// buffers. Loops run over blocks of `block` rows of the right-hand factor, so the rows being reused stay
-/// in cache while every row of the left factor passes over them; the innermost loops run over contiguous
-/// rows (vectorised by the compiler). Large products split their output rows among the cores; each
-/// output element is still summed by one thread in one fixed order, so results are the same bytes on
-/// every machine and with any number of cores.
-enum MatrixKernels {
-    static let block = 64
-    /// Below this many multiply-adds a product runs on one thread (the hand-off costs more).
-    static let parallelWork = 1 << 20
+/// The matrix-product kernels' settings: which instruction set runs them and on how many threads.
+///
+/// Every path computes each output element as one chain of fused multiply-adds over the inner index in
+/// ascending order, starting from +0, so the path and the thread count never change a result's bytes;
+/// they are settings for speed and for tests that pin that promise. The defaults: the best path the CPU
+/// runs (CPUID), on every online core; the environment variables `GRADTRACE_KERNEL` (`portable`,
+/// `avx2`, `avx512`) and `GRADTRACE_THREADS` override them.
+public enum TensorKernels {
+    /// An instruction-set path of the matrix kernels.
+    public enum Path: Int32, Sendable, CaseIterable, CustomStringConvertible {
+        /// C with `fma()`: any CPU.
+        case portable = 0
+        /// AVX2 with FMA: 6 × 8 register tiles.
+        case avx2 = 1
+        /// AVX-512: 8 × 16 register tiles.
+        case avx512 = 2
 
-    /// Runs `body` over `0..<rows` in contiguous chunks, on every core when `work` is large.
-    static func rows(_ rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
-        let cores = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        let chunks = work >= parallelWork && cores > 1 ? Swift.min(Int(cores), rows) : 1
-        if chunks <= 1 { body(0..<rows); return }
-        // Each chunk writes its own output rows only: sharing the closure across threads is safe.
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let shared = body
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                shared((c * rows / chunks)..<((c + 1) * rows / chunks))
+        public var description: String {
+            switch self {
+            case .portable: return "portable"
+            case .avx2: return "avx2"
+            case .avx512: return "avx512"
             }
+        }
+    }
+
+    /// The best path this CPU runs.
+    public static var best: Path { Path(rawValue: gt_kernel_best_path()) ?? .portable }
+
+    /// The path products use now.
+    public static var path: Path { Path(rawValue: gt_kernel_path()) ?? .portable }
+
+    /// Forces a path (nil: automatic); a path the CPU cannot run is lowered to the best it can. Returns the path in use.
+    @discardableResult
+    public static func force(_ path: Path?) -> Path {
+        Path(rawValue: gt_kernel_set_path(path.map { Int32($0.rawValue) } ?? -1)) ?? .portable
+    }
+
+    /// The threads a product may use.
+    public static var threads: Int { gt_kernel_threads() }
+
+    /// Sets the threads a product may use (nil: every online core). Returns the count in use.
+    @discardableResult
+    public static func setThreads(_ count: Int?) -> Int { gt_kernel_set_threads(count ?? 0) }
+}
+
+/// The dense kernels of the matrix product and its two vector-Jacobian products, on raw row-major
+/// buffers: packed panels and a register-blocked micro-kernel in C (`CKernels`), per instruction set.
+/// Large products split their output blocks among threads; each output element is still summed by
+/// one micro-kernel in one fixed order (see ``TensorKernels``), so results are the same bytes on every
+/// machine, kernel path and thread count.
+enum MatrixKernels {
+    /// C[m×n] = Σ_p A(i,p)·B(p,j), with A(i,p) = a[i·ars + p·acs] and B(p,j) = b[p·brs + j·bcs].
+    static func product(_ a: [Double], ars: Int, acs: Int, _ b: [Double], brs: Int, bcs: Int, m: Int, k: Int, n: Int) -> [Double] {
+        guard m > 0, n > 0 else { return [] }
+        let path = gt_kernel_path()
+        let parts = gt_gemm_parts(m, n, k, gt_kernel_threads())
+        return [Double](unsafeUninitializedCapacity: m * n) { c, initialized in
+            a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in
+                let ap = a.baseAddress, bp = b.baseAddress
+                nonisolated(unsafe) let cp = c.baseAddress!
+                if parts <= 1 {
+                    gt_gemm_part(path, m, n, k, ap, ars, acs, bp, brs, bcs, cp, n, 0, 1)
+                } else {
+                    nonisolated(unsafe) let (sa, sb) = (ap, bp)
+                    // Each part writes its own blocks of C only.
+                    DispatchQueue.concurrentPerform(iterations: parts) { part in
+                        gt_gemm_part(path, m, n, k, sa, ars, acs, sb, brs, bcs, cp, n, part, parts)
+                    }
+                }
+            } }
+            initialized = m * n
         }
     }
 
     /// C[m×n] = A[m×k] · B[k×n].
     static func nn(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int) -> [Double] {
-        var c = [Double](repeating: 0, count: m * n)
-        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
-            let ap = a.baseAddress!, bp = b.baseAddress!, cp = c.baseAddress!
-            rows(m, work: m * k * n) { range in
-                for p0 in stride(from: 0, to: k, by: block) {
-                    let p1 = Swift.min(k, p0 + block)
-                    for i in range {
-                        let crow = cp + i * n
-                        for p in p0..<p1 {
-                            let x = ap[i * k + p]
-                            let brow = bp + p * n
-                            for j in 0..<n { crow[j] += x * brow[j] }
-                        }
-                    }
-                }
-            }
-        } } }
-        return c
+        product(a, ars: k, acs: 1, b, brs: n, bcs: 1, m: m, k: k, n: n)
     }
 
     /// C[m×k] = G[m×n] · Bᵀ where B is k×n.
     static func nt(_ g: [Double], _ b: [Double], m: Int, n: Int, k: Int) -> [Double] {
-        var c = [Double](repeating: 0, count: m * k)
-        g.withUnsafeBufferPointer { g in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
-            let gp = g.baseAddress!, bp = b.baseAddress!, cp = c.baseAddress!
-            rows(m, work: m * k * n) { range in
-                for p0 in stride(from: 0, to: k, by: block) {
-                    let p1 = Swift.min(k, p0 + block)
-                    for i in range {
-                        let grow = gp + i * n
-                        for p in p0..<p1 {
-                            let brow = bp + p * n
-                            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-                            var j = 0
-                            while j + 4 <= n {
-                                s0 += grow[j] * brow[j]; s1 += grow[j + 1] * brow[j + 1]
-                                s2 += grow[j + 2] * brow[j + 2]; s3 += grow[j + 3] * brow[j + 3]
-                                j += 4
-                            }
-                            var s = (s0 + s1) + (s2 + s3)
-                            while j < n { s += grow[j] * brow[j]; j += 1 }
-                            cp[i * k + p] = s
-                        }
-                    }
-                }
-            }
-        } } }
-        return c
+        product(g, ars: n, acs: 1, b, brs: 1, bcs: n, m: m, k: n, n: k)
     }
 
     /// C[k×n] = Aᵀ · G where A is m×k and G is m×n.
     static func tn(_ a: [Double], _ g: [Double], m: Int, k: Int, n: Int) -> [Double] {
-        var c = [Double](repeating: 0, count: k * n)
-        a.withUnsafeBufferPointer { a in g.withUnsafeBufferPointer { g in c.withUnsafeMutableBufferPointer { c in
-            let ap = a.baseAddress!, gp = g.baseAddress!, cp = c.baseAddress!
-            // Each output row (one column of A) is finished while it sits in L1; G's rows are reused from L2.
-            rows(k, work: m * k * n) { range in
-                for p in range {
-                    let crow = cp + p * n
-                    for i in 0..<m {
-                        let x = ap[i * k + p]
-                        let grow = gp + i * n
-                        for j in 0..<n { crow[j] += x * grow[j] }
-                    }
-                }
-            }
-        } } }
-        return c
+        product(a, ars: 1, acs: k, g, brs: n, bcs: 1, m: k, k: m, n: n)
+    }
+
+    /// Σ a[i]·b[i] in the kernels' order (one fused multiply-add per element, ascending).
+    static func dot(_ a: [Double], _ b: [Double]) -> Double {
+        var s = 0.0
+        for i in a.indices { s = s.addingProduct(a[i], b[i]) }
+        return s
     }
 }

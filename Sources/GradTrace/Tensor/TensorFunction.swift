@@ -157,7 +157,7 @@ public struct TensorFunction: Sendable {
 /// Overflow-safe products and the shape words every rule uses.
 enum Shapes {
     static func count(_ s: [Int]) -> Int {
-        s.reduce(1) { a, d in let (p, o) = a.multipliedReportingOverflow(by: d); return o ? Int.max : p }
+        Tensor.saturatingCount(s)
     }
     static func product(_ xs: [Int]) -> Int { count(xs) }
     static func text(_ s: [Int]) -> String { Tensor.text(shape: s) }

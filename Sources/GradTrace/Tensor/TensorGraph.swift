@@ -35,8 +35,21 @@ public struct TensorGraph: Sendable {
     public private(set) var inputIDs: [NodeID] = []
     /// Named nodes in naming order.
     public var namedIDs: [NodeID] { nameIndex.namedIDs }
+    /// The most bytes the graph may hold through a traced backward pass (values, gradients, edge
+    /// contributions, broadcast index maps); ``add(_:_:_:name:)`` refuses a node that would cross it.
+    public var memoryBudget: Int
+    /// What the nodes so far will hold, by the same count as the budget.
+    public private(set) var estimatedBytes = 0
 
-    public init() {}
+    public init(memoryBudget: Int = TensorGraph.defaultMemoryBudget) {
+        self.memoryBudget = memoryBudget
+    }
+
+    /// The refusal when the leaves and nodes so far are past the budget (a leaf, such as a large literal
+    /// or `--at` value, is counted when added and refused here or at the next operation).
+    public func checkBudget() throws(TensorShapeError) {
+        if estimatedBytes > memoryBudget { throw budgetError(adding: 0) }
+    }
 
     public var count: Int { nodes.count }
     public subscript(id: NodeID) -> TensorNode { nodes[id] }
@@ -45,6 +58,7 @@ public struct TensorGraph: Sendable {
     @discardableResult
     public mutating func addInput(_ name: String, _ value: Tensor) -> NodeID {
         let id = nodes.count
+        estimatedBytes = TensorGraph.saturatingAdd(estimatedBytes, TensorGraph.footprint(output: value.shape, operands: []))
         nodes.append(TensorNode(op: .input, inputs: [], value: value))
         inputIDs.append(id)
         setName(name, for: id)
@@ -55,6 +69,7 @@ public struct TensorGraph: Sendable {
     @discardableResult
     public mutating func addConstant(_ value: Tensor) -> NodeID {
         let id = nodes.count
+        estimatedBytes = TensorGraph.saturatingAdd(estimatedBytes, TensorGraph.footprint(output: value.shape, operands: []))
         nodes.append(TensorNode(op: .constant, inputs: [], value: value))
         return id
     }
@@ -75,10 +90,11 @@ public struct TensorGraph: Sendable {
         if shape.count > Tensor.maxRank {
             throw TensorShapeError("the result would have rank \(shape.count) (shape \(Tensor.text(shape: shape))); tensors have rank 4 at most")
         }
-        let count = shape.reduce(1) { a, d in let (p, o) = a.multipliedReportingOverflow(by: d); return o ? Int.max : p }
-        if count > Tensor.maxElements {
-            throw TensorShapeError("the result would have shape \(Tensor.text(shape: shape)), \(count) elements; the limit is \(Tensor.maxElements)")
+        if Tensor.saturatingCount(shape) > Tensor.maxElements {
+            throw TensorShapeError("the result would have shape \(Tensor.text(shape: shape)), \(Tensor.elementCountText(shape)) elements; the limit is \(Tensor.maxElements)")
         }
+        let footprint = TensorGraph.footprint(output: shape, operands: xs.map(\.shape))
+        if TensorGraph.saturatingAdd(estimatedBytes, footprint) > memoryBudget { throw budgetError(adding: footprint) }
         if op == .matmul, let vb {
             let work = Shapes.product([count, va.shape.last ?? 1])
             if work > Tensor.maxProductWork {
@@ -92,6 +108,7 @@ public struct TensorGraph: Sendable {
             }
         }
         try op.checkValues(xs)
+        estimatedBytes += footprint
         let id = nodes.count
         nodes.append(TensorNode(op: op, inputs: inputs, value: op.forward(xs)))
         if let name { setName(name, for: id) }

@@ -146,9 +146,8 @@ public enum TensorOp: Sendable, Hashable {
             guard a.count == 2 else { throw TensorShapeError("transpose takes a matrix, not shape \(ta)") }
             return [a[1], a[0]]
         case .reshape(let s):
-            let from = a.reduce(1, *), to = s.reduce(1, *)
-            guard from == to else {
-                throw TensorShapeError("cannot reshape \(ta) (\(from) elements) to \(Tensor.text(shape: s)) (\(to) elements)")
+            guard let from = Tensor.elementCount(a), let to = Tensor.elementCount(s), from == to else {
+                throw TensorShapeError("cannot reshape \(ta) (\(Tensor.elementCountText(a)) elements) to \(Tensor.text(shape: s)) (\(Tensor.elementCountText(s)) elements)")
             }
             return s
         case .index(let idx):
@@ -189,16 +188,20 @@ public enum TensorOp: Sendable, Hashable {
         switch self {
         case .input, .constant: return a
         case .elementwise(let op):
-            if op.arity == 1 { return a.map { op.apply($0) } }
-            let b = b!
-            if a.shape == b.shape {
-                var out = a
-                out.data.withUnsafeMutableBufferPointer { o in b.data.withUnsafeBufferPointer { bb in
-                    for i in o.indices { o[i] = op.apply(o[i], bb[i]) }
-                } }
-                return out
+            if op.arity == 1 {
+                return Tensor(shape: a.shape, data: ElementwiseKernels.map(a.data, costly: op.callsMathLibrary) { op.apply($0) })
             }
-            let shape = Tensor.broadcastShape(a.shape, b.shape)!
+            let b = b!
+            let shape = a.shape == b.shape ? a.shape : Tensor.broadcastShape(a.shape, b.shape)!
+            let fast: [Double]?
+            switch op {
+            case .add: fast = ElementwiseKernels.combine(a, b, shape: shape, costly: false) { $0 + $1 }
+            case .sub: fast = ElementwiseKernels.combine(a, b, shape: shape, costly: false) { $0 - $1 }
+            case .mul: fast = ElementwiseKernels.combine(a, b, shape: shape, costly: false) { $0 * $1 }
+            case .div: fast = ElementwiseKernels.combine(a, b, shape: shape, costly: false) { $0 / $1 }
+            default: fast = ElementwiseKernels.combine(a, b, shape: shape, costly: op.callsMathLibrary) { op.apply($0, $1) }
+            }
+            if let fast { return Tensor(shape: shape, data: fast) }
             let ma = Tensor.broadcastMap(from: a.shape, to: shape), mb = Tensor.broadcastMap(from: b.shape, to: shape)
             var out = [Double](repeating: 0, count: ma.count)
             for i in out.indices { out[i] = op.apply(a.data[ma[i]], b.data[mb[i]]) }
@@ -212,9 +215,7 @@ public enum TensorOp: Sendable, Hashable {
             case (2, 1): return Tensor(shape: shape, data: MatrixKernels.nn(a.data, b.data, m: a.shape[0], k: a.shape[1], n: 1))
             case (1, 2): return Tensor(shape: shape, data: MatrixKernels.nn(a.data, b.data, m: 1, k: a.shape[0], n: b.shape[1]))
             default:
-                var s = 0.0
-                for i in a.data.indices { s += a.data[i] * b.data[i] }
-                return Tensor(s)
+                return Tensor(MatrixKernels.dot(a.data, b.data))
             }
         case .sum(let axis), .mean(let axis):
             let isMean = { if case .mean = self { return true } else { return false } }()
@@ -292,12 +293,22 @@ public enum TensorOp: Sendable, Hashable {
             if op.arity == 1 {
                 var out = g
                 out.data.withUnsafeMutableBufferPointer { o in a.data.withUnsafeBufferPointer { av in z.data.withUnsafeBufferPointer { zv in
-                    for i in o.indices { o[i] *= op.localGradients(av[i], 0, output: zv[i]).0 }
+                    switch op {
+                    case .tanh: for i in o.indices { o[i] *= 1 - zv[i] * zv[i] }
+                    case .exp: for i in o.indices { o[i] *= zv[i] }
+                    case .relu: for i in o.indices { o[i] *= av[i] > 0 ? 1 : 0 }
+                    default:
+                        nonisolated(unsafe) let (op_, ov, a_, z_) = (op, o.baseAddress!, av.baseAddress!, zv.baseAddress!)
+                        ElementwiseKernels.chunks(o.count, parallel: op.callsMathLibrary) { range in
+                            for i in range { ov[i] *= op_.localGradients(a_[i], 0, output: z_[i]).0 }
+                        }
+                    }
                 } } }
                 return (out, [])
             }
             let b = b!
             let target = k == 0 ? a.shape : b.shape
+            if let fast = Self.binaryVJP(op, operand: k, a, b, output: z, upstream: g) { return fast }
             var full = g
             if a.shape == b.shape {
                 full.data.withUnsafeMutableBufferPointer { o in a.data.withUnsafeBufferPointer { av in b.data.withUnsafeBufferPointer { bv in
@@ -415,6 +426,30 @@ public enum TensorOp: Sendable, Hashable {
     }
 
     // MARK: helpers
+
+    /// The VJP of the four arithmetic ops for simple broadcasts (see ``ElementwiseKernels``): the same
+    /// expressions as ``Op/localGradients(_:_:output:)``, times the upstream, summed back in the same order.
+    static func binaryVJP(_ op: Op, operand k: Int, _ a: Tensor, _ b: Tensor, output z: Tensor, upstream g: Tensor) -> (Tensor, reduced: [Int])? {
+        let target = k == 0 ? a.shape : b.shape
+        // The upstream times the local gradient at every output element.
+        let full: [Double]?
+        switch (op, k) {
+        case (.add, _): full = g.data
+        case (.sub, 0): full = g.data
+        case (.sub, _): full = ElementwiseKernels.map(g.data, costly: false) { $0 * -1 }
+        case (.mul, 0): full = ElementwiseKernels.combine(g, b, shape: g.shape, costly: false) { $0 * $1 }
+        case (.mul, _): full = ElementwiseKernels.combine(g, a, shape: g.shape, costly: false) { $0 * $1 }
+        case (.div, 0): full = ElementwiseKernels.combine(g, b, shape: g.shape, costly: false) { $0 * (1 / $1) }
+        case (.div, _):
+            guard let q = ElementwiseKernels.combine(a, b, shape: g.shape, costly: false, { -$0 / ($1 * $1) }) else { return nil }
+            full = ElementwiseKernels.combine(g, Tensor(shape: g.shape, data: q), shape: g.shape, costly: false) { $0 * $1 }
+        default: return nil
+        }
+        guard let full else { return nil }
+        if target == g.shape { return (Tensor(shape: target, data: full), []) }
+        guard let summed = ElementwiseKernels.unbroadcast(full, from: g.shape, to: target) else { return nil }
+        return (Tensor(shape: target, data: summed), Tensor.reducedAxes(g.shape, to: target))
+    }
 
     /// The first index of the largest of `len` elements starting at `start`, `step` apart (NaN wins, as in NumPy).
     static func argmax(_ d: [Double], _ start: Int, _ len: Int, _ step: Int) -> Int {

@@ -30,6 +30,8 @@ extension Report {
     /// `warning: dy/dx passed through a NaN or an infinity (log(x) = nan): do not trust it`
     public static func nonFiniteWarnings(graph: Graph, output: NodeID, outputName: String, gradients: [Double]) -> [String] {
         let flagged = Trace.nonFinitePaths(graph: graph, output: output, gradients: gradients)
+        // Nothing flagged (the common case): no names needed.
+        guard graph.inputIDs.contains(where: { $0 <= output && flagged[$0] }) else { return [] }
         let mask = graph.ancestors(of: output)
         let labels = NameTable(graph: graph)
         var culprits: [String] = []

@@ -88,20 +88,28 @@ public enum Report {
         let labels = NameTable(graph: graph)
         out.write("\(outputName) = \(NumberFormat.short(graph[trace.output].value, digits: 8))\n\n")
         let counts = graph.consumerCounts(towards: trace.output)
-        var rows: [[String]] = [["step", "node", "edge", "∂node/∂input", "local", "×", "upstream", "=", "contribution", "input grad", ""]]
+        var table = TextTable(columns: 11, rightAligned: [0, 4, 6, 8, 9], expectedRows: trace.edges.count + 1, bytesPerRow: 96)
+        var number = ShortFormatCache(digits: 6)
+        for h in ["step", "node", "edge", "∂node/∂input", "local", "×", "upstream", "=", "contribution", "input grad", ""] { table.cell(h) }
         for s in trace.steps {
+            let step = String(s.index)
             for e in trace.edges(of: s) {
                 let node = graph[e.node]
-                let formula = node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.name))
-                let partial = counts[e.input] > 1 && e.accumulated != e.contribution ? "(sum)" : ""
-                rows.append([
-                    String(s.index), labels.name(of: e.node), "\(labels.name(of: e.input)) → \(labels.name(of: e.node))", formula,
-                    NumberFormat.short(e.local, digits: 6), "×", NumberFormat.short(e.upstream, digits: 6), "=",
-                    NumberFormat.short(e.contribution, digits: 6), NumberFormat.short(e.accumulated, digits: 6), partial,
-                ])
+                let nodeName = labels.name(of: e.node)
+                table.cell(step)
+                table.cell(nodeName)
+                table.cell(labels.name(of: e.input), " → ", nodeName)
+                table.cell(node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.name)))
+                table.cell(number(e.local))
+                table.cell("×")
+                table.cell(number(e.upstream))
+                table.cell("=")
+                table.cell(number(e.contribution))
+                table.cell(number(e.accumulated))
+                table.cell(counts[e.input] > 1 && e.accumulated != e.contribution ? "(sum)" : "")
             }
         }
-        writeTable(rows, rightAligned: [0, 4, 6, 8, 9], to: &out)
+        table.write(to: &out)
         out.write("\n")
         for id in graph.inputIDs {
             let name = graph.name(of: id) ?? "v\(id)"
@@ -112,20 +120,32 @@ public enum Report {
         }
     }
 
+    /// Formats of recent numbers, `NumberFormat.short(x, digits:)` remembered by bit pattern in a small
+    /// direct-mapped table: a long trace repeats its values (one step's contribution is the next one's
+    /// upstream), and formatting is most of a row's work.
+    struct ShortFormatCache {
+        let digits: Int
+        private var keys = [UInt64](repeating: 0, count: 4096)
+        private var texts = [String](repeating: "", count: 4096)
+
+        init(digits: Int) { self.digits = digits }
+
+        mutating func callAsFunction(_ x: Double) -> String {
+            let k = x.bitPattern
+            let slot = Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 52)
+            if keys[slot] == k && !texts[slot].isEmpty { return texts[slot] }
+            let t = NumberFormat.short(x, digits: digits)
+            keys[slot] = k
+            texts[slot] = t
+            return t
+        }
+    }
+
     static func writeTable(_ rows: [[String]], rightAligned: Set<Int>, to out: inout some TextOutputStream) {
         guard let width = rows.first?.count else { return }
-        var widths = [Int](repeating: 0, count: width)
-        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-        for r in rows {
-            var line = ""
-            for (i, c) in r.enumerated() {
-                let pad = String(repeating: " ", count: widths[i] - c.count)
-                line += rightAligned.contains(i) ? pad + c : c + pad
-                if i + 1 < r.count { line += "  " }
-            }
-            while line.last == " " { line.removeLast() }
-            out.write(line + "\n")
-        }
+        var table = TextTable(columns: width, rightAligned: rightAligned)
+        for r in rows { for c in r { table.cell(c) } }
+        table.write(to: &out)
     }
 
     /// A JSON string literal with every needed escape.

@@ -3,34 +3,25 @@ import GradTrace
 
 /// Animations of a whole backward pass: GIF, self-animating SVG, self-contained HTML player.
 public enum Animation {
-    /// A looping GIF with one frame per step (giflib does the palette work and the encoding).
-    /// Frames are drawn and quantised in parallel, in batches, then written in order.
-    public static func gif(_ diagram: Diagram, fps: Double, scale: Double) throws -> [UInt8] {
+    /// A looping GIF with one frame per step. Frames are painted incrementally one after another
+    /// (``FramePainter``) and each is encoded as soon as it is painted, as the rectangle that changed
+    /// over the frame before (``GIFWriter``): one frame is in memory at a time, whatever the step count.
+    public static func gif(_ diagram: Diagram, fps: Double, scale: Double) throws(RenderError) -> [UInt8] {
         let count = diagram.stepCount + 1
         // GIF delays are 16-bit hundredths of a second.
         let delay = max(2, min(65535 / 3, Int((100 / max(fps, 0.01)).rounded())))
-        var frames = [GIFEncoder.IndexedFrame?](repeating: nil, count: count)
-        let batch = max(1, ProcessInfoShim.activeProcessorCount * 2)
-        var start = 0
-        while start < count {
-            let end = min(count, start + batch)
-            let results = ResultBox<GIFEncoder.IndexedFrame>(count: end - start)
-            let first = start
-            DispatchQueue.concurrentPerform(iterations: end - start) { i in
-                let k = first + i
-                do {
-                    let painter = Painter(diagram: diagram)
-                    let pixels = try painter.pixels(diagram.scene(step: k), scale: scale)
-                    // Hold the last frame three times as long so the final state can be read.
-                    results.set(i, .success(try GIFEncoder.quantize(pixels, delay: k == count - 1 ? delay * 3 : delay)))
-                } catch {
-                    results.set(i, .failure(error))
-                }
-            }
-            for i in 0..<(end - start) { frames[start + i] = try results.get(i) }
-            start = end
+        let set = FrameSet(diagram: diagram, format: .png, scale: scale)
+        let painter = Painter(diagram: diagram)
+        let frames = FramePainter(painter: painter, scale: scale, backgroundItems: set.backgroundItemCount(painter))
+        let px = diagram.pixelSize(scale: scale)
+        var changes = FrameDifference(width: px.width, height: px.height)
+        let writer = try GIFWriter(width: px.width, height: px.height)
+        for k in 0..<count {
+            let surface = try frames.paint(painter.builder.drawing(diagram.scene(step: k)))
+            // Hold the last frame three times as long so the final state can be read.
+            try writer.add(try changes.next(surface.pointer), delay: k == count - 1 ? delay * 3 : delay)
         }
-        return try GIFEncoder.encode(frames.map { $0! })
+        return try writer.finish()
     }
 
     /// One SVG that plays every step by itself with CSS keyframes (no script), so it animates
@@ -53,13 +44,4 @@ public enum Animation {
         return Array(HTMLPlayer.page(svg: svg, captions: timeline.captions, fps: fps, title: title,
                                      theme: diagram.style.theme).utf8)
     }
-}
-
-/// Per-index results filled from concurrent tasks.
-final class ResultBox<T>: @unchecked Sendable {
-    private let lock = NSLockShim()
-    private var items: [Result<T, Error>?]
-    init(count: Int) { items = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<T, Error>) { lock.with { items[i] = r } }
-    func get(_ i: Int) throws -> T { try lock.with { items[i]! }.get() }
 }

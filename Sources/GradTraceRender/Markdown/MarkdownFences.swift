@@ -59,6 +59,9 @@ public struct MarkdownFence: Sendable, Equatable {
 /// - Content lines lose up to as many leading spaces as the opening fence had.
 /// - Line endings are `\n`, `\r\n` or `\r`.
 ///
+/// - HTML blocks (``MarkdownHTMLBlocks``: comments, `<pre>`, `<div>`, …) are skipped: a fence inside
+///   one is HTML, copied through unchanged.
+///
 /// Not handled: fences nested in block quotes or list items (lines starting with `>` or indented
 /// under a list marker by 4 or more columns); they are copied through as text.
 public enum MarkdownFences {
@@ -132,9 +135,17 @@ public enum MarkdownFences {
         let all = lines(bytes)
         var fences: [MarkdownFence] = []
         var k = 0
+        var afterBlank = true
         while k < all.count {
             let line = all[k]
+            // An HTML block (a comment, <pre>, <div>, …) is copied through whole: fences inside it are HTML.
+            if let end = MarkdownHTMLBlocks.blockEnd(bytes, all, at: k, afterBlank: afterBlank) {
+                k = end + 1
+                afterBlank = false
+                continue
+            }
             guard let open = opening(bytes, line) else {
+                afterBlank = MarkdownHTMLBlocks.isBlank(bytes, line)
                 k += 1
                 continue
             }
@@ -172,6 +183,7 @@ public enum MarkdownFences {
                 openingLineEnding: Array(bytes[line.contentEnd..<line.end])
             ))
             k = last + 1
+            afterBlank = false
         }
         return fences
     }

@@ -420,7 +420,7 @@ public struct MarkdownTransform: Sendable {
                 let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.framePixels), compression: RasterLimits.frameLevel) : .svg
                 bytes = try (step == block.pass.stepCount ? diagram : plain).render(step: step, format: format)
             case .animation:
-                bytes = png ? try Animation.gif(diagram, fps: 1, scale: diagram.fittingScale(1, maxSide: RasterLimits.animationSide, maxPixels: RasterLimits.framePixels))
+                bytes = png ? try Animation.gif(diagram, fps: 1, scale: diagram.animationScale())
                     : Animation.svg(diagram, fps: 1)
             }
             return RenderedAsset(name: a.name, bytes: bytes)

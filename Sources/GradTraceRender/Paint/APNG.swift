@@ -22,50 +22,27 @@ extension FrameSet {
         }
         file.chunk("acTL") { f in f += PNGFile.be32(UInt32(count)) + PNGFile.be32(0) }  // frames; loop forever
         var sequence: UInt32 = 0
-        // The previous frame's pixels, to find what changed.
-        var previous = [UInt32](repeating: 0, count: w * h)
+        var changes = FrameDifference(width: w, height: h)
         for k in 0..<count {
             let surface = try frames.paint(painter.builder.drawing(diagram.scene(step: k)))
-            cairo_surface_flush(surface.pointer)
-            guard let data = cairo_image_surface_get_data(surface.pointer) else { throw RenderError.cairo("image surface has no pixels") }
-            let stride = Int(cairo_image_surface_get_stride(surface.pointer))
-            // The changed rectangle (all of frame 0; one pixel when nothing changed: a frame is never empty).
-            var x0 = 0, y0 = 0, x1 = w, y1 = h
-            if k > 0 {
-                (x0, y0, x1, y1) = (w, h, 0, 0)
-                previous.withUnsafeBufferPointer { prev in
-                    for y in 0..<h {
-                        let row = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
-                        let old = prev.baseAddress! + y * w
-                        var first = -1, last = -1
-                        for x in 0..<w where (row[x] ^ old[x]) & 0x00FF_FFFF != 0 {
-                            if first < 0 { first = x }
-                            last = x
-                        }
-                        if first >= 0 { x0 = min(x0, first); x1 = max(x1, last + 1); y0 = min(y0, y); y1 = max(y1, y + 1) }
-                    }
-                }
-                if x0 >= x1 { (x0, y0, x1, y1) = (0, 0, 1, 1) }
-            }
+            let region = try changes.next(surface.pointer)
+            let (x0, y0, rw, rh) = (region.x, region.y, region.width, region.height)
             // RGBA rows of the rectangle: a changed pixel opaque, an unchanged one transparent black.
-            let rw = x1 - x0, rh = y1 - y0
             let rowBytes = 4 * rw + 1
-            let rows = previous.withUnsafeMutableBufferPointer { prev in
+            let rows = region.pixels.withUnsafeBufferPointer { px in
                 [UInt8](unsafeUninitializedCapacity: rowBytes * rh) { out, initialized in
                     let base = out.baseAddress!
-                    for y in y0..<y1 {
-                        let row = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
-                        let o = base + (y - y0) * rowBytes
+                    for y in 0..<rh {
+                        let o = base + y * rowBytes
                         o[0] = 0  // filter none
-                        for x in x0..<x1 {
-                            let c = row[x] & 0x00FF_FFFF
-                            let d = o + 1 + 4 * (x - x0)
-                            if k > 0 && prev[y * w + x] == c {
+                        for x in 0..<rw {
+                            let c = px[y * rw + x]
+                            let d = o + 1 + 4 * x
+                            if c == FrameDifference.unchanged {
                                 d[0] = 0; d[1] = 0; d[2] = 0; d[3] = 0
                             } else {
                                 d[0] = UInt8(truncatingIfNeeded: c >> 16); d[1] = UInt8(truncatingIfNeeded: c >> 8)
                                 d[2] = UInt8(truncatingIfNeeded: c); d[3] = 255
-                                prev[y * w + x] = c
                             }
                         }
                     }

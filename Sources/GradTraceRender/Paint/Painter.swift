@@ -72,28 +72,6 @@ struct Painter {
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
-    /// The scene drawn at `scale` as red, green and blue planes (for GIF frames).
-    func pixels(_ scene: Scene, scale: Double) throws(RenderError) -> GIFEncoder.Frame {
-        let surface = try image(builder.drawing(scene), scale: scale)
-        let s = surface.pointer
-        let px = (width: Int(cairo_image_surface_get_width(s)), height: Int(cairo_image_surface_get_height(s)))
-        let stride = Int(cairo_image_surface_get_stride(s))
-        guard let data = cairo_image_surface_get_data(s) else { throw RenderError.cairo("image surface has no pixels") }
-        let n = px.width * px.height
-        var r = [UInt8](repeating: 0, count: n), g = r, b = r
-        for y in 0..<px.height {
-            let row = data + y * stride
-            for x in 0..<px.width {
-                // Native-endian xRGB: on little-endian machines the bytes are B, G, R, x.
-                let p = row + 4 * x
-                r[y * px.width + x] = p[2]
-                g[y * px.width + x] = p[1]
-                b[y * px.width + x] = p[0]
-            }
-        }
-        return GIFEncoder.Frame(width: px.width, height: px.height, red: r, green: g, blue: b)
-    }
-
     /// A PDF with one page per scene. The creation date is fixed, so the bytes are stable.
     func renderPDFPages(_ scenes: [Scene]) throws(RenderError) -> [UInt8] {
         let size = diagram.canvasSize
@@ -128,6 +106,10 @@ public enum RasterLimits {
     public static let markdownPixels = 60_000_000.0
     /// The largest side of a still or frame drawn without an explicit `--scale`.
     public static let markdownSide = 16000.0
+    /// The most pixels an animation (GIF, APNG) may paint in all: frames × pixels a frame. The MLP demo's
+    /// 301 frames of 8 Mpx are 2.4·10⁹ (about 10 s); past this budget an animation takes most of a
+    /// minute or more and is refused with advice (`--force` makes it anyway).
+    public static let animationPixels = 8_000_000_000.0
     /// The largest side of an animation frame (GIF).
     public static let animationSide = 8000.0
     /// Deflate level of a single picture (libdeflate level 6).
