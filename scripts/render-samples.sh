@@ -23,6 +23,10 @@ for s in samples/tensors/*.grad; do
   "$bin" render "$s" -o "output/tensors/$name.png" --rankdir TB
   echo "output/tensors/$name.{svg,png,trace.txt}"
 done
+# Modules (dotted names): the transformer block with its module boxes, and with each module as one node.
+"$bin" render samples/tensors/transformer-block.grad -o output/tensors/transformer-block.clusters.svg --clusters --rankdir TB
+"$bin" render samples/tensors/transformer-block.grad -o output/tensors/transformer-block.modules.png --collapse module --rankdir TB
+echo "output/tensors/transformer-block.{clusters.svg,modules.png}"
 # The pictures README.md shows (small, committed).
 mkdir -p output/showcase
 "$bin" render samples/loss.grad -o output/showcase/loss.png --scale 1.5

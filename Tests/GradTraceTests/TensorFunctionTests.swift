@@ -182,3 +182,48 @@ struct TensorFunctionTests {
         }
     }
 }
+
+extension TensorFunctionTests {
+    /// The fuzzer's dictionary knows every registry function and every option key.
+    @Test func fuzzDictionaryHoldsEveryFunctionAndKey() throws {
+        let dict = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/grad.dict")
+        let text = try String(contentsOf: dict, encoding: .utf8)
+        for f in TensorFunctions.table {
+            #expect(text.contains("\"\(f.name)(\""), "Fuzz/grad.dict lacks \(f.name)(")
+            for p in f.parameters where !p.isTensor && p.name != "stream" {
+                if case .integers = p { continue }
+                #expect(text.contains("\"\(p.name)=\""), "Fuzz/grad.dict lacks \(p.name)=")
+            }
+        }
+    }
+}
+
+extension TensorFunctionTests {
+    /// A graph reader builds the same node from the op name and option keys as the parser from the call.
+    @Test func readersBuildOpsByNameAndOptionKeys() throws {
+        let p = try program("x = randn(1, 2, 5, 5); W = randn(3, 2, 3, 3); b = randn(3); L = sum(conv2d(x, W, b, padding=1, stride=2))")
+        var g = TensorGraph()
+        let ids = ["x", "W", "b"].map { n in g.addInput(n, p.graph[p.graph.input(named: n)!].value) }
+        let op = try TensorFunctions.op(named: "conv2d", operandShapes: ids.map { g[$0].value.shape }, options: ["padding": [1], "stride": [2]])
+        let y = try g.add(op, inputs: ids)
+        let parsed = try #require(p.graph.nodes.first { if case .call = $0.op { return true } else { return false } })
+        #expect(op == parsed.op)
+        #expect(g[y].value == parsed.value)
+        if case .call(let c) = op { #expect(c.namedOptions.map(\.key) == ["stride", "padding"]) }
+        #expect(throws: TensorShapeError.self) { try TensorFunctions.op(named: "conv2d", operandShapes: [[1, 2, 5, 5], [3, 2, 3, 3]], options: ["strides": [2]]) }
+        #expect(throws: TensorShapeError.self) { try TensorFunctions.op(named: "sum_all", operandShapes: [[2]], options: [:]) }
+    }
+}
+
+extension TensorFunctionTests {
+    /// The work of a product counts its output's elements (not the graph's nodes).
+    @Test func hugeProductsAreRefusedBeforeTheyRun() throws {
+        do {
+            _ = try Program.parse("A = zeros(2048, 2048); B = zeros(2048, 2048); L = sum(A @ B)")
+            Issue.record("no error")
+        } catch let d as Diagnostic {
+            #expect(d.message.contains("multiply-adds"), "\(d.message)")
+        }
+    }
+}

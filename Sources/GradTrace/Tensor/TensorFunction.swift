@@ -100,6 +100,7 @@ public struct TensorFunction: Sendable {
     public typealias VJPRule = @Sendable (_ k: Int, _ operands: [Tensor], _ options: [Double], _ output: Tensor, _ upstream: Tensor) -> (Tensor, reduced: [Int])
     public typealias FormulaRule = @Sendable (_ k: Int, _ c: FormulaContext) -> String
     public typealias WorkRule = @Sendable (_ shapes: [[Int]], _ options: [Double]) -> Int
+    public typealias DetailRule = @Sendable (_ k: Int, _ operands: [Tensor], _ options: [Double], _ output: Tensor) -> String?
 
     /// The language's name, which is also the JSON op name (`conv2d`).
     public var name: String
@@ -117,6 +118,9 @@ public struct TensorFunction: Sendable {
     var formulaRule: FormulaRule
     /// Multiply-adds of the forward pass (checked against ``Tensor/maxProductWork``); nil: proportional to the output.
     var workRule: WorkRule?
+    /// What an edge's picture adds under the formula, from the values: what a mask let through, which rows
+    /// an embedding's gradient added into, the shapes a convolution's gradient correlates.
+    var detailRule: DetailRule?
 
     /// The picture label: the name.
     public var label: String { name }
@@ -147,6 +151,9 @@ public struct TensorFunction: Sendable {
         vjpRule(k, xs, options, z, g)
     }
     public func formula(_ k: Int, _ c: FormulaContext) -> String { formulaRule(k, c) }
+    /// The edge's detail line (see ``detailRule``), if the function has one.
+    public func detail(_ k: Int, _ xs: [Tensor], _ options: [Double], _ z: Tensor) -> String? { detailRule?(k, xs, options, z) }
+
     /// The forward pass's multiply-adds.
     public func work(_ shapes: [[Int]], _ options: [Double]) -> Int {
         if let workRule { return workRule(shapes, options) }
@@ -233,10 +240,32 @@ extension TensorFunction {
     }
 }
 
+/// Shared wording of detail lines.
+enum Detail {
+    static func wins(_ k: Int, _ xs: [Tensor], _ z: Tensor, larger: Bool) -> String {
+        let a = xs[0].broadcast(to: z.shape), b = xs[1].broadcast(to: z.shape)
+        let n = zip(a.data, b.data).filter { k == 0 ? (larger ? $0 > $1 : $0 < $1) : (larger ? $1 > $0 : $1 < $0) }.count
+        let ties = zip(a.data, b.data).filter { $0 == $1 }.count
+        return "passes \(n) of \(z.count) elements" + (ties > 0 ? ", half of \(ties) ties" : "")
+    }
+
+    static let mask: TensorFunction.DetailRule = { k, _, _, z in
+        k == 0 ? "the mask holds \(z.data.filter { $0 != 0 }.count) ones of \(z.count)" : nil
+    }
+}
+
 /// The registry: every function of the tensor language, in one table.
 public enum TensorFunctions {
     /// The table. Order is the help order; JSON and the parser find entries by name.
-    public static let table: [TensorFunction] = [
+    public static let table: [TensorFunction] = entries.map(withDetail)
+
+    static func withDetail(_ f: TensorFunction) -> TensorFunction {
+        var f = f
+        if let d = details[f.name] { f.detailRule = d } else if Comparison.allCases.contains(where: { $0.function == f.name }) { f.detailRule = Detail.mask }
+        return f
+    }
+
+    static let entries: [TensorFunction] = [
         // Element-wise activations.
         .unary("gelu", summary: "x·Φ(x), the erf form (F.gelu)",
                value: { x, _ in 0.5 * x * (1 + erf(x / 2.0.squareRoot())) },
@@ -520,6 +549,53 @@ public enum TensorFunctions {
             }),
     ]
 
+    /// The detail lines of edges, by function (kept beside the table so each entry stays short).
+    static let details: [String: TensorFunction.DetailRule] = [
+        "where": { k, xs, _, z in
+            guard k > 0 else { return nil }
+            let c = xs[0].broadcast(to: z.shape)
+            let n = c.data.filter { ($0 != 0) == (k == 1) }.count
+            return "passes \(n) of \(z.count) elements (where the condition is \(k == 1 ? "≠ 0" : "0"))"
+        },
+        "clamp": { _, xs, o, _ in
+            let n = xs[0].data.filter { $0 >= o[0] && $0 <= o[1] }.count
+            return "passes \(n) of \(xs[0].count) elements (inside [\(NumberFormat.short(o[0])), \(NumberFormat.short(o[1]))])"
+        },
+        "maximum": { k, xs, _, z in Detail.wins(k, xs, z, larger: true) },
+        "minimum": { k, xs, _, z in Detail.wins(k, xs, z, larger: false) },
+        "leaky_relu": { _, xs, o, _ in
+            let n = xs[0].data.filter { $0 > 0 }.count
+            return "passes \(n) of \(xs[0].count) elements whole, the rest × \(NumberFormat.short(o[0]))"
+        },
+        "max_pool2d": { _, xs, o, z in
+            let k = Int(o[0])
+            return "each [\(k), \(k)] window passes its maximum only: \(z.count) of \(xs[0].count) elements get a gradient (or fewer, where windows share one)"
+        },
+        "dropout": { _, xs, o, _ in
+            let kept = Layers.dropoutMask(count: xs[0].count, o).filter { $0 != 0 }.count
+            return "the mask keeps \(kept) of \(xs[0].count) elements"
+        },
+        "embedding": { k, xs, _, _ in
+            guard k == 0 else { return nil }
+            var counts = [Int](repeating: 0, count: xs[0].shape[0])
+            for id in xs[1].data { counts[Int(id)] += 1 }
+            let repeated = counts.indices.filter { counts[$0] > 1 }.map { "row \($0) ×\(counts[$0])" }
+            let none = counts.indices.filter { counts[$0] == 0 }.map(String.init)
+            var parts = repeated.isEmpty ? ["each row at most once"] : [repeated.joined(separator: ", ") + " (added up)"]
+            if !none.isEmpty { parts.append(none.count == 1 ? "row \(none[0]) gets 0" : "rows \(none.joined(separator: ", ")) get 0") }
+            return "scatter-add: " + parts.joined(separator: "; ")
+        },
+        "conv2d": { k, xs, o, z in
+            let x = xs[0].shapeText, w = xs[1].shapeText, y = z.shapeText
+            let opts = "stride \(Int(o[0])), padding \(Int(o[1]))"
+            switch k {
+            case 0: return "\(y) ⋆ flipped \(w) → \(x) (\(opts))"
+            case 1: return "x \(x) ⋆ ∂L/∂y \(y) → \(w): one sum over N, H, W per weight (\(opts))"
+            default: return nil   // the broadcast-sum line says it: Σ over axes 0, 2, 3
+            }
+        },
+    ]
+
     /// Index of every function by name.
     static let indexOf: [String: Int] = {
         var d: [String: Int] = [:]
@@ -550,5 +626,48 @@ public enum TensorFunctions {
     /// True when `name` is a function only the tensor engine runs (not a scalar `Op`).
     static func isTensorOnly(_ name: String) -> Bool {
         name != "pow" && !Op.namedFunctions.contains { $0.name == name } && allNames.contains(name)
+    }
+}
+
+extension TensorFunctions {
+    /// The op a graph reader (JSON, a bridge) builds from a registry function's name, its operands' shapes
+    /// and its options by key (`["stride": [2], "dims": [1, 0]]`): defaults filled in, axes resolved
+    /// (negative from the end), unknown or missing keys refused naming the function's usage.
+    ///
+    /// ```swift
+    /// let op = try TensorFunctions.op(named: "conv2d", operandShapes: [[1, 1, 4, 4], [2, 1, 3, 3]], options: ["padding": [1]])
+    /// // .call(conv2d, options [stride 1, padding 1])
+    /// ```
+    public static func op(named name: String, operandShapes shapes: [[Int]], options: [String: [Double]]) throws(TensorShapeError) -> TensorOp {
+        guard let index = indexOf[name] else {
+            throw TensorShapeError("unknown function '\(name)': the registry's functions are \(table.map(\.name).joined(separator: ", "))")
+        }
+        let f = table[index]
+        for key in options.keys.sorted() where !f.parameters.contains(where: { !$0.isTensor && $0.name == key }) {
+            throw TensorShapeError("unknown option '\(key)' for \(f.name) (\(f.usage))")
+        }
+        var resolved: [Double] = []
+        for p in f.parameters {
+            switch p {
+            case .tensor, .optionalTensor, .tensors: continue
+            case .integers(let n): resolved += options[n] ?? []
+            case .integer(let n, let d), .axis(let n, let d, _):
+                guard let v = options[n]?.first ?? d.map(Double.init) else { throw TensorShapeError("\(f.name) needs \(n) (\(f.usage))") }
+                guard v == v.rounded() else { throw TensorShapeError("\(f.name): \(n) = \(NumberFormat.short(v)) is not a whole number") }
+                if case .axis(_, _, let extra) = p {
+                    let r = (shapes.first?.count ?? 0) + extra
+                    guard r > 0, v >= Double(-r), v < Double(r) else {
+                        throw TensorShapeError("\(f.name): axis \(Int(v)) is out of range for rank \(r)")
+                    }
+                    resolved.append(v < 0 ? v + Double(r) : v)
+                } else {
+                    resolved.append(v)
+                }
+            case .number(let n, let d):
+                guard let v = options[n]?.first ?? d else { throw TensorShapeError("\(f.name) needs \(n) (\(f.usage))") }
+                resolved.append(v)
+            }
+        }
+        return .call(TensorCall(index: index, arity: shapes.count, options: resolved))
     }
 }

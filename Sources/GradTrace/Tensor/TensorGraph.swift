@@ -96,7 +96,7 @@ public struct TensorGraph: Sendable {
         let footprint = TensorGraph.footprint(output: shape, operands: xs.map(\.shape))
         if TensorGraph.saturatingAdd(estimatedBytes, footprint) > memoryBudget { throw budgetError(adding: footprint) }
         if op == .matmul, let vb {
-            let work = Shapes.product([count, va.shape.last ?? 1])
+            let work = Shapes.product([Tensor.saturatingCount(shape), va.shape.last ?? 1])
             if work > Tensor.maxProductWork {
                 throw TensorShapeError("the product of \(va.shapeText) and \(vb.shapeText) needs \(work) multiply-adds; the limit is \(Tensor.maxProductWork)")
             }

@@ -211,11 +211,25 @@ public struct TensorText: Sendable {
         return "Σ over \(TensorText.axesText(e.reduced, rank: e.upstream.rank)): \(e.upstream.shapeText) → \(e.contribution.shapeText)"
     }
 
-    /// The ledger of an edge: formula, shapes, and the broadcast sum if any.
+    /// What the edge's values add: what a mask (relu, where, clamp, max-pool) let through, the rows an
+    /// embedding's gradient added into, the shapes a convolution correlates; nil when there is nothing to add.
+    public func detailLine(_ e: TensorEdgeRecord) -> String? {
+        let n = graph[e.node]
+        let xs = n.inputs.map { graph[$0].value }
+        switch n.op {
+        case .call(let c): return c.function.detail(e.operand, xs, c.options, n.value)
+        case .elementwise(.relu):
+            return "passes \(xs[0].data.filter { $0 > 0 }.count) of \(xs[0].count) elements (where the input > 0)"
+        default: return nil
+        }
+    }
+
+    /// The ledger of an edge: formula, shapes, the broadcast sum if any, and the detail line if any.
     public func ledger(_ e: TensorEdgeRecord, output: NodeID, consumers: [Int]) -> [String] {
         if e.isLabels { return [formulaLine(e, output: output, consumers: consumers)] }
         var lines = [formulaLine(e, output: output, consumers: consumers), shapeLine(e)]
         if let r = reductionLine(e) { lines.append(r) }
+        if let d = detailLine(e) { lines.append(d) }
         return lines
     }
 }

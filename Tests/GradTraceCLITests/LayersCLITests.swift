@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+/// The layer functions and modules through the command line: hostile calls exit 2 with located messages
+/// naming the shapes and write nothing on stdout; the samples render with module boxes and collapse.
+@Suite("layers and modules through the CLI", .serialized)
+struct LayersCLITests {
+    @Test(arguments: [
+        ("x = randn(1, 1, 4, 4); W = randn(2, 1, 3, 3); L = sum(conv2d(x, W, stride=0))", ["stride=0"]),
+        ("x = randn(1, 1, 2, 2); W = randn(2, 1, 5, 5); L = sum(conv2d(x, W, padding=1))", ["[2, 1, 5, 5]", "padded input [4, 4]", "[1, 1, 2, 2]"]),
+        ("x = randn(1, 1, 4, 4); W = randn(2, 1, 3, 3); L = sum(conv2d(x, W, strid=2))", ["unknown keyword 'strid'", "stride, padding"]),
+        ("x = randn(1, 1, 4, 4); W = randn(2, 1, 3, 3); L = sum(conv2d(x, W, padding=100000))", ["padding=100000"]),
+        ("x = zeros(16, 64, 64, 64); W = zeros(64, 64, 9, 9); L = sum(conv2d(x, W, padding=4))", ["multiply-adds", "[16, 64, 64, 64]"]),
+        ("a = randn(2, 3); b = randn(3, 3); L = sum(concat(a, b, axis=1))", ["[2, 3], [3, 3]"]),
+        ("a = zeros(4096, 4096); L = sum(concat(a, a, a, a))", ["16777216"]),
+        ("T = randn(4, 2); L = sum(embedding(T, [1, 4]))", ["id 4", "[4, 2]"]),
+        ("T = randn(4, 2); L = sum(embedding(T, [0.5]))", ["id 0.5"]),
+        ("x = [1, 2, 3]; L = sum(x[1:5])", ["slice 1:5", "[3]"]),
+        ("x = [1, 2, 3]; L = sum(x[::0])", ["step is 1 or more"]),
+        ("x = randn(2, 3); L = sum(x[:, 7:])", ["slice 7:", "[2, 3]"]),
+        ("x = randn(1, 1, 3, 3); L = sum(max_pool2d(x, 2, stride=0))", ["stride=0"]),
+        ("x = randn(1, 1, 3, 3); L = sum(max_pool2d(x, 4))", ["[4, 4]", "[3, 3]"]),
+        ("x = randn(2, 3); L = sum(linear(x, randn(4, 2)))", ["[2, 3] has 3 features", "[4, 2]"]),
+        ("x = randn(2, 3); L = sum(leaky_relu(x, slope=0.1))", ["unknown keyword 'slope'", "negative_slope"]),
+        ("x = randn(2, 3); L = sum(layer_norm(x, eps=0.1, [1, 2, 3]))", ["positional argument after a keyword"]),
+    ])
+    func hostileCallsExit2WithLocatedMessages(_ program: String, _ words: [String]) throws {
+        let r = try gradtrace(["grad", "-e", program])
+        #expect(r.status == 2, "\(program): \(r.stderr)")
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("<expr>:1:"), "not located: \(r.stderr)")
+        #expect(r.stderr.contains("^"), "no caret: \(r.stderr)")
+        for w in words { #expect(r.stderr.contains(w), "'\(w)' missing from: \(r.stderr)") }
+    }
+
+    @Test func transformerBoxesItsModulesAndCollapsesThem() throws {
+        let f = "samples/tensors/transformer-block.grad"
+        let boxed = try gradtrace(["render", f, "--clusters", "-f", "dot", "-o", "-"])
+        #expect(boxed.status == 0, "\(boxed.stderr)")
+        for m in ["attn", "attn.q", "mlp.fc1", "ln1"] { #expect(boxed.stdout.contains("label=\"\(m)\""), "no box \(m)") }
+        let full = try gradtrace(["render", f, "-f", "dot", "-o", "-"])
+        let collapsed = try gradtrace(["render", f, "--collapse", "module", "-f", "dot", "-o", "-"])
+        #expect(collapsed.status == 0, "\(collapsed.stderr)")
+        let edges = { (s: String) in s.components(separatedBy: " -> ").count - 1 }
+        #expect(edges(collapsed.stdout) < edges(full.stdout))
+        #expect(collapsed.stdout.contains("module attn") && collapsed.stdout.contains("module mlp"))
+        // The collapsed view's edges into a module carry the sum of what they stand for: ln1.out feeds q, k and v.
+        #expect(collapsed.stdout.contains("∂L/∂ln1.out = ∂L/∂attn carried back through attn"))
+    }
+}
