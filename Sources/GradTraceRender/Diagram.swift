@@ -29,6 +29,8 @@ public struct Diagram: Sendable {
         var edgeLine: Double
         var titleLine: Double
         var captionLine: Double
+        /// Lines of the longest caption of the pass, wrapped at the canvas width.
+        var captionLines = 1
         var margin: Double = 16
         var nodePadX: Double = 10
         var nodePadY: Double = 6
@@ -51,6 +53,32 @@ public struct Diagram: Sendable {
 
     /// The colour scale of `--color-by grad`: log₁₀|derivative| from `low` to `high`.
     public let colorScale: ColorScale?
+
+    /// The node states the legend names; nil: those of the picture drawn. A strip of frames sets
+    /// them to every state its frames show, since it draws the legend once.
+    public var legendStates: Set<Scene.NodeState>?
+
+    /// The note under the legend: the symbols the picture uses and, for tensors, its scales (see ``Glossary``).
+    var note: String?
+
+    /// Set when `maxWidth` could not be met by any rung of the width ladder: what was reached and what
+    /// to try. The CLI prints it as a warning; `gradtrace markdown` with the fence's line.
+    public let fitWarning: String?
+
+    /// The rungs of the width ladder, in order: the labels asked for; numbers only; numbers with tight
+    /// spacing; and (scalar graphs) nodes as small labelled boxes with unlabelled edges, the caption
+    /// telling each step's chain. Without `maxWidth` only the first rung is drawn.
+    static func ladder(_ style: RenderStyle, tensor: Bool) -> [RenderStyle] {
+        var rungs = [style]
+        guard style.maxWidth != nil else { return rungs }
+        var s = style
+        if style.labels == .full { s.labels = .compact; rungs.append(s) }
+        if !tensor && s.labels != .numbers { s.labels = .numbers; rungs.append(s) }
+        s.tight = true
+        rungs.append(s)
+        if !tensor { s.outline = true; rungs.append(s) }
+        return rungs
+    }
 
     /// A diagram of the backward pass.
     public init(graph: Graph, trace: Trace, style: RenderStyle, title: String? = nil) throws(RenderError) {
@@ -79,46 +107,73 @@ public struct Diagram: Sendable {
         var panels: [NodeID: Heatmap.Panel] = [:]
         if case .tensor(let t) = pass {
             tensorScales = Heatmap.Scales(trace: t)
-            for n in first.nodes {
-                let (numbers, stats) = Heatmap.panelTexts(node: n.id, trace: t)
+            for (k, n) in first.nodes.enumerated() {
+                let (numbers, stats) = Heatmap.panelTexts(node: n.id, trace: t, all: style.allCells)
                 func widest(_ texts: [String], _ size: Double) -> Double {
                     texts.map { text.measure(Typography.picture($0), size: size).width }.max() ?? 0
                 }
                 panels[n.id] = Heatmap.Panel(shape: t.graph[n.id].value.shape, numberWidth: widest(numbers, Heatmap.cellFontSize),
-                                             statsWidth: widest(stats, Heatmap.statsFontSize))
+                                             statsWidth: widest(stats, Heatmap.statsFontSize),
+                                             captionWidth: widest(["value"] + layoutText.nodes[k][2], Heatmap.cellFontSize), all: style.allCells)
             }
         } else {
             tensorScales = nil
         }
         tensorPanels = panels
 
-        var candidates: [RenderStyle] = []
         let directions: [RenderStyle.RankDir] = style.rankdir != .auto ? [style.rankdir]
             : first.nodes.count <= Diagram.autoLayoutLimit ? [.LR, .TB] : [Diagram.estimatedDirection(first, limit: style.maxWidth ?? 900)]
-        for d in directions {
-            var s = style
-            s.rankdir = d
-            candidates.append(s)
-        }
-        if style.maxWidth != nil && style.labels == .full {
-            for var c in candidates { c.labels = .compact; candidates.append(c) }
-        }
         let limit = style.maxWidth ?? 900
-        var best: (style: RenderStyle, metrics: Metrics, layout: Layout, score: Double)?
-        for c in candidates {
-            let (m, layout) = try Diagram.lay(graph: graph, pass: pass, style: c, title: title, text: text, first: first, layoutText: layoutText,
-                                              panels: panels, scales: tensorScales)
-            let w = max(layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin)
-            let h = layout.graphHeight + 2 * m.margin + m.headerHeight + m.footerHeight
-            // Fitting the width limit matters most; then the aspect nearest 4:3; fuller labels win ties.
-            var score = w > limit ? 10 + w / limit : 0
-            score += Swift.abs(log(w / max(h, 1) / (4.0 / 3.0)))
-            if best == nil || score < best!.score - 1e-9 { best = (c, m, layout, score) }
+        var best: (style: RenderStyle, metrics: Metrics, layout: Layout, score: Double, width: Double)?
+        // The width ladder: each rung is tried in every direction, and the first rung whose picture
+        // fits `maxWidth` wins (without `maxWidth`, only the first rung: 900 pt is preferred, not forced).
+        for rung in Diagram.ladder(style, tensor: pass.isTensor) {
+            var bestInRung: (style: RenderStyle, metrics: Metrics, layout: Layout, score: Double, width: Double)?
+            for d in directions {
+                var c = rung
+                c.rankdir = d
+                let (m, layout) = try Diagram.lay(graph: graph, pass: pass, style: c, title: title, text: text, first: first, layoutText: layoutText,
+                                                  panels: panels, scales: tensorScales)
+                let w = max(layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin)
+                let h = layout.graphHeight + 2 * m.margin + m.headerHeight + m.footerHeight
+                // Fitting the width limit matters most; then the aspect nearest 4:3; the earlier direction wins ties.
+                var score = w > limit ? 10 + w / limit : 0
+                score += Swift.abs(log(w / max(h, 1) / (4.0 / 3.0)))
+                if bestInRung == nil || score < bestInRung!.score - 1e-9 { bestInRung = (c, m, layout, score, w) }
+            }
+            guard let b = bestInRung else { continue }
+            if best == nil || (best!.width > limit && b.width < best!.width) { best = b }
+            if b.width <= limit { break }
+        }
+        if let maxWidth = style.maxWidth, let b = best, b.width > maxWidth + 0.5 {
+            fitWarning = "the picture is \(Int(b.width.rounded(.up))) pt wide, more than the \(Int(maxWidth)) pt asked for, even with "
+                + (pass.isTensor ? "numbers-only labels and tight spacing" : "nodes as small labelled boxes and tight spacing")
+                + ": draw a part of it (--result NAME), collapse it (--collapse neuron or layer), or allow more width"
+        } else {
+            fitWarning = nil
         }
         guard let chosen = best else { throw RenderError.graphviz("no layout") }
         self.style = chosen.style
         self.metrics = chosen.metrics
         self.layout = chosen.layout
+        // The footer makes room for the longest caption any frame shows, wrapped at the canvas width.
+        let m = chosen.metrics
+        let width = max(chosen.layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin).rounded(.up) - 2 * m.margin
+        let count = pass.stepCount
+        var lines = 1
+        let captions = Scene.captions(graph: graph, pass: pass)
+        for (k, caption) in captions.enumerated() {
+            let head = DrawingBuilder.captionHead(step: min(k, count), of: count)
+            lines = max(lines, DrawingBuilder.wrap(head + caption, width: width, size: chosen.style.edgeFontSize + 1, text: text).count)
+        }
+        self.metrics.captionLines = lines
+        self.metrics.footerHeight += Double(lines - 1) * chosen.metrics.captionLine
+        let shownTexts = captions + (chosen.style.outline ? [] : layoutText.edges.flatMap { $0 }) + layoutText.nodes.flatMap { $0.flatMap { $0 } }
+        note = style.showsLegend ? Glossary.note(texts: shownTexts, tensor: pass.isTensor) : nil
+        if let note {
+            let noteLines = DrawingBuilder.wrap(note, width: width, size: chosen.style.edgeFontSize, text: text).count
+            self.metrics.footerHeight += Double(noteLines) * chosen.metrics.edgeLine + 4
+        }
         self.textSizes = text.sizes
     }
 
@@ -173,14 +228,18 @@ public struct Diagram: Sendable {
         for (k, lines) in nodeTexts.enumerated() {
             if let p = panels[visible[k]] {
                 // A tensor node: the title, the grids, and the small captions and stats lines.
-                var w = p.gridWidth
+                var w = p.width
                 for c in lines[0] { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: true).width) }
-                for c in lines[2] { w = max(w, text.measure(Typography.picture(c), size: Heatmap.cellFontSize).width) }
-                w = max(w, p.statsWidth)
                 sizes.append((w + 2 * m.nodePadX + 6, p.height(nodeLine: nodeLine, smallLine: small, pad: m.nodePadY)))
                 continue
             }
             var w = 0.0
+            if style.outline {
+                for c in lines[0] { w = max(w, text.measure(Typography.picture(Scene.outlineTitle(c)), size: style.nodeFontSize, bold: true).width) }
+                for c in lines[2] { w = max(w, text.measure(Typography.picture(Scene.outlineGrad(c)), size: style.nodeFontSize).width) }
+                sizes.append((w + 2 * m.nodePadX + 6, 2 * nodeLine + 2 * m.nodePadY))
+                continue
+            }
             for (slot, candidates) in lines.enumerated() {
                 for c in candidates { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: slot == 0).width) }
             }
@@ -188,21 +247,23 @@ public struct Diagram: Sendable {
         }
         var edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)] = []
         for (k, e) in first.edges.enumerated() {
-            let lines = EdgeLabel.lines(edgeTexts[k], style: style, tensor: pass.isTensor)
+            let lines = style.outline ? [] : EdgeLabel.lines(edgeTexts[k], style: style, tensor: pass.isTensor)
             var w = 0.0, h = 0.0
             for l in lines {
                 w = max(w, text.measure(Typography.picture(l.text), size: l.size, bold: l.emphasis).width)
                 h += text.lineHeight(size: l.size)
             }
             if !lines.isEmpty, let shape = e.contributionShape {
+                // The contribution's thumbnail sits right of the text (a tall label would lengthen the spine).
                 let thumb = Heatmap.thumbSize(shape)
-                w = max(w, thumb.width)
-                h += thumb.height + 3
+                w += DrawingBuilder.thumbGap + thumb.width
+                h = max(h, thumb.height + 2)
             }
             // A little slack for viewers that set text a shade wider (SVG pins runs to Pango's widths).
             edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.02 + 2 * m.labelPad + 2, lines.isEmpty ? 0 : h + 2 * m.labelPad))
         }
         var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
+        request.tight = style.tight || pass.isTensor  // a network's spine is long: tensor pictures keep their ranks close
         if pass.isTensor { request.spine = Diagram.spine(first, index: index) }
         if style.clusters, !pass.isCollapsed { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
         return (m, try Graphviz.shared.layout(request))
@@ -262,7 +323,10 @@ public struct Diagram: Sendable {
 
     /// DOT text of one step; `pinned` adds the shared layout as `pos` attributes.
     public func dot(step: Int, pinned: Bool, summary: Bool = false) -> String {
-        scene(step: step, summary: summary).dot(style: style, layout: pinned ? layout : nil, colorScale: colorScale).text
+        let s = scene(step: step, summary: summary)
+        let clusters = style.clusters && !pass.isCollapsed
+            ? Diagram.clusters(graph: graph, output: pass.output, visible: s.nodes.map(\.id)) : []
+        return s.dot(style: style, layout: pinned ? layout : nil, colorScale: colorScale, clusters: clusters).text
     }
 }
 

@@ -11,7 +11,8 @@ extension Diagram {
     public func withoutLegend() -> Diagram {
         var d = self
         d.style.showsLegend = false
-        d.metrics.footerHeight = d.metrics.captionLine + 12
+        d.note = nil
+        d.metrics.footerHeight = Double(d.metrics.captionLines) * d.metrics.captionLine + 12
         return d
     }
 

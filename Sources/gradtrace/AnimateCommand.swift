@@ -37,6 +37,7 @@ struct AnimateCommand: ParsableCommand {
         try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
         drawing.checkFonts()
         let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+        drawing.warnIfTooWide(diagram)
         let scale = diagram.animationScale(drawing.scale)
         if ["gif", "png", "apng"].contains(kind) && !force { try Self.checkBudget(diagram, scale: scale) }
         let bytes: [UInt8]

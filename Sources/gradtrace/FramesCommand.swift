@@ -20,7 +20,7 @@ struct FramesCommand: ParsableCommand {
             completion: .directory)
     var outputDir: String
 
-    @Option(help: "Frame format: png (default), svg, pdf or dot (DOT frames carry the layout as pinned pos attributes).")
+    @Option(name: [.customShort("f"), .long], help: "Frame format: png (default), svg, pdf or dot (DOT frames carry the layout as pinned pos attributes).")
     var format: FrameSet.Format?
 
     @Option(help: "Frames drawn at once (default: one per core).")
@@ -50,6 +50,7 @@ struct FramesCommand: ParsableCommand {
         try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
         drawing.checkFonts()
         let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+        drawing.warnIfTooWide(diagram)
         // Frames come by the hundred: by default at most 8 megapixels each (text stays readable at 1 px/pt).
         let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.framePixels)
         let frames = FrameSet(diagram: diagram, format: format, scale: scale)

@@ -160,6 +160,12 @@ struct MarkdownCommand: ParsableCommand {
         }
         let plan: MarkdownTransform.Plan
         do { plan = try transform.plan(documents) } catch { throw report(error) }
+        for w in plan.warnings {
+            // The diagnostic's three lines, as a warning.
+            var text = w.description
+            if let r = text.range(of: ": error: ") { text.replaceSubrange(r, with: ": warning: ") }
+            StandardError.write(text + "\n")
+        }
         // Assets already on disk are the right pictures (their names hash everything that draws them).
         let existing = refresh ? [] : Set(plan.assetNames.filter { fm.fileExists(atPath: join(assetsFolder, $0)) })
         let rendered: [MarkdownTransform.RenderedAsset]

@@ -38,6 +38,9 @@ struct DrawingOptions: ParsableArguments {
     @Flag(help: "Box every neuron and layer (groups from dotted names such as l1.n2.w0).")
     var clusters = false
 
+    @Option(help: ArgumentHelp("Tensor cells: auto (default: numbers up to 16 elements, colours and a stats line beyond) or all (every element with its number).", valueName: "auto|all"))
+    var cells: CellNumbers = .auto
+
     @Option(name: .customLong("color-by"), help: "Node colours: state (default) or grad (log₁₀|gradient|, with a legend).")
     var colorBy: ColorBy = .state
 
@@ -51,14 +54,23 @@ struct DrawingOptions: ParsableArguments {
         if let w = FontCheck.warning() { StandardError.write(w + "\n") }
     }
 
+    /// Says on standard error when `--max-width` could not be met (what was reached, what to try).
+    func warnIfTooWide(_ diagram: Diagram) {
+        if let w = diagram.fitWarning { StandardError.write("warning: " + w + "\n") }
+    }
+
     var style: RenderStyle {
         var s = RenderStyle(rankdir: rankdir, theme: Theme.named(theme), colorByGradient: colorBy == .grad)
         s.clusters = clusters
         s.labels = labels
         s.maxWidth = maxWidth
+        s.allCells = cells == .all
         return s
     }
 }
+
+/// `--cells`: which tensor cells carry their numbers.
+enum CellNumbers: String, ExpressibleByArgument { case auto, all }
 
 /// Output formats by name and extension.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -127,16 +139,24 @@ struct RenderCommand: ParsableCommand {
             throw CLIError("--step \(step) is out of range: this trace has steps 0 (forward pass) to \(pass.stepCount)")
         }
         let bytes: [UInt8]
-        if format == .dot {
+        if format == .dot && drawing.maxWidth != nil {
+            // Fitting a width needs the layouts the width ladder compares: the DOT of the rung that fits.
+            try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
+            let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+            drawing.warnIfTooWide(diagram)
+            bytes = Array(diagram.dot(step: step, pinned: false, summary: summary).utf8)
+        } else if format == .dot {
             // DOT needs no layout (and no Graphviz): the scene as text.
             let scene = Scene(graph: p.graph, pass: pass, step: step, title: drawing.title, summary: summary)
-            let scale = drawing.style.colorByGradient ? ColorScale(derivatives: visibleDerivatives(graph: p.graph, pass: pass)) : nil
-            let clusters = drawing.style.clusters && !pass.isCollapsed ? Diagram.clusters(graph: p.graph, output: pass.output, visible: scene.nodes.map(\.id)) : []
-            bytes = Array(scene.dot(style: drawing.style, colorScale: scale, clusters: clusters).text.utf8)
+            let style = drawing.style
+            let scale = style.colorByGradient ? ColorScale(derivatives: visibleDerivatives(graph: p.graph, pass: pass)) : nil
+            let clusters = style.clusters && !pass.isCollapsed ? Diagram.clusters(graph: p.graph, output: pass.output, visible: scene.nodes.map(\.id)) : []
+            bytes = Array(scene.dot(style: style, colorScale: scale, clusters: clusters).text.utf8)
         } else {
             try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
             drawing.checkFonts()
             let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+            drawing.warnIfTooWide(diagram)
             switch format {
             case .png:
                 let wanted = drawing.scale ?? 2

@@ -356,7 +356,8 @@ struct CLITests {
             #expect(run.status == 0, "stderr: \(run.stderr)")
             let lines = run.stdout.split(separator: "\n")
             #expect(lines.count == 2)
-            #expect(lines.first.map(String.init) == "y = \(value)")
+            // Text output: 12 significant digits (JSON keeps every digit).
+            #expect(lines.first.map(String.init) == "y = \(Double(String(format: "%.12g", value))!)")
             let g = try #require(gradLines(run.stdout)["x"])
             #expect(abs(g - derivative) <= 1e-12 * derivative, "dy/dx = \(g), expected \(derivative)")
         }

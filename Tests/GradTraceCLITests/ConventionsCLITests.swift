@@ -227,7 +227,7 @@ struct MarkdownReuseCLITests {
         let lines = md.split(separator: "\n").map(String.init)
         #expect(lines[1].hasPrefix("<img src=\"../assets/gradtrace-") && lines[1].hasSuffix("\" alt=\"the neuron\" width=\"480\">"), "\(lines[1])")
         #expect(lines[3].hasPrefix("<img src=\"../assets/gradtrace-") && lines[3].hasSuffix("width=\"60%\">"))
-        #expect(lines.filter { $0.hasPrefix("![") && $0.contains("-step-") }.count > 3)
+        #expect(lines.filter { $0.hasPrefix("<img ") && $0.contains("-step-") }.count > 3)
         // The src= image is exactly `gradtrace render` of that file.
         let still = try #require(lines[1].split(separator: "\"").dropFirst().first)
         let rendered = d.appendingPathComponent("neuron.svg")

@@ -324,7 +324,8 @@ struct CollapseCLITests {
         let d = try scratchDirectory().appendingPathComponent("collapse", isDirectory: true)
         try? FileManager.default.removeItem(at: d)
         try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        let r = try gradtrace(["render", "samples/mlp-demo.grad", "--collapse", "neuron", "-o", d.appendingPathComponent("n.dot").path])
+        // DOT words edge labels as pictures do: the full ledger (with its "edges summed" line) under --labels full.
+        let r = try gradtrace(["render", "samples/mlp-demo.grad", "--collapse", "neuron", "--labels", "full", "-o", d.appendingPathComponent("n.dot").path])
         #expect(r.status == 0, "\(r.stderr)")
         let dot = try String(contentsOf: d.appendingPathComponent("n.dot"), encoding: .utf8)
         #expect(dot.contains("l2.n3 · 41 nodes, 5 parameters") && dot.contains("edges summed"))

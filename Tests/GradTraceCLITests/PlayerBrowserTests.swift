@@ -54,7 +54,8 @@ struct PlayerBrowserTests {
         return rest.firstIndex(of: ">").map { String(rest[...$0]) }
     }
 
-    /// The MLP demo is 1,698 units wide: by default it fits the window, and step 1's active node is on screen.
+    /// The MLP demo is 1,698 units wide: by default the player fits the width of the steps' active regions
+    /// (not the whole picture, which would shrink its text below reading size), and step 1's active node is on screen.
     @Test func fitsTheWindowAtTwoSizes() throws {
         let d = try folder("fit")
         let html = d.appendingPathComponent("mlp.html")
@@ -68,7 +69,6 @@ struct PlayerBrowserTests {
             let svg = try #require(tag("svg", in: page))
             let width = try #require(Double(attribute("width", in: svg) ?? ""))
             let height = try #require(Double(attribute("height", in: svg) ?? ""))
-            #expect(width <= Double(w) && height <= Double(h), "\(width)×\(height) px in a \(w)×\(h) window")
             #expect(width >= Double(w) * 0.5 || height >= Double(h) * 0.5, "fit should fill the window, got \(width)×\(height)")
         }
     }

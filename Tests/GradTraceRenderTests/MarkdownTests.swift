@@ -259,14 +259,17 @@ struct MarkdownTransformTests {
         let plan = try transform.plan([doc(text, prefix: "../img/")])
         let out = String(decoding: plan.outputs[0], as: UTF8.self)
         let lines = out.split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines.count == 6)
+        #expect(lines.count == 9)
         let hash = plan.blocks[0].hash
-        #expect(lines[0] == "![forward pass: L = -6](../img/gradtrace-\(hash)-step-000.png)")
-        #expect(lines[1] == "![∂L/∂a = b = -3; ∂L/∂b = a = 2](../img/gradtrace-\(hash)-step-001.png)")
-        #expect(lines[2] == "")
-        #expect(lines[3].hasPrefix("  ![animation of every step; all gradients: ∂L/∂a = -3, ∂L/∂b = 2](../img/gradtrace-") && lines[3].hasSuffix(".gif)"))
-        #expect(lines[4].hasSuffix(".svg)"))
-        #expect(lines[5] == "![forward pass: L = -6](../img/gradtrace-\(plan.blocks[3].hash).svg)")
+        // step=all: the frames side by side in a wrapping row (a grid that fits the column).
+        #expect(lines[0] == "<div class=\"gradtrace-steps\" style=\"display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start\">")
+        #expect(lines[1] == "<img src=\"../img/gradtrace-\(hash)-step-000.png\" alt=\"forward pass: L = -6\" style=\"max-width:100%;height:auto\">")
+        #expect(lines[2] == "<img src=\"../img/gradtrace-\(hash)-step-001.png\" alt=\"∂L/∂a = b = -3; ∂L/∂b = a = 2\" style=\"max-width:100%;height:auto\">")
+        #expect(lines[3] == "</div>")
+        #expect(lines[4] == "" && lines[5] == "")  // the HTML block ends at a blank line
+        #expect(lines[6].hasPrefix("  ![animation of every step; all gradients: ∂L/∂a = -3, ∂L/∂b = 2](../img/gradtrace-") && lines[6].hasSuffix(".gif)"))
+        #expect(lines[7].hasSuffix(".svg)"))
+        #expect(lines[8] == "![forward pass: L = -6](../img/gradtrace-\(plan.blocks[3].hash).svg)")
         #expect(Set(plan.blocks.map(\.hash)).count == 4)
         #expect(plan.assetNames.count == 5)
     }

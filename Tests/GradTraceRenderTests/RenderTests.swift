@@ -24,7 +24,8 @@ struct RenderTests {
     @Test func lossLabelsCarryTheSeedNumbers() throws {
         let d = try Fixtures.diagram("loss")
         let dot = d.dot(step: d.stepCount, pinned: false, summary: true)
-        for n in ["676", "52", "624", "1248", "1872", "∂L/∂w = ∂L/∂u · ∂u/∂w = 624 · 2 = 1248"] {
+        // DOT words labels as the picture does (compact by default): the numbers, then the symbolic chain.
+        for n in ["676", "52", "624", "1248", "1872", "624 × 2 = 1248", "∂L/∂w = ∂L/∂u · ∂u/∂w"] {
             #expect(dot.contains(n), "\(n) missing from the labels")
         }
     }

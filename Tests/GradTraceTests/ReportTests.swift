@@ -185,7 +185,7 @@ struct ReportTests {
         #expect(out.s == "L = 676\ndL/dx = 1872\ndL/dw = 1248\ndL/dtarget = -52\n")
     }
 
-    @Test("traceTable shows each step's local × upstream = contribution and marks running sums")
+    @Test("traceTable shows each step's upstream × local = contribution and marks running sums")
     func traceTable() throws {
         let p = try Program.parse("x = 2\ny = x*3 + x*4")
         var out = Text()
@@ -193,6 +193,8 @@ struct ReportTests {
         let lines = out.s.split(separator: "\n").map(String.init)
         #expect(lines.first == "y = 14")
         #expect(lines.last == "dy/dx = 7")
+        // The pictures' order: upstream first.
+        #expect(lines.dropFirst().first?.contains("upstream  ×  local") == true)
         let sumRows = lines.filter { $0.hasSuffix("(sum)") }
         #expect(sumRows.count == 1)
         #expect(sumRows.first?.contains("x → t1") == true)  // t1 is the unnamed x*3

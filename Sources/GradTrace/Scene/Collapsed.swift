@@ -206,19 +206,7 @@ extension Scene {
             edges.append(EdgeView(index: k, from: c.units[e.from].id, to: c.units[e.to].id, operand: 0,
                                   lines: state == .idle ? [] : text.ledger(k), state: state))
         }
-        let caption: String
-        if isSummary {
-            let groups = c.units.indices.filter { c.units[$0].group != nil }.sorted { Grouping.naturalLess(text.unitName($0), text.unitName($1)) }
-            caption = "all gradients, collapsed: " + groups.prefix(6)
-                .map { "∂\(text.out)/∂\(text.unitName($0)) = \(NumberFormat.short(c.unitGradients[$0]))" }.joined(separator: ", ")
-                + (groups.count > 6 ? ", … (\(groups.count - 6) more)" : "")
-        } else if step == 0 {
-            caption = "forward pass: \(text.out) = \(NumberFormat.short(graph[c.trace.output].value)), \(c.units.count) units"
-        } else {
-            let all = c.steps[step - 1].edges
-            caption = all.prefix(4).map { text.chainLine($0) }.joined(separator: "; ")
-                + (all.count > 4 ? "; … (\(all.count - 4) more edges)" : "")
-        }
+        let caption = text.caption(step: step, summary: isSummary)
         self.init(step: step, stepCount: c.steps.count, nodes: nodes, edges: edges, caption: caption, activeNode: active.map { c.units[$0].id }, title: title)
     }
 
@@ -260,6 +248,20 @@ struct CollapsedText {
     }
 
     var out: String { Op.wrap(names.name(of: c.trace.output)) }
+
+    /// The caption of step `step` (0: the forward pass; `summary`: every group's gradient, none left out).
+    func caption(step: Int, summary: Bool) -> String {
+        if summary {
+            let groups = c.units.indices.filter { c.units[$0].group != nil }.sorted { Grouping.naturalLess(unitName($0), unitName($1)) }
+            return "all gradients, collapsed: "
+                + groups.map { "∂\(out)/∂\(unitName($0)) = \(NumberFormat.short(c.unitGradients[$0]))" }.joined(separator: ", ")
+        }
+        if step == 0 {
+            return "forward pass: \(out) = \(NumberFormat.short(graph[c.trace.output].value)), \(c.units.count) units"
+        }
+        let all = c.steps[step - 1].edges
+        return all.prefix(Scene.captionEdges).map { chainLine($0) }.joined(separator: "; ") + Scene.moreEdges(all.count)
+    }
 
     func unitName(_ u: Int) -> String { c.units[u].group ?? names.name(of: c.units[u].id) }
 

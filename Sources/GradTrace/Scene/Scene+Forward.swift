@@ -53,14 +53,7 @@ extension Scene {
             }
             edges.append(EdgeView(index: k, from: e.from, to: e.to, operand: e.operand, lines: lines, state: state))
         }
-        let caption: String
-        if isSummary {
-            caption = text.summary()
-        } else if step == 0 {
-            caption = "forward pass: \(text.name(f.output)) = \(NumberFormat.short(graph[f.output].value)); tangents start at d\(text.name(f.wrt))/d\(text.name(f.wrt)) = 1"
-        } else {
-            caption = text.caption(f.steps[step - 1])
-        }
+        let caption = text.caption(step: step, summary: isSummary)
         self.init(step: step, stepCount: f.steps.count, nodes: nodes, edges: edges, caption: caption, activeNode: active, title: title)
     }
 
@@ -135,6 +128,15 @@ struct ForwardText {
         let second = d(consumer) + (several ? " += " : " = ") + partial + " · " + d(e.input) + " = "
             + NumberFormat.short(e.local) + " · " + NumberFormat.short(e.inputTangent) + " = " + NumberFormat.short(e.contribution)
         return [first, second]
+    }
+
+    /// The caption of step `step` (0: the forward pass; `summary`: the final state).
+    func caption(step: Int, summary: Bool) -> String {
+        if summary { return self.summary() }
+        if step == 0 {
+            return "forward pass: \(name(forward.output)) = \(NumberFormat.short(graph[forward.output].value)); tangents start at d\(name(forward.wrt))/d\(name(forward.wrt)) = 1"
+        }
+        return caption(forward.steps[step - 1])
     }
 
     /// `dh/dx = 2v · dv/dx = 8 · 3 = 24`; several paths are summed.

@@ -101,24 +101,7 @@ extension Scene {
             edges.append(EdgeView(index: k, from: e.from, to: e.to, operand: e.operand, lines: lines, state: state, contribution: contribution,
                                   contributionShape: g[e.to].op.passesGradient(toOperand: e.operand) ? g[e.from].value.shape : nil))
         }
-        let out = words.name(t.output)
-        let caption: String
-        if isSummary {
-            let parts = g.inputIDs.filter { !structure.labelsOnly[$0] }.map { "‖∂\(out)/∂\(words.name($0))‖ = \(NumberFormat.short(t.gradients[$0].norm))" }
-            caption = "all gradients: " + (parts.isEmpty ? "no inputs" : parts.joined(separator: ", "))
-        } else if step == 0 {
-            caption = "forward pass: \(out) = \(NumberFormat.short(g[t.output].value.scalar))"
-        } else {
-            let s = t.steps[step - 1]
-            let shown = t.edges(of: s).filter { g[$0.input].op != .constant && !$0.isLabels }
-            if shown.isEmpty {
-                caption = "∂\(out)/∂\(words.name(s.node)) is complete (its inputs are constants or labels)"
-            } else {
-                caption = shown.prefix(3).map { e in
-                    words.formulaLine(e, output: t.output, consumers: t.consumers) + (words.reductionLine(e).map { " (\($0))" } ?? "")
-                }.joined(separator: "; ")
-            }
-        }
+        let caption = TensorCaption(t, words: words, labelsOnly: structure.labelsOnly).caption(step: step, summary: isSummary)
         self.init(step: step, stepCount: t.steps.count, nodes: nodes, edges: edges, caption: caption, activeNode: active, title: title)
     }
 
@@ -146,5 +129,63 @@ extension Scene {
             nodes.append([[n.title, first.nodes[k].title], [n.valueText], grads])
         }
         return (nodes, last.edges.map(\.lines))
+    }
+}
+
+/// The captions of a tensor pass.
+struct TensorCaption {
+    let t: TensorTrace
+    let words: TensorText
+    let labelsOnly: [Bool]
+
+    init(_ t: TensorTrace, words: TensorText? = nil, labelsOnly: [Bool]? = nil) {
+        self.t = t
+        self.words = words ?? TensorText(graph: t.graph)
+        self.labelsOnly = labelsOnly ?? t.graph.labelUses().map { $0 == .only }
+    }
+
+    /// The inputs in the order a learner looks for them: parameters first, then data (the left factor
+    /// of a matrix product, as `X` in `X @ W`, or what is subtracted from a prediction, as `Y` in
+    /// `out - Y`); class labels, which take no gradient, are left out.
+    var inputsInReadingOrder: (parameters: [NodeID], data: [NodeID]) {
+        let g = t.graph
+        var dataUse = [Bool](repeating: false, count: g.count), paramUse = dataUse
+        for n in g.nodes {
+            for (k, i) in n.inputs.enumerated() where i >= 0 && g[i].op == .input {
+                let isData: Bool
+                switch n.op {
+                case .matmul: isData = k == 0
+                case .elementwise(let op): isData = op == .sub && k == 1
+                default: isData = false
+                }
+                if isData { dataUse[i] = true } else { paramUse[i] = true }
+            }
+        }
+        let inputs = g.inputIDs.filter { !labelsOnly[$0] }
+        return (inputs.filter { !dataUse[$0] || paramUse[$0] }, inputs.filter { dataUse[$0] && !paramUse[$0] })
+    }
+
+    /// The caption of step `step` (0: the forward pass; `summary`: every input's gradient norm,
+    /// parameters first, none left out).
+    func caption(step: Int, summary: Bool) -> String {
+        let g = t.graph
+        let out = words.name(t.output)
+        if summary {
+            let (parameters, data) = inputsInReadingOrder
+            func norms(_ ids: [NodeID]) -> String {
+                ids.map { "‖∂\(out)/∂\(words.name($0))‖ = \(NumberFormat.short(t.gradients[$0].norm))" }.joined(separator: ", ")
+            }
+            if parameters.isEmpty && data.isEmpty { return "all gradients: no inputs" }
+            var text = "all gradients: " + norms(parameters.isEmpty ? data : parameters)
+            if !parameters.isEmpty && !data.isEmpty { text += "; data: " + norms(data) }
+            return text
+        }
+        if step == 0 { return "forward pass: \(out) = \(NumberFormat.short(g[t.output].value.scalar))" }
+        let s = t.steps[step - 1]
+        let shown = t.edges(of: s).filter { g[$0.input].op != .constant && !$0.isLabels }
+        if shown.isEmpty { return "∂\(out)/∂\(words.name(s.node)) is complete (its inputs are constants or labels)" }
+        return shown.prefix(Scene.captionEdges).map { e in
+            words.formulaLine(e, output: t.output, consumers: t.consumers) + (words.reductionLine(e).map { " (\($0))" } ?? "")
+        }.joined(separator: "; ") + Scene.moreEdges(shown.count)
     }
 }

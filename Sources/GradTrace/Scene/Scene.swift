@@ -191,22 +191,7 @@ public struct Scene: Sendable {
         }
         self.edges = edges
 
-        if isSummary {
-            let out = text.name(trace.output)
-            let parts = graph.inputIDs.map { "∂\(out)/∂\(text.name($0)) = \(NumberFormat.short(trace.gradients[$0]))" }
-            caption = "all gradients: " + (parts.isEmpty ? "no inputs" : parts.joined(separator: ", "))
-        } else if step == 0 {
-            caption = "forward pass: \(text.name(trace.output)) = \(NumberFormat.short(graph[trace.output].value))"
-        } else {
-            let s = trace.steps[step - 1]
-            let shown = trace.edges(of: s).filter { graph[$0.input].op != .constant }
-            if shown.isEmpty {
-                caption = "∂\(text.name(trace.output))/∂\(text.name(s.node)) = \(NumberFormat.short(s.upstream)) (its inputs are constants)"
-            } else {
-                let lines = shown.prefix(4).map { text.chainLine($0, consumer: $0.node) }
-                caption = lines.joined(separator: "; ") + (shown.count > 4 ? "; … (\(shown.count) edges in this step)" : "")
-            }
-        }
+        caption = text.caption(step: step, summary: isSummary)
     }
 
     /// The widest text every node and edge will ever show, per line: what a layout must make room for.
@@ -248,6 +233,55 @@ public struct Scene: Sendable {
             }
         }
         return (nodes, edges)
+    }
+}
+
+extension Scene {
+    /// A step's caption spells out at most this many edges (a layer step may run dozens).
+    static let captionEdges = 6
+
+    /// The tail of a caption that spelt out `captionEdges` of `count` edges: no ellipsis, a count.
+    static func moreEdges(_ count: Int) -> String {
+        count > captionEdges ? "; and \(count - captionEdges) more edges in this step" : ""
+    }
+
+    /// Every caption a pass shows: steps 0…N, then the summary of the final state. Cheaper than
+    /// building each step's scene (no node or edge views): what a picture's footer is sized by.
+    public static func captions(graph: Graph, pass: Pass) -> [String] {
+        switch pass {
+        case .reverse(let t):
+            let text = SceneText(graph: graph, trace: t, consumers: SceneStructure(graph: graph, trace: t).consumers)
+            return (0...t.steps.count).map { text.caption(step: $0, summary: false) } + [text.caption(step: t.steps.count, summary: true)]
+        case .forward(let f, let w):
+            let text = ForwardText(graph: graph, forward: f, wiggle: w)
+            return (0...f.steps.count).map { text.caption(step: $0, summary: false) } + [text.caption(step: f.steps.count, summary: true)]
+        case .collapsed(let c):
+            let text = CollapsedText(graph: graph, collapsed: c)
+            return (0...c.steps.count).map { text.caption(step: $0, summary: false) } + [text.caption(step: c.steps.count, summary: true)]
+        case .tensor(let t):
+            let text = TensorCaption(t)
+            return (0...t.steps.count).map { text.caption(step: $0, summary: false) } + [text.caption(step: t.steps.count, summary: true)]
+        }
+    }
+}
+
+extension Scene {
+    /// A node's gradient line shortened to its number, for nodes drawn as small boxes:
+    /// `grad −2 + 4 = 2` → `grad 2`, `grad 8 (sum of 5)` → `grad 8`, `grad 3 + … (1 of 2)` → `grad 3 + …`.
+    /// A collapsed unit keeps its total: `grad Σ 0.86 · w0 0.02, …` → `grad Σ 0.86`.
+    public static func outlineGrad(_ line: String) -> String {
+        var s = Substring(line)
+        if let r = s.firstRange(of: " (") { s = s[..<r.lowerBound] }
+        if let r = s.firstRange(of: " · ") { s = s[..<r.lowerBound] }
+        if s.hasPrefix("grad "), let r = s.ranges(of: " = ").last { s = "grad " + s[r.upperBound...] }
+        return String(s)
+    }
+
+    /// A node's title for a small box: a collapsed unit's name without its counts
+    /// (`l1.n2 · 32 nodes, 4 parameters` → `l1.n2`); other titles whole.
+    public static func outlineTitle(_ title: String) -> String {
+        guard let r = title.firstRange(of: " · ") else { return title }
+        return String(title[..<r.lowerBound])
     }
 }
 
@@ -333,6 +367,24 @@ struct SceneText {
 
     func partialGrad(_ g: Double, received: Int, total: Int) -> String {
         "grad \(NumberFormat.short(g)) + … (\(received) of \(total))"
+    }
+
+    /// What step `step` does, in one line that the picture wraps (also the alt text); with `summary` the
+    /// final state: every input's gradient, none left out.
+    func caption(step: Int, summary: Bool) -> String {
+        if summary {
+            let out = name(trace.output)
+            let parts = graph.inputIDs.map { "∂\(out)/∂\(name($0)) = \(NumberFormat.short(trace.gradients[$0]))" }
+            return "all gradients: " + (parts.isEmpty ? "no inputs" : parts.joined(separator: ", "))
+        }
+        if step == 0 { return "forward pass: \(name(trace.output)) = \(NumberFormat.short(graph[trace.output].value))" }
+        let s = trace.steps[step - 1]
+        let shown = trace.edges(of: s).filter { graph[$0.input].op != .constant }
+        if shown.isEmpty {
+            return "∂\(name(trace.output))/∂\(name(s.node)) = \(NumberFormat.short(s.upstream)) (its inputs are constants)"
+        }
+        let lines = shown.prefix(Scene.captionEdges).map { chainLine($0, consumer: $0.node) }
+        return lines.joined(separator: "; ") + Scene.moreEdges(shown.count)
     }
 
     /// `∂u/∂w = x = 2`, then the chain line.

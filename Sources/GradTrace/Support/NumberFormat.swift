@@ -18,6 +18,33 @@ public enum NumberFormat {
         return x.description
     }
 
+    /// Terminal text: the shortest form that reads back as `x` rounded to 12 significant digits, so that
+    /// float noise from the last bits goes (JSON keeps full precision, see ``json(_:)``).
+    ///
+    /// ```swift
+    /// NumberFormat.text(2.0500000000000003)   // "2.05"
+    /// NumberFormat.text(32.989999999999995)   // "32.99"
+    /// NumberFormat.text(24.70408163265306)    // "24.7040816327"
+    /// ```
+    public static func text(_ x: Double) -> String {
+        exact(rounded(x, significant: 12))
+    }
+
+    /// `x` rounded to `significant` decimal digits (exactly as its decimal text would be), locale-free.
+    public static func rounded(_ x: Double, significant: Int) -> Double {
+        guard x.isFinite, x != 0 else { return x }
+        let (digits, exponent) = roundedDigits(Swift.abs(x), significant: significant)
+        let text = (x < 0 ? "-" : "") + "0." + String(decoding: digits, as: UTF8.self) + "e" + String(exponent + 1)
+        return Double(text) ?? x
+    }
+
+    /// `x` as 0 when it lies within `relative` (1e-12 by default) of `scale`, the largest magnitude of its
+    /// tensor: rounding noise such as −2.78e−17 beside values near 1 reads as the 0 it stands for.
+    public static func denoised(_ x: Double, scale: Double, relative: Double = 1e-12) -> Double {
+        guard x.isFinite, scale.isFinite else { return x }
+        return Swift.abs(x) <= relative * Swift.abs(scale) ? 0 : x
+    }
+
     /// JSON number text with full double precision; NaN and infinities as the strings `"nan"`, `"inf"`, `"-inf"`.
     public static func json(_ x: Double) -> String {
         if x.isNaN { return "\"nan\"" }

@@ -22,17 +22,22 @@ extension Report {
     }
 
     /// A tensor as text for a terminal: full-precision elements in brackets up to `limit` elements, else a summary.
+    /// Elements are rounded to 12 significant digits, and those within 1e-12 of the tensor's largest
+    /// magnitude print as 0 (``NumberFormat/text(_:)``, ``NumberFormat/denoised(_:scale:relative:)``).
     public static func text(_ t: Tensor, limit: Int = 64) -> String {
-        if t.isScalar { return NumberFormat.exact(t.scalar) }
+        if t.isScalar { return NumberFormat.text(t.scalar) }
         if t.count > limit { return "shape \(t.shapeText): \(stats(t)) (all elements with --json)" }
         var out = ""
-        nested(t, axis: 0, offset: 0, into: &out) { NumberFormat.exact($0) }
+        let scale = t.maxMagnitude
+        nested(t, axis: 0, offset: 0, into: &out) { NumberFormat.text(NumberFormat.denoised($0, scale: scale)) }
         return out
     }
 
     /// `mean 0.01, std 0.2, max |x| 0.5`: how terminals and pictures sum up a tensor too large to list.
     public static func stats(_ t: Tensor, digits: Int = 3, separator: String = ", ") -> String {
-        ["mean \(NumberFormat.short(t.mean, digits: digits))", "std \(NumberFormat.short(t.standardDeviation, digits: digits))",
+        let scale = t.maxMagnitude
+        return ["mean \(NumberFormat.short(NumberFormat.denoised(t.mean, scale: scale), digits: digits))",
+         "std \(NumberFormat.short(NumberFormat.denoised(t.standardDeviation, scale: scale), digits: digits))",
          "max |x| \(NumberFormat.short(t.maxMagnitude, digits: digits))"].joined(separator: separator)
     }
 
@@ -92,7 +97,9 @@ extension Report {
     /// `L = …` then `dL/dW = [[…]]`, one line per input.
     public static func gradText(tensor p: TensorProgram, gradients: [Tensor], to out: inout some TextOutputStream) {
         out.write("\(p.outputName) = \(text(p.graph[p.output].value))\n")
-        for id in p.graph.inputIDs {
+        // Class labels carry no gradient: they are data the loss indexes with, not numbers it varies.
+        let labelUses = p.graph.labelUses()
+        for id in p.graph.inputIDs where labelUses[id] != .only {
             out.write("d\(p.outputName)/d\(p.graph.name(of: id) ?? "v\(id)") = \(text(gradients[id]))\n")
         }
         for w in nonFinite(p.graph, output: p.output, outputName: p.outputName, gradients: gradients).1 { out.write(w + "\n") }

@@ -70,10 +70,10 @@ public enum Report {
     /// The gradient lines of `gradtrace grad`: `L = 676` then `dL/dw = 1248`, one per input.
     public static func gradText(graph: Graph, output: NodeID, outputName: String, gradients: [Double],
                                 to out: inout some TextOutputStream) {
-        out.write("\(outputName) = \(NumberFormat.exact(graph[output].value))\n")
+        out.write("\(outputName) = \(NumberFormat.text(graph[output].value))\n")
         for id in graph.inputIDs {
             let name = graph.name(of: id) ?? "v\(id)"
-            out.write("d\(outputName)/d\(name) = \(NumberFormat.exact(gradients[id]))\n")
+            out.write("d\(outputName)/d\(name) = \(NumberFormat.text(gradients[id]))\n")
         }
         for w in nonFiniteWarnings(graph: graph, output: output, outputName: outputName, gradients: gradients) { out.write(w + "\n") }
     }
@@ -81,8 +81,11 @@ public enum Report {
     /// The readable step table of `gradtrace trace`.
     ///
     /// ```text
-    /// step  node  edge          ∂node/∂input       local  ×  upstream  =  contribution   input grad
-    ///    1  L     v5 → L        2(v5)                 52  ×         1  =            52           52
+    /// step  node  edge          ∂node/∂input   upstream  ×  local  =  contribution   input grad
+    ///    1  L     v5 → L        2(v5)                 1  ×     52  =            52           52
+    ///
+    /// The order is the pictures' and captions' (`upstream × local`), and a formula's minus sign is
+    /// the numbers' ASCII hyphen (terminal text).
     /// ```
     public static func traceTable(graph: Graph, trace: Trace, outputName: String, to out: inout some TextOutputStream) {
         let labels = NameTable(graph: graph)
@@ -90,7 +93,7 @@ public enum Report {
         let counts = graph.consumerCounts(towards: trace.output)
         var table = TextTable(columns: 11, rightAligned: [0, 4, 6, 8, 9], expectedRows: trace.edges.count + 1, bytesPerRow: 96)
         var number = ShortFormatCache(digits: 6)
-        for h in ["step", "node", "edge", "∂node/∂input", "local", "×", "upstream", "=", "contribution", "input grad", ""] { table.cell(h) }
+        for h in ["step", "node", "edge", "∂node/∂input", "upstream", "×", "local", "=", "contribution", "input grad", ""] { table.cell(h) }
         for s in trace.steps {
             let step = String(s.index)
             for e in trace.edges(of: s) {
@@ -99,10 +102,10 @@ public enum Report {
                 table.cell(step)
                 table.cell(nodeName)
                 table.cell(labels.name(of: e.input), " → ", nodeName)
-                table.cell(node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.name)))
-                table.cell(number(e.local))
-                table.cell("×")
+                table.cell(node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.name)).replacingMinus)
                 table.cell(number(e.upstream))
+                table.cell("×")
+                table.cell(number(e.local))
                 table.cell("=")
                 table.cell(number(e.contribution))
                 table.cell(number(e.accumulated))

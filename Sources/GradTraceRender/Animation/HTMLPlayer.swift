@@ -74,9 +74,15 @@ enum HTMLPlayer {
           var box = svg.viewBox && svg.viewBox.baseVal && svg.viewBox.baseVal.width ? svg.viewBox.baseVal : { width: svg.getBBox().width, height: svg.getBBox().height };
           var W = box.width, H = box.height, zoom = null, scale = 1;
           svg.setAttribute("role", "img");
+          // Fit: the whole picture when it reads at that size; else the largest step's active region
+          // (never below the whole-picture fit, never above 125%), scrolled into view step by step.
+          var regionW = 0, regionH = 0;
+          focus.forEach(function (f) { if (f) { regionW = Math.max(regionW, f[2]); regionH = Math.max(regionH, f[3]); } });
           function fitScale() {
             var w = stage.clientWidth - 16, h = stage.clientHeight - 16;
-            return Math.max(0.05, Math.min(1.5, w / W, h / H));
+            var whole = Math.min(1.5, w / W, h / H);
+            if (whole >= 1 || !regionW) { return Math.max(0.05, whole); }
+            return Math.max(0.05, whole, Math.min(1.25, w / regionW, h / regionH));
           }
           function applyZoom() {
             scale = zoom === null ? fitScale() : zoom;

@@ -3,7 +3,9 @@ import GradTrace
 /// What the HTML player and the animated SVG need beyond the drawing: where each step's active node
 /// is (to scroll it into view), and the accessibility and reduced-motion additions of the SVG.
 enum PlayerSupport {
-    /// For each step 0…N, the active node's box in the SVG's user units `[x, y, width, height]`, or nil.
+    /// For each step 0…N, the active region's box in the SVG's user units `[x, y, width, height]`, or nil:
+    /// the active node, the nodes its active edges come from, and those edges' labels. The player
+    /// zooms so that every step's region fits the window and scrolls each into view.
     static func focusBoxes(_ diagram: Diagram) -> [[Double]?] {
         let size = diagram.canvasSize
         let ox = (size.width - diagram.layout.graphWidth) / 2
@@ -12,9 +14,23 @@ enum PlayerSupport {
         var index: [NodeID: Int] = [:]
         for (k, id) in visible.enumerated() { index[id] = k }
         return (0...diagram.stepCount).map { k -> [Double]? in
-            guard let active = diagram.scene(step: k).activeNode, let i = index[active], i < diagram.layout.nodes.count else { return nil }
+            let scene = diagram.scene(step: k)
+            guard let active = scene.activeNode, let i = index[active], i < diagram.layout.nodes.count else { return nil }
+            var x0 = Double.infinity, y0 = Double.infinity, x1 = -Double.infinity, y1 = -Double.infinity
+            func add(_ cx: Double, _ cy: Double, _ w: Double, _ h: Double) {
+                x0 = min(x0, cx - w / 2); x1 = max(x1, cx + w / 2); y0 = min(y0, cy - h / 2); y1 = max(y1, cy + h / 2)
+            }
             let b = diagram.layout.nodes[i]
-            return [ox + b.x - b.width / 2, oy + b.y - b.height / 2, b.width, b.height]
+            add(b.x, b.y, b.width, b.height)
+            for e in scene.edges where e.state == .active && e.index < diagram.layout.edges.count {
+                if let j = index[e.from], j < diagram.layout.nodes.count {
+                    let n = diagram.layout.nodes[j]
+                    add(n.x, n.y, n.width, n.height)
+                }
+                let path = diagram.layout.edges[e.index]
+                if let c = path.labelCenter { add(c.x, c.y, path.labelSize.width, path.labelSize.height) }
+            }
+            return [ox + x0, oy + y0, x1 - x0, y1 - y0]
         }
     }
 

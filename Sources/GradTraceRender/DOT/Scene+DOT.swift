@@ -22,6 +22,14 @@ public struct RenderStyle: Sendable {
     /// The widest picture wanted, in points (`--max-width`): ``Diagram`` compacts labels and
     /// switches direction to stay within it before it gives up. Nil: 900 is preferred, not forced.
     public var maxWidth: Double?
+    /// Half the usual gaps between nodes and ranks (set by ``Diagram``'s width ladder).
+    public var tight = false
+    /// Nodes as small labelled boxes (the title and the gradient), edges without labels: each step's
+    /// chain is told by the caption. The last rung of ``Diagram``'s width ladder.
+    public var outline = false
+    /// Every element of a tensor in a cell of its own with its number (`--cells all`); by default
+    /// numbers are written up to 16 elements and larger tensors show colours and a stats line.
+    public var allCells = false
     public var theme: Theme = .light
     /// Fonts, in points.
     public var nodeFontSize: Double = 12
@@ -56,6 +64,8 @@ extension Scene {
     /// The scene as a DOT graph a user can run through `dot`; with a layout, every node is
     /// pinned at its position (`pos="x,y!"`) so that `neato -n2` redraws exactly that picture.
     ///
+    /// Edge labels follow `style.labels` as pictures word them (``EdgeLabel``); `style.outline` draws
+    /// nodes as their title and gradient and leaves edges unlabelled.
     /// `clusters` (scene node indices, as ``Diagram/clusters(graph:output:visible:)`` gives them) nest the
     /// nodes in labelled `cluster_K` subgraphs: the module boxes of `--clusters`.
     public func dot(style: RenderStyle, layout: Layout? = nil, colorScale: ColorScale? = nil,
@@ -84,6 +94,7 @@ extension Scene {
             DOTAttribute("fontname", style.fontFamily), DOTAttribute("fontsize", DOTEscaping.number(style.edgeFontSize)),
         ]
         g.statements += LayoutRequest.clusterSkeleton(clusters, nodeCount: nodes.count, label: { $0 }) { Scene.dotID(nodes[$0].id) }
+        let tensor = nodes.contains { $0.tensor != nil }
         for (k, n) in nodes.enumerated() {
             let s = theme.style(n.state)
             let colors = style.nodeColors(n, scale: colorScale)
@@ -91,7 +102,8 @@ extension Scene {
             if s.dashed { styles.append("dashed") }
             if n.isOutput { styles.append("bold") }
             var attrs = [
-                DOTAttribute("label", n.lines.filter { !$0.isEmpty }.joined(separator: "\n")),
+                DOTAttribute("label", (style.outline ? [Scene.outlineTitle(n.title), Scene.outlineGrad(n.gradText.isEmpty ? n.valueText : n.gradText)] : n.lines)
+                    .filter { !$0.isEmpty }.joined(separator: "\n")),
                 DOTAttribute("style", styles.joined(separator: ",")),
                 DOTAttribute("fillcolor", colors.fill.hex),
                 DOTAttribute("fontcolor", colors.text.hex),
@@ -118,7 +130,8 @@ extension Scene {
                 DOTAttribute("fontcolor", s.text.hex),
                 DOTAttribute("class", e.state.rawValue),
             ]
-            if !e.lines.isEmpty { attrs.insert(DOTAttribute("label", e.lines.joined(separator: "\n")), at: 0) }
+            let label = style.outline ? [] : EdgeLabel.lines(e.lines, style: style, tensor: tensor).map(\.text)
+            if !label.isEmpty { attrs.insert(DOTAttribute("label", label.joined(separator: "\n")), at: 0) }
             if let layout, e.index < layout.edges.count {
                 let path = layout.edges[e.index]
                 func pt(_ p: Point) -> String { "\(DOTEscaping.number(p.x)),\(DOTEscaping.number(layout.graphHeight - p.y))" }

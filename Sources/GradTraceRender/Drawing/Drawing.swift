@@ -50,6 +50,8 @@ public struct Drawing: Sendable {
     public struct Cell: Sendable, Hashable {
         public var x: Double, y: Double, width: Double, height: Double
         public var fill: Fill
+        /// Hover text (SVG `<title>`): a heatmap cell's element and exact value. Raster formats ignore it.
+        public var title: String? = nil
     }
 
     /// A stroked path of cubic Bézier pieces (each 3k+1 points).

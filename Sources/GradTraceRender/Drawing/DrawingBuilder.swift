@@ -27,6 +27,8 @@ struct DrawingBuilder {
     static let colorBarWidth = 240.0
     static let colorBarHeight = 11.0
     static let colorBarNote = "(0 is drawn at the low end)"
+    /// Space between an edge label's text and its contribution thumbnail.
+    static let thumbGap = 6.0
 
     // MARK: text
 
@@ -120,7 +122,11 @@ struct DrawingBuilder {
                              color: line.emphasis ? s.text : theme.mutedText))
             y += text.lineHeight(size: line.size)
         }
-        if let c = contribution { items += thumbnailItems(c, x: x0 + m.labelPad, y: y + 2) }
+        if let c = contribution {
+            // Right of the text, at the label's right edge.
+            let size = Heatmap.thumbSize(c.shape)
+            items += thumbnailItems(c, x: x0 + w - m.labelPad - size.width, y: y0 + m.labelPad + 1)
+        }
         return items
     }
 
@@ -156,6 +162,18 @@ struct DrawingBuilder {
             return items + tensorNodeItems(n, panel: p, box: box, parts: parts, colors: colors)
         }
         let fs = diagram.style.nodeFontSize
+        if diagram.style.outline {
+            // A small labelled box: the title and the gradient's number (the caption tells the chain).
+            if parts.contains(.title), !n.title.isEmpty {
+                items.append(run(Scene.outlineTitle(n.title), x: cx, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true))
+            }
+            let line = n.nonFinite ? "⚠ " + Scene.outlineGrad(n.gradText) : Scene.outlineGrad(n.gradText.isEmpty ? n.valueText : n.gradText)
+            if parts.contains(.grad) || (parts.contains(.value) && n.gradText.isEmpty) {
+                items.append(run(line, x: cx, y: y0 + m.nodePadY + m.nodeLine, size: fs,
+                                 color: n.state == .pending ? colors.muted : colors.text, centered: true))
+            }
+            return items
+        }
         if parts.contains(.title), !n.title.isEmpty {
             items.append(run(n.title, x: cx, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true))
         }
@@ -193,22 +211,50 @@ struct DrawingBuilder {
 
     static func colorBarLabel(_ pass: Pass) -> String { pass.isForward ? "|tangent|" : "|gradient|" }
 
-    /// The caption line of frame `step`.
-    func captionItem(_ caption: String) -> Drawing.Item {
-        let m = diagram.metrics, size = diagram.canvasSize
-        return run(caption, x: m.margin, y: size.height - m.footerHeight + 4, size: diagram.style.edgeFontSize + 1,
-                   color: diagram.style.theme.text, maxWidth: size.width - 2 * m.margin)
+    /// The caption of a frame, wrapped onto as many lines as it needs (the footer has room for the
+    /// longest caption of the pass: ``Diagram``'s `captionLines`).
+    func captionItems(_ caption: String) -> [Drawing.Item] {
+        let m = diagram.metrics, size = diagram.canvasSize, fs = diagram.style.edgeFontSize + 1
+        let lines = Self.wrap(caption, width: size.width - 2 * m.margin, size: fs, text: text)
+        return lines.enumerated().map { k, line in
+            run(line, x: m.margin, y: size.height - m.footerHeight + 4 + Double(k) * m.captionLine, size: fs, color: diagram.style.theme.text)
+        }
     }
 
-    /// The legend and colour bar under the caption.
-    func footerItems() -> [Drawing.Item] {
+    /// `s` broken into lines no wider than `width`, between words; an equation's parts stay together
+    /// (`∂L/∂a = 6,` is one unit: an operator such as `=` or `·` is glued to its neighbours). A unit
+    /// wider than `width` keeps a line of its own. The one wrapping rule of captions and notes: the
+    /// drawing and the footer's height both use it.
+    static func wrap(_ s: String, width: Double, size: Double, text: TextEngine) -> [String] {
+        let shown = Typography.picture(s)
+        // Most captions fit: a line of n characters is never wider than n em.
+        if Double(shown.count) * size * 1.05 <= width || text.measure(shown, size: size).width <= width { return [shown] }
+        func isOperator(_ w: Substring) -> Bool { !w.isEmpty && w.count <= 2 && !w.contains { $0.isLetter || $0.isNumber } }
+        var units: [String] = []
+        var glue = false
+        for word in shown.split(separator: " ") {
+            if glue || isOperator(word), let last = units.popLast() { units.append(last + " " + word) } else { units.append(String(word)) }
+            glue = isOperator(word)
+        }
+        var lines: [String] = []
+        var line = ""
+        for unit in units {
+            let next = line.isEmpty ? unit : line + " " + unit
+            if line.isEmpty || text.measure(next, size: size).width <= width { line = next } else { lines.append(line); line = unit }
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
+    }
+
+    /// The legend and colour bar under the caption; the legend names only the node states in `shown`.
+    func footerItems(shown: Set<Scene.NodeState>) -> [Drawing.Item] {
         guard diagram.style.showsLegend else { return [] }  // a strip draws it once (Diagram.withoutLegend)
         let theme = diagram.style.theme, m = diagram.metrics, size = diagram.canvasSize
         let fs = diagram.style.edgeFontSize
-        var y = size.height - m.footerHeight + 4 + m.captionLine + 4
+        var y = size.height - m.footerHeight + 4 + Double(m.captionLines) * m.captionLine + 4
         var items: [Drawing.Item] = []
         var cx = m.margin
-        let entries = Self.legendEntries(pass: diagram.pass, style: diagram.style)
+        let entries = Self.legendEntries(pass: diagram.pass, style: diagram.style).filter { shown.contains($0.0) }
         for (state, label) in entries {
             let s = theme.style(state)
             items.append(.box(Drawing.Box(x: cx, y: y + 1, width: 16, height: 11, radius: 0, fill: Drawing.Fill(color: s.fill),
@@ -238,6 +284,15 @@ struct DrawingBuilder {
             }
             items.append(run(Self.colorBarNote, x: bx + width + 14, y: y - 1, size: fs - 1, color: theme.mutedText))
         }
+        if let note = diagram.note {
+            // The symbols and scales explained, at the foot of the picture.
+            let lines = Self.wrap(note, width: size.width - 2 * m.margin, size: fs, text: text)
+            var ny = size.height - Double(lines.count) * m.edgeLine - 6
+            for line in lines {
+                items.append(run(line, x: m.margin, y: ny, size: fs, color: theme.mutedText))
+                ny += m.edgeLine
+            }
+        }
         return items
     }
 
@@ -261,8 +316,8 @@ struct DrawingBuilder {
         for state in [Scene.EdgeState.done, .active] {
             for e in scene.edges where e.state == state { items += edgeLabelItems(index: e.index, lines: e.lines, state: e.state, contribution: e.contribution) }
         }
-        items.append(captionItem(Self.captionHead(step: scene.step, of: scene.stepCount) + scene.caption))
-        items += footerItems()
+        items += captionItems(Self.captionHead(step: scene.step, of: scene.stepCount) + scene.caption)
+        items += footerItems(shown: diagram.legendStates ?? Set(scene.nodes.map(\.state)))
         return frame(items: items, title: scene.title, description: scene.caption)
     }
 
@@ -292,15 +347,15 @@ struct DrawingBuilder {
                 items.append(changing ? group(run.span, inner) : .group(Drawing.Group(span: nil, items: inner)))
             }
         }
-        for (i, runs) in timeline.edges.enumerated() {
+        for (i, runs) in timeline.edges.enumerated() where !d.style.outline {
             for run in runs where !run.lines.isEmpty {
                 items.append(group(run.span, edgeLabelItems(index: i, lines: run.lines, state: run.state, contribution: run.contribution)))
             }
         }
         for (k, caption) in timeline.captions.enumerated() {
-            items.append(group(Timeline.Span(from: k, to: k + 1), [captionItem(caption)]))
+            items.append(group(Timeline.Span(from: k, to: k + 1), captionItems(caption)))
         }
-        items += footerItems()
+        items += footerItems(shown: Set(timeline.nodes.flatMap { $0.map(\.state) }))
         let out = NameTable(graph: d.graph).name(of: d.pass.output)
         return frame(items: items, title: d.title, description: "\(d.pass.isForward ? "Forward" : "Backward") pass of \(out), \(d.stepCount) steps",
                      frames: timeline.frameCount)
@@ -318,6 +373,32 @@ extension Timeline {
         v.tensor = run.tensor
         if let value = run.valueText { v.valueText = value }
         return v
+    }
+}
+
+/// What the symbols of a picture mean, written under it (only those the picture uses): one table.
+enum Glossary {
+    /// (what to look for in the picture's text, what to write, tensor pictures only).
+    static let entries: [(symbol: String, meaning: String, tensorOnly: Bool)] = [
+        ("⊙", "⊙ element-wise product", false),
+        ("⊘", "⊘ element-wise division", false),
+        ("ᵀ", "ᵀ transpose", false),
+        ("Σ_", "Σ_k sum over axis k", false),
+        (" · ", "· matrix product", true),
+        ("‖", "‖g‖ size of g (square root of the sum of its squares)", false),
+        ("grad Σ", "grad Σ: the sum of the gradients leaving a group", false),
+    ]
+
+    /// The note under a picture: the tensor colour scale and thumbnails, then the symbols used in `texts`.
+    static func note(texts: [String], tensor: Bool) -> String? {
+        var parts: [String] = []
+        if tensor {
+            parts.append("Squares beside an edge: the contribution sent back, on the gradient scale. "
+                         + "Colours: log scale, ticks at 1/10 and 1/100 of the largest.")
+        }
+        let used = entries.filter { e in (tensor || !e.tensorOnly) && texts.contains { $0.contains(e.symbol) } }.map(\.meaning)
+        if !used.isEmpty { parts.append("Symbols: " + used.joined(separator: "; ") + ".") }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 }
 

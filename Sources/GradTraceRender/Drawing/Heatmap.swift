@@ -4,8 +4,8 @@ import GradTrace
 /// The drawing rules of tensor pictures, in one place: how a tensor becomes a grid of cells, the
 /// diverging palette, cell sizes, the node panel's geometry, edge thumbnails and the two scale bars.
 enum Heatmap {
-    /// Up to this many elements, the numbers are written in the cells.
-    static let numbersUpTo = 12
+    /// Up to this many elements (a 4×4 hidden layer), the numbers are written in the cells.
+    static let numbersUpTo = 16
     /// A grid shows at most this many cells per side (larger tensors are shown as block means).
     static let maxCells = 24
     /// Font size of numbers in cells and of the panel's small captions.
@@ -68,13 +68,17 @@ enum Heatmap {
         return out
     }
 
-    /// The number written in a cell.
-    static func cellText(_ x: Double) -> String { NumberFormat.short(x, digits: 3) }
+    /// The number written in a cell of a tensor whose largest magnitude is `scale`: rounding noise
+    /// (within 1e-12 of `scale`) reads 0.
+    static func cellText(_ x: Double, scale: Double) -> String { NumberFormat.short(NumberFormat.denoised(x, scale: scale), digits: 3) }
+
+    /// Whether a tensor of `count` elements has its numbers written in its cells (`all`: `--cells all`).
+    static func writesNumbers(count: Int, all: Bool) -> Bool { all || count <= numbersUpTo }
 
     /// Cell size of a node's grids: wide enough for its widest number, or small squares for big tensors.
-    static func cellSize(shape: [Int], numberWidth: Double) -> (width: Double, height: Double) {
+    static func cellSize(shape: [Int], numberWidth: Double, all: Bool = false) -> (width: Double, height: Double) {
         let count = shape.reduce(1, *)
-        if count <= numbersUpTo { return (max(24, numberWidth + 6), numberCellHeight) }
+        if writesNumbers(count: count, all: all) { return (max(24, numberWidth + 6), numberCellHeight) }
         let (r, c) = gridShape(shape)
         let side = min(12, max(5, 150 / Double(max(r, c))))
         return (side, side)
@@ -92,28 +96,47 @@ enum Heatmap {
         return (Double(c) * s, Double(r) * s)
     }
 
-    /// The vertical layout of a tensor node, from the top of its box.
+    /// The layout of a tensor node: the title and shape lines, then the value and the gradient side
+    /// by side, each in a column with its caption above its grid (and its stats line under it for
+    /// tensors too large for numbers). Side by side keeps a network's long spine short.
     struct Panel: Sendable {
         var cell: (width: Double, height: Double)
         var grid: (rows: Int, cols: Int)
         var showsStats: Bool
         /// The widest stats line the panel shows (0 when it shows numbers).
         var statsWidth: Double
+        /// The width of each of the two columns (value, gradient): the grid, its caption or its stats line.
+        var column: Double
+        /// Numbers are written in the cells (else colours and a stats line).
+        var numbers: Bool
+        /// The grid's cells a side at most (larger tensors are shown as block means).
+        var maxCells: Int
+        /// The gap between the two columns.
+        static let gap = 10.0
         var gridWidth: Double { Double(grid.cols) * cell.width }
         var gridHeight: Double { Double(grid.rows) * cell.height }
+        /// Both columns and the gap.
+        var width: Double { 2 * column + Panel.gap }
 
-        init(shape: [Int], numberWidth: Double, statsWidth: Double) {
-            cell = Heatmap.cellSize(shape: shape, numberWidth: numberWidth)
-            grid = Heatmap.gridShape(shape)
-            showsStats = shape.reduce(1, *) > Heatmap.numbersUpTo
+        /// `captionWidth`: the widest caption a column shows ("value", "grad (1 of 2 arrived)", …).
+        /// `all` (`--cells all`): every element in a cell of its own, with its number.
+        init(shape: [Int], numberWidth: Double, statsWidth: Double, captionWidth: Double = 0, all: Bool = false) {
+            maxCells = all ? Int.max : Heatmap.maxCells
+            cell = Heatmap.cellSize(shape: shape, numberWidth: numberWidth, all: all)
+            grid = Heatmap.gridShape(shape, maxCells: maxCells)
+            numbers = Heatmap.writesNumbers(count: shape.reduce(1, *), all: all)
+            showsStats = !numbers
             self.statsWidth = statsWidth
+            column = max(Double(grid.cols) * cell.width, statsWidth, captionWidth)
         }
 
-        /// Heights: title, shape line, then for value and grad a caption, the grid, and a stats line if any.
+        /// Heights: title, shape line, the columns' captions, the grids, and a stats line if any.
         func height(nodeLine: Double, smallLine: Double, pad: Double) -> Double {
-            let block = smallLine + gridHeight + (showsStats ? smallLine : 0) + 4
-            return pad + nodeLine + smallLine + 2 * block + pad
+            pad + nodeLine + smallLine + smallLine + gridHeight + (showsStats ? smallLine : 0) + 4 + pad
         }
+
+        /// The left edge of column `k` (0 value, 1 gradient) in a node centred on `cx`.
+        func columnX(_ k: Int, centre cx: Double) -> Double { cx - width / 2 + Double(k) * (column + Panel.gap) }
     }
 
     /// Decades a heatmap's colour spans: entries down to 1/1000 of the picture's largest still show.
@@ -156,9 +179,11 @@ enum Heatmap {
 
     /// Every text a node's panel will ever show under or in its grids: the numbers in the cells (up to
     /// ``numbersUpTo`` elements) or the stats lines (beyond). What sizes the panel.
-    static func panelTexts(node id: NodeID, trace t: TensorTrace) -> (numbers: [String], stats: [String]) {
+    static func panelTexts(node id: NodeID, trace t: TensorTrace, all: Bool = false) -> (numbers: [String], stats: [String]) {
         let shown = shownTensors(node: id, trace: t)
-        if t.graph[id].value.count <= numbersUpTo { return (shown.flatMap { $0.data.map(cellText) }, []) }
+        if writesNumbers(count: t.graph[id].value.count, all: all) {
+            return (shown.flatMap { t in t.data.map { Heatmap.cellText($0, scale: t.maxMagnitude) } }, [])
+        }
         return ([], shown.map(stats))
     }
 }
@@ -166,20 +191,31 @@ enum Heatmap {
 extension DrawingBuilder {
     /// A grid of cells at (x, y), coloured on a symmetric scale, with the numbers written in when given.
     func gridItems(_ t: Tensor?, x: Double, y: Double, cell: (width: Double, height: Double), grid: (rows: Int, cols: Int),
-                   scale: Double, numbers: Bool, maxCells: Int = Heatmap.maxCells, neutral: Bool = false) -> [Drawing.Item] {
+                   scale: Double, numbers: Bool, maxCells: Int = Heatmap.maxCells, neutral: Bool = false, tip: String? = nil) -> [Drawing.Item] {
         var items: [Drawing.Item] = []
         let theme = diagram.style.theme
         let w = Double(grid.cols) * cell.width, h = Double(grid.rows) * cell.height
         if let t {
             let cells = Heatmap.cells(t, maxCells: maxCells)
+            let largest = t.maxMagnitude
+            let (rows, cols) = Heatmap.matrixShape(t.shape)
             for i in 0..<grid.rows {
                 for j in 0..<grid.cols {
                     let v = cells[i * grid.cols + j]
                     let fill = neutral ? theme.labelBackground : Heatmap.color(v, scale: scale)
                     let cx = x + Double(j) * cell.width, cy = y + Double(i) * cell.height
-                    items.append(.cell(Drawing.Cell(x: cx, y: cy, width: cell.width, height: cell.height, fill: Drawing.Fill(color: fill))))
+                    var c = Drawing.Cell(x: cx, y: cy, width: cell.width, height: cell.height, fill: Drawing.Fill(color: fill))
+                    if let tip {
+                        // Hover text (SVG and the HTML player): which element, or block of elements, and its exact value.
+                        let r0 = i * rows / grid.rows, r1 = (i + 1) * rows / grid.rows, c0 = j * cols / grid.cols, c1 = (j + 1) * cols / grid.cols
+                        func span(_ a: Int, _ b: Int) -> String { b - a == 1 ? String(a) : "\(a)…\(b - 1)" }
+                        let index = t.rank == 0 ? "" : t.rank == 1 ? "[\(span(c0, c1))]" : "[\(span(r0, r1)), \(span(c0, c1))]"
+                        let block = r1 - r0 > 1 || c1 - c0 > 1
+                        c.title = "\(tip)\(index)\(block ? " mean" : "") = \(NumberFormat.text(NumberFormat.denoised(v, scale: largest)))"
+                    }
+                    items.append(.cell(c))
                     if numbers {
-                        items.append(run(Heatmap.cellText(v), x: cx + cell.width / 2, y: cy + (cell.height - text.lineHeight(size: Heatmap.cellFontSize)) / 2,
+                        items.append(run(Heatmap.cellText(v, scale: largest), x: cx + cell.width / 2, y: cy + (cell.height - text.lineHeight(size: Heatmap.cellFontSize)) / 2,
                                          size: Heatmap.cellFontSize, color: Heatmap.textColor(on: fill), centered: true, maxWidth: cell.width - 2))
                     }
                 }
@@ -204,7 +240,8 @@ extension DrawingBuilder {
         let m = diagram.metrics, o = origin, fs = diagram.style.nodeFontSize
         let small = text.lineHeight(size: Heatmap.cellFontSize)
         let cx = o.x + box.x, y0 = o.y + box.y - box.height / 2
-        let numbers = p.value.count <= Heatmap.numbersUpTo
+        let numbers = index.numbers
+        let name = n.title.firstRange(of: " = ").map { String(n.title[..<$0.lowerBound]) } ?? n.title
         var items: [Drawing.Item] = []
         var y = y0 + m.nodePadY
         if parts.contains(.title) {
@@ -215,27 +252,28 @@ extension DrawingBuilder {
             items.append(run(Tensor.text(shape: p.shape), x: cx, y: y, size: Heatmap.cellFontSize, color: colors.muted, centered: true))
         }
         y += small
-        let gx = cx - index.gridWidth / 2
-        // Value block.
+        let valueX = index.columnX(0, centre: cx), gradX = index.columnX(1, centre: cx)
+        let gridTop = y + small
+        // Each grid is centred in its column.
+        let inset = (index.column - index.gridWidth) / 2
         if parts.contains(.value) {
-            items.append(run("value", x: gx, y: y, size: Heatmap.cellFontSize, color: colors.muted))
-            items += gridItems(p.value, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.value, numbers: numbers,
-                               neutral: p.isLabels)
+            items.append(run("value", x: valueX + inset, y: y, size: Heatmap.cellFontSize, color: colors.muted))
+            items += gridItems(p.value, x: valueX + inset, y: gridTop, cell: index.cell, grid: index.grid, scale: scales.value, numbers: numbers,
+                               maxCells: index.maxCells, neutral: p.isLabels, tip: name)
             if index.showsStats {
-                items.append(run(Heatmap.stats(p.value), x: cx, y: y + small + index.gridHeight, size: Heatmap.statsFontSize,
-                                 color: colors.muted, centered: true, maxWidth: box.width - 6))
+                items.append(run(Heatmap.stats(p.value), x: valueX + index.column / 2, y: gridTop + index.gridHeight, size: Heatmap.statsFontSize,
+                                 color: colors.muted, centered: true))
             }
         }
-        y += small + index.gridHeight + (index.showsStats ? small : 0) + 4
         if parts.contains(.grad), n.state != .forward || p.isLabels {
             let pending = n.state == .pending
-            items.append(run(p.gradLabel, x: gx, y: y, size: Heatmap.cellFontSize, color: pending ? colors.muted : colors.text,
-                             maxWidth: box.width - 8 - (gx - (cx - box.width / 2))))
+            items.append(run(p.gradLabel, x: gradX + (p.isLabels ? 0 : inset), y: y, size: Heatmap.cellFontSize, color: pending ? colors.muted : colors.text))
             if n.state != .forward && !p.isLabels {
-                items += gridItems(p.grad, x: gx, y: y + small, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers)
+                items += gridItems(p.grad, x: gradX + inset, y: gridTop, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers,
+                                   maxCells: index.maxCells, tip: "grad " + name)
                 if index.showsStats, let g = p.grad {
-                    items.append(run(Heatmap.stats(g), x: cx, y: y + small + index.gridHeight, size: Heatmap.statsFontSize,
-                                     color: colors.muted, centered: true, maxWidth: box.width - 6))
+                    items.append(run(Heatmap.stats(g), x: gradX + index.column / 2, y: gridTop + index.gridHeight, size: Heatmap.statsFontSize,
+                                     color: colors.muted, centered: true))
                 }
             }
         }
@@ -292,7 +330,7 @@ extension DrawingBuilder {
             }
             items.append(.box(Drawing.Box(x: x, y: y + 1, width: width, height: Self.colorBarHeight, radius: 0, fill: nil,
                                           stroke: Drawing.Stroke(color: theme.mutedText, width: 0.8))))
-            items.append(run("0", x: x + width / 2, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
+            items.append(run("0", x: x + width / 2, y: y + Self.colorBarHeight + 1, size: fs - 1, color: theme.mutedText, centered: true))
             // Ticks at a tenth and a hundredth of the largest, where the log scale puts them.
             for f in [0.1, 0.01] {
                 for sign in [-1.0, 1.0] {
@@ -301,7 +339,6 @@ extension DrawingBuilder {
                                                     fill: Drawing.Fill(color: theme.mutedText))))
                 }
             }
-            items.append(run("log, ticks ÷10", x: x + width * 0.82, y: y + Self.colorBarHeight + 1, size: fs - 2, color: theme.mutedText, centered: true))
             items.append(run(bar.high, x: bar.highX, y: y - 1, size: fs - 1, color: theme.mutedText))
         }
         return items

@@ -70,7 +70,8 @@ struct SVGWriter {
                 if b.radius > 0 { out += " rx=\"\(Self.num(min(b.radius, b.width / 2, b.height / 2)))\"" }
                 out += Self.paint(b.fill) + Self.paint(b.stroke) + "/>\n"
             case .cell(let c):
-                out += "<rect x=\"\(Self.num(c.x))\" y=\"\(Self.num(c.y))\" width=\"\(Self.num(c.width))\" height=\"\(Self.num(c.height))\"\(Self.paint(c.fill))/>\n"
+                out += "<rect x=\"\(Self.num(c.x))\" y=\"\(Self.num(c.y))\" width=\"\(Self.num(c.width))\" height=\"\(Self.num(c.height))\"\(Self.paint(c.fill))"
+                out += c.title.map { "><title>\(Self.esc($0))</title></rect>\n" } ?? "/>\n"
             case .curve(let c):
                 var d = ""
                 for piece in c.pieces where !piece.isEmpty {

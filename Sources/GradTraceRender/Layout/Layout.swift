@@ -61,6 +61,8 @@ public struct LayoutRequest: Sendable {
     public var clusters: [(name: String, members: [Int])] = []
     /// Node indices to keep on one straight line (Graphviz's `group`): the spine of a tensor network.
     public var spine: [Int] = []
+    /// Half the usual gaps between nodes and between ranks (a rung of ``Diagram``'s width ladder).
+    public var tight = false
 
     public init(nodeSizes: [(width: Double, height: Double)], edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)],
                 rankdir: RenderStyle.RankDir) {
@@ -102,8 +104,8 @@ public struct LayoutRequest: Sendable {
         var g = DOTGraph(id: "layout")
         g.attributes = [
             DOTAttribute("rankdir", rankdir == .TB ? "TB" : "LR"),
-            DOTAttribute("nodesep", "0.3"),
-            DOTAttribute("ranksep", "0.45"),
+            DOTAttribute("nodesep", tight ? "0.12" : "0.3"),
+            DOTAttribute("ranksep", tight ? "0.25" : "0.45"),
         ]
         g.nodeDefaults = [DOTAttribute("shape", "box"), DOTAttribute("fixedsize", "true"), DOTAttribute("label", "")]
         g.edgeDefaults = [DOTAttribute("arrowsize", "0.9")]

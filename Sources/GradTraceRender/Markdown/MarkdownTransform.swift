@@ -111,7 +111,15 @@ public struct MarkdownTransform: Sendable {
         public var blocks: [Block]
         /// Every asset file the outputs link to: sorted, each once.
         public var assetNames: [String]
+        /// Blocks that will draw, but not as asked: a `width=` that shrinks text below
+        /// ``smallestTextPixels``, a picture wider than its `max-width=` (the CLI prints these as warnings).
+        public var warnings: [Diagnostic] = []
     }
+
+    /// The column a Markdown picture is read in, in points (880 CSS pixels): what a `width=` percentage is of.
+    public static let column = 660.0
+    /// Text smaller than this, in CSS pixels, is hard to read: a `width=` that shrinks text below it warns.
+    public static let smallestTextPixels = 9.0
 
     /// An asset file drawn by ``render(_:existing:jobs:)``.
     public struct RenderedAsset: Sendable {
@@ -157,7 +165,39 @@ public struct MarkdownTransform: Sendable {
             outputs.append(out)
         }
         if !problems.isEmpty { throw MarkdownFailure(diagnostics: problems) }
-        return Plan(outputs: outputs, blocks: blocks, assetNames: names.sorted())
+        var plan = Plan(outputs: outputs, blocks: blocks, assetNames: names.sorted())
+        plan.warnings = blocks.compactMap { widthWarning($0, file: documents[$0.document].name) }
+        return plan
+    }
+
+    /// The warning for a block whose picture will not read well: `width=` making its smallest text
+    /// smaller than ``smallestTextPixels`` (a percentage is of the ``column``), or a picture that
+    /// stays wider than its `max-width=`. Located at the option on the fence's line.
+    func widthWarning(_ block: Block, file: String) -> Diagnostic? {
+        let o = block.options
+        guard o.width != nil || o.maxWidth != nil, let diagram = try? Self.diagram(for: o, program: block.program, pass: block.pass) else { return nil }
+        let fence = block.fence
+        func at(_ option: String) -> Int { fence.infoColumn + (o.positions[option] ?? 0) }
+        if let width = o.width {
+            let css = diagram.canvasSize.width * 4 / 3
+            let shown: Double?
+            if width.hasSuffix("%") { shown = Double(width.dropLast()).map { $0 / 100 * Self.column * 4 / 3 } } else { shown = Double(width) }
+            if let shown, css > 0 {
+                let drawing = diagram.drawing(step: diagram.stepCount, summary: true)
+                let smallest = drawing.items.compactMap { item -> Double? in if case .text(let t) = item { return t.size } else { return nil } }.min() ?? 12
+                let px = smallest * 4 / 3 * shown / css
+                if px < Self.smallestTextPixels {
+                    return Self.located(fence, file: file, column: at("width"),
+                                        "width=\(width) shows this \(Int(css.rounded())) px picture at \(Int(shown.rounded())) px: its smallest text becomes "
+                                        + "\(NumberFormat.short(px, digits: 2)) px (below \(NumberFormat.short(Self.smallestTextPixels)) px); "
+                                        + "leave width= out, or ask for max-width= to redraw it narrower")
+                }
+            }
+        }
+        if let w = diagram.fitWarning {
+            return Self.located(fence, file: file, column: at("max-width"), w)
+        }
+        return nil
     }
 
     /// A diagnostic on a fence's opening line, at a column of that line.
@@ -334,11 +374,27 @@ public struct MarkdownTransform: Sendable {
         let separator = !fence.trailingLineEnding.isEmpty ? fence.trailingLineEnding
             : !fence.openingLineEnding.isEmpty ? fence.openingLineEnding : [10]
         var out: [UInt8] = []
+        // step=all: the frames side by side, as many to a row as the column holds (a grid that wraps),
+        // each at its own size and never wider than the column.
+        let strip = block.options.step == .all && !block.options.animate
+        if strip {
+            out.append(contentsOf: (indent + "<div class=\"gradtrace-steps\" style=\"display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start\">").utf8)
+            out.append(contentsOf: separator)
+        }
         for (i, a) in block.assets.enumerated() {
             if i > 0 { out.append(contentsOf: separator) }
             let link = MarkdownPaths.linkEncode(prefix + a.name)
             let line: String
-            if let width = block.options.width {
+            if strip {
+                // Inside an HTML block Markdown is not read: every frame is an <img>.
+                var attrs = "src=\"" + link + "\" alt=\"" + MarkdownPaths.escapeAttribute(a.alt) + "\""
+                if let width = block.options.width {
+                    attrs += " width=\"" + width + "\""
+                } else if let size = a.displaySize, size.count == 2 {
+                    attrs += " width=\"\(size[0])\" height=\"\(size[1])\""
+                }
+                line = indent + "<img " + attrs + " style=\"max-width:100%;height:auto\">"
+            } else if let width = block.options.width {
                 // Markdown images have no size: an HTML image carries the width.
                 line = indent + "<img src=\"" + link + "\" alt=\"" + MarkdownPaths.escapeAttribute(a.alt) + "\" width=\"" + width + "\">"
             } else if let size = a.displaySize, size.count == 2 {
@@ -348,6 +404,12 @@ public struct MarkdownTransform: Sendable {
                 line = indent + "![" + MarkdownPaths.escapeAlt(a.alt) + "](" + link + ")"
             }
             out.append(contentsOf: line.utf8)
+        }
+        if strip {
+            // An HTML block runs to the next blank line: one follows, so the text after it is Markdown again.
+            out.append(contentsOf: separator)
+            out.append(contentsOf: (indent + "</div>").utf8)
+            out.append(contentsOf: separator)
         }
         out.append(contentsOf: fence.trailingLineEnding)
         return out
@@ -408,7 +470,11 @@ public struct MarkdownTransform: Sendable {
     /// each image is byte for byte what those commands draw.
     static func draw(_ block: Block, _ assets: [PlannedAsset]) throws -> [RenderedAsset] {
         let diagram = try diagram(for: block.options, program: block.program, pass: block.pass)
-        let plain = diagram.withoutLegend()  // step=all: the legend once, under the last frame
+        let plain = diagram.withoutLegend()  // step=all: the legend once, under the last frame,
+        var last = diagram                    // naming every state the frames show
+        if assets.contains(where: { if case .frame = $0.kind { return true } else { return false } }) {
+            last.legendStates = Set((0...block.pass.stepCount).flatMap { diagram.scene(step: $0).nodes.map(\.state) })
+        }
         let png = block.format == .png
         return try assets.map { a in
             let bytes: [UInt8]
@@ -418,7 +484,7 @@ public struct MarkdownTransform: Sendable {
                 bytes = try diagram.render(step: step, format: format, summary: summary)
             case .frame(let step):
                 let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.framePixels), compression: RasterLimits.frameLevel) : .svg
-                bytes = try (step == block.pass.stepCount ? diagram : plain).render(step: step, format: format)
+                bytes = try (step == block.pass.stepCount ? last : plain).render(step: step, format: format)
             case .animation:
                 bytes = png ? try Animation.gif(diagram, fps: 1, scale: diagram.animationScale())
                     : Animation.svg(diagram, fps: 1)
