@@ -6,7 +6,7 @@ struct GradTraceCommand: ParsableCommand {
         commandName: "gradtrace",
         abstract: "Make the chain rule visible: record a computational graph, trace its backward pass step by step, and draw it.",
         version: GradTraceVersion.string,
-        subcommands: [TraceCommand.self, GradCommand.self, CheckCommand.self, RenderCommand.self, FramesCommand.self, AnimateCommand.self, GenerateCommand.self, MarkdownCommand.self]
+        subcommands: [TraceCommand.self, GradCommand.self, CheckCommand.self, RenderCommand.self, FramesCommand.self, AnimateCommand.self, GenerateCommand.self, MarkdownCommand.self, FunctionsCommand.self]
     )
 }
 

@@ -48,3 +48,19 @@ struct LayersCLITests {
         #expect(collapsed.stdout.contains("∂L/∂ln1.out = ∂L/∂attn carried back through attn"))
     }
 }
+
+extension LayersCLITests {
+    /// `gradtrace functions` lists every registry function with its options, read from the table.
+    @Test func functionsListsTheRegistry() throws {
+        let r = try gradtrace(["functions"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for usage in ["conv2d(x, weight, [bias], stride=1, padding=0)", "max_pool2d(x, kernel_size, stride=kernel_size)",
+                      "leaky_relu(x, negative_slope=0.01)", "embedding(weight, ids)", "softmax(x, axis=-1)", "concat(tensors…, axis=0)"] {
+            #expect(r.stdout.contains(usage), "missing \(usage)")
+        }
+        let one = try gradtrace(["functions", "gelu"])
+        #expect(one.stdout.hasPrefix("gelu(x)") && !one.stdout.contains("conv2d"))
+        let bad = try gradtrace(["functions", "gelux"])
+        #expect(bad.status == 2 && bad.stdout.isEmpty && bad.stderr.contains("unknown function 'gelux'"))
+    }
+}

@@ -127,7 +127,8 @@ public struct TensorFunction: Sendable {
 
     /// `conv2d(x, W, b, stride=1, padding=0)`.
     public var usage: String {
-        let parts = parameters.map { p -> String in
+        // `stream` (dropout's) is set by the parser from the statement's name, not written by hand.
+        let parts = parameters.filter { $0.name != "stream" }.map { p -> String in
             switch p {
             case .tensor(let n): return n
             case .optionalTensor(let n): return "[\(n)]"
