@@ -168,8 +168,13 @@ public struct Diagram: Sendable {
         }
         self.metrics.captionLines = lines
         self.metrics.footerHeight += Double(lines - 1) * chosen.metrics.captionLine
-        let shownTexts = captions + (chosen.style.outline ? [] : layoutText.edges.flatMap { $0 }) + layoutText.nodes.flatMap { $0.flatMap { $0 } }
-        note = style.showsLegend ? Glossary.note(texts: shownTexts, tensor: pass.isTensor) : nil
+        // Scalar passes use only everyday symbols (+ − · ∂); tensor and collapsed pictures get their glossary.
+        if style.showsLegend && (pass.isTensor || pass.isCollapsed) {
+            let shownTexts = captions + (chosen.style.outline ? [] : layoutText.edges.flatMap { $0 }) + layoutText.nodes.flatMap { $0.flatMap { $0 } }
+            note = Glossary.note(texts: shownTexts, tensor: pass.isTensor)
+        } else {
+            note = nil
+        }
         if let note {
             let noteLines = DrawingBuilder.wrap(note, width: width, size: chosen.style.edgeFontSize, text: text).count
             self.metrics.footerHeight += Double(noteLines) * chosen.metrics.edgeLine + 4

@@ -228,7 +228,7 @@ struct DrawingBuilder {
     static func wrap(_ s: String, width: Double, size: Double, text: TextEngine) -> [String] {
         let shown = Typography.picture(s)
         // Most captions fit: a line of n characters is never wider than n em.
-        if Double(shown.count) * size * 1.05 <= width || text.measure(shown, size: size).width <= width { return [shown] }
+        if Double(shown.unicodeScalars.count) * size * 1.05 <= width || text.measure(shown, size: size).width <= width { return [shown] }
         func isOperator(_ w: Substring) -> Bool { !w.isEmpty && w.count <= 2 && !w.contains { $0.isLetter || $0.isNumber } }
         var units: [String] = []
         var glue = false
@@ -396,7 +396,22 @@ enum Glossary {
             parts.append("Squares beside an edge: the contribution sent back, on the gradient scale. "
                          + "Colours: log scale, ticks at 1/10 and 1/100 of the largest.")
         }
-        let used = entries.filter { e in (tensor || !e.tensorOnly) && texts.contains { $0.contains(e.symbol) } }.map(\.meaning)
+        // A plain byte search (this scans every label of the pass).
+        let wanted = entries.filter { tensor || !$0.tensorOnly }
+        var found = [Bool](repeating: false, count: wanted.count)
+        let patterns = wanted.map { Array($0.symbol.utf8) }
+        for t in texts where found.contains(false) {
+            t.utf8.withContiguousStorageIfAvailable { bytes in
+                for (k, p) in patterns.enumerated() where !found[k] && bytes.count >= p.count {
+                    var i = 0
+                    while i + p.count <= bytes.count {
+                        if bytes[i] == p[0] && bytes[i..<(i + p.count)].elementsEqual(p) { found[k] = true; break }
+                        i += 1
+                    }
+                }
+            }
+        }
+        let used = wanted.indices.filter { found[$0] }.map { wanted[$0].meaning }
         if !used.isEmpty { parts.append("Symbols: " + used.joined(separator: "; ") + ".") }
         return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
