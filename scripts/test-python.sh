@@ -35,3 +35,6 @@ jpy=${GRADTRACE_JAX_VENV:+$GRADTRACE_JAX_VENV/bin/python}
 [ -n "$jpy" ] || jpy=$(venv jax 'import jax, jaxlib; assert jax.__version__ == "0.10.2"' jax==0.10.2 jaxlib==0.10.2)
 "$jpy" python/test_layers_jax.py "$abs"
 "$jpy" python/test_jax_bridge.py "$abs"
+# The differential oracle: 300 random programs over every function (fixed seed) against JAX in float64.
+# A long run: python/oracle.py BIN --seed S --count 5000.
+"$jpy" python/oracle.py "$abs" --seed 1 --count 300
