@@ -22,3 +22,6 @@ if [ ! -x "$jvenv/bin/python" ] || ! "$jvenv/bin/python" -c 'import jax, jaxlib'
   "$jvenv/bin/pip" install -q jax jaxlib || { echo "layers vs jax: cannot install jax and jaxlib from PyPI"; exit 1; }
 fi
 "$jvenv/bin/python" python/test_layers_jax.py "$abs"
+# The differential oracle: 300 random programs over every function (fixed seed) against JAX in float64.
+# A long run: python/oracle.py BIN --seed S --count 5000.
+"$jvenv/bin/python" python/oracle.py "$abs" --seed 1 --count 300
