@@ -37,7 +37,7 @@ PAGES = {
     "index.md": "# Backprop\n\nThe product rule, drawn:\n\n```gradtrace\na = 2\nb = -3\nL = a * b\n```\n",
     "guide/usage.md": (
         "# Usage\n\n"
-        "```gradtrace src=../programs/neuron.grad id=neuron width=480 alt=\"the neuron\"\n```\n\n"
+        "```gradtrace src=../programs/neuron.grad id=neuron width=90% alt=\"the neuron\"\n```\n\n"
         "The first step, as a PNG:\n\n"
         "```gradtrace ref=neuron step=1 format=png\n```\n\n"
         "Every step:\n\n"
@@ -140,7 +140,7 @@ with tempfile.TemporaryDirectory() as tmp:
             first_images[path] = digest(path)
     with open(os.path.join(site, "guide/usage/index.html"), encoding="utf-8") as f:
         usage = f.read()
-    check('width="480"' in usage and 'alt="the neuron"' in usage, "width= and alt= reach the built page")
+    check('width="90%"' in usage and 'alt="the neuron"' in usage, "width= and alt= reach the built page")
     check("print(&#39;gradtrace&#39;)" in usage or "print('gradtrace')" in usage, "a python block with the word gradtrace stays code")
     svgs = [p for p in first_images if p.endswith(".svg")]
     check(all(b"<text" in open(p, "rb").read() for p in svgs) and svgs, f"{len(svgs)} SVGs with real <text>")
@@ -162,6 +162,17 @@ with tempfile.TemporaryDirectory() as tmp:
           and os.path.isfile(imgs[0][1]), f"format: png and assets: img/diagrams apply ({imgs})")
     with open(os.path.join(site_root, "mkdocs.yml"), "w") as f:
         f.write(CONFIG)
+
+    # A warning of the command (width= shrinking the text below 9 px) reaches the log with the page and line;
+    # --strict turns it into a failed build.
+    with open(os.path.join(site_root, "docs", "about.md"), "a") as f:
+        f.write("\n```gradtrace width=200\nx1 = 2\nw1 = -3\nb = 1\no = tanh(x1*w1 + b)\n```\n")
+    r5 = mkdocs(site_root, "build")
+    r6 = mkdocs(site_root, "build", "--strict")
+    check(r5.returncode == 0 and "docs/about.md:5:" in r5.stderr and "warning" in r5.stderr and r6.returncode != 0,
+          "a width= warning names docs/about.md:5 and fails --strict: " + repr([l for l in r5.stderr.splitlines() if "gradtrace" in l][:1]))
+    with open(os.path.join(site_root, "docs", "about.md"), "w") as f:
+        f.write(PAGES["about.md"])
 
     # A broken block: the build stops, naming the page, line and column.
     broken = os.path.join(tmp, "broken")

@@ -29,7 +29,7 @@ NEURON = "x1 = 2\nx2 = 0\nw1 = -3\nw2 = 1\nb = 6.8813735870195432\nn = x1*w1 + x
 # (options, program) per directive of index.rst, in order; the reference draws the same fences.
 BLOCKS = [
     ("", "a = 2\nb = -3\nL = a * b\n"),
-    ('width=480 alt="the \\"neuron\\" [final]"', NEURON),
+    ('width=90% alt="the \\"neuron\\" [final]"', NEURON),
     ("step=all", "x = 2\ny = x * x\n"),
     ("format=png step=1", "x = 2\nw = 3\nu = w * x\nL = (u^2 - 10)^2\n"),
     ("src=programs/neuron.grad title=\"from a file\"", ""),
@@ -94,7 +94,7 @@ with tempfile.TemporaryDirectory() as tmp:
         with open(path, "rb") as f, open(os.path.join(ref, name), "rb") as g:
             check(digest(f.read()) == digest(g.read()), f"{src_attr}: the bytes of the command's {name}")
     neuron = [t for t in imgs if "neuron" in t]
-    check(len(neuron) == 1 and 'alt="the &quot;neuron&quot; [final]"' in neuron[0] and "480" in neuron[0],
+    check(len(neuron) == 1 and 'alt="the &quot;neuron&quot; [final]"' in neuron[0] and "90%" in neuron[0],
           f"alt= and width= reach the page: {neuron[:1]}")
     check(any(t for t in imgs if ".png" in t), "format=png gives a PNG")
     with open(os.path.join(out, "sub", "page.html"), encoding="utf-8") as f:
@@ -106,6 +106,16 @@ with tempfile.TemporaryDirectory() as tmp:
     r2 = build(tmp, "-E")
     after = {n: digest(open(os.path.join(out, "_images", n), "rb").read()) for n in os.listdir(os.path.join(out, "_images"))}
     check(r2.returncode == 0 and before == after, "a fresh rebuild (-E) gives the same image bytes")
+
+    # A warning of the command (width= shrinking the text below 9 px): a Sphinx warning at the directive's line.
+    with open(os.path.join(src, "sub", "page.rst"), "a") as f:
+        f.write("\n.. gradtrace:: width=200\n\n   x1 = 2\n   w1 = -3\n   o = tanh(x1*w1 + 1)\n")
+    r4 = subprocess.run([SPHINX, "-q", "-b", "html", src, os.path.join(tmp, "out")], env=dict(os.environ, GRADTRACE=BIN),
+                        capture_output=True, text=True)
+    check(r4.returncode == 0 and "sub/page.rst:10" in r4.stderr and "WARNING" in r4.stderr and "9 px" in r4.stderr,
+          "a width= warning is a Sphinx warning at sub/page.rst:10 (the directive): " + repr(r4.stderr.strip().splitlines()[-1:]))
+    with open(os.path.join(src, "sub", "page.rst"), "w") as f:
+        f.write("Sub\n===\n\n" + rst_block("rankdir=TB", "x = 1\ny = exp(x)\n"))
 
     # A broken block: the build fails at the directive's line, naming the problem.
     with open(os.path.join(src, "sub", "page.rst"), "a") as f:

@@ -10,7 +10,7 @@ swift test --skip-build
 # The benchmark as a smoke run (debug build, small sizes; prints figures, asserts no timing).
 .build/debug/gradtrace-bench smoke
 scripts/test-python.sh .build/debug/gradtrace   # the Python bridge against micrograd from PyPI
-scripts/test-docs.sh .build/debug/gradtrace     # the MkDocs plugin and the Sphinx directive with mkdocs and sphinx from PyPI
+scripts/test-docs.sh .build/debug/gradtrace     # MkDocs plugin, Sphinx directive (from PyPI), README/docs examples run as written
 scripts/test-wheel.sh .build/debug/gradtrace    # the wheel on a clean Debian root (debootstrap), against this build
 # Hardening: a libFuzzer smoke run of the core, and ThreadSanitizer over the parallel paths.
 scripts/fuzz.sh

@@ -12,6 +12,7 @@ again, so a rebuild under `mkdocs serve` redraws only what changed) and publishe
 `assets` (default `assets/gradtrace`). A broken block stops the build with the page, line and column.
 """
 
+import logging
 import os
 import re
 import subprocess
@@ -26,6 +27,8 @@ from . import executable
 
 # An image name of `gradtrace markdown`: gradtrace-<16 hex digits of the hash>[-step-N].<extension>.
 _ASSET = r"gradtrace-[0-9a-f]{16}(?:-step-[0-9]+)?\.(?:svg|png|gif)"
+_WARNING = re.compile(r"^<stdin>(:\d+:\d+: warning: .*)$")
+log = logging.getLogger("mkdocs.plugins.gradtrace")
 
 
 class GradTraceConfig(Config):
@@ -80,6 +83,12 @@ class GradTracePlugin(BasePlugin[GradTraceConfig]):
             shown = os.path.relpath(source, self._base) if source else "docs/" + src_uri
             message = done.stderr.decode("utf-8", "replace").replace("<stdin>", shown).rstrip()
             raise PluginError(message or f"gradtrace markdown failed on {shown} (exit {done.returncode})")
+        shown = os.path.relpath(source, self._base) if source else "docs/" + src_uri
+        # Warnings (such as a width= that makes text too small to read) reach the build's log; --strict fails on them.
+        for line in done.stderr.decode("utf-8", "replace").splitlines():
+            m = _WARNING.match(line)
+            if m:
+                log.warning("gradtrace: " + shown + m.group(1))
         with open(out, encoding="utf-8") as f:
             converted = f.read()
 

@@ -27,9 +27,10 @@ from docutils.parsers.rst import Directive, directives
 from . import executable
 
 _ASSET = r"gradtrace-[0-9a-f]{16}(?:-step-[0-9]+)?\.(?:svg|png|gif)"
-# The two ways `gradtrace markdown` links an image: Markdown, or an <img> tag when the size is given.
-_MARKDOWN_IMAGE = re.compile(r"!\[((?:\\.|[^\]\\])*)\]\((" + _ASSET + r")\)")
-_HTML_IMAGE = re.compile(r'<img src="(' + _ASSET + r')" alt="([^"]*)"(?: width="([0-9]+%?)")?(?: height="([0-9]+)")?>')
+# The ways `gradtrace markdown` links an image: Markdown, or an <img> tag (a size given, or a step=all strip).
+_MARKDOWN_IMAGE = r"!\[((?:\\.|[^\]\\])*)\]\((" + _ASSET + r")\)"
+_IMG_TAG = r"<img\b([^>]*)>"
+_ATTRIBUTE = re.compile(r'([a-zA-Z-]+)="([^"]*)"')
 _DIAGNOSTIC = re.compile(r"^<stdin>:(\d+):(\d+): (.*)$")
 
 
@@ -62,43 +63,52 @@ class GradTraceDirective(Directive):
         except OSError as e:
             return [self.state_machine.reporter.error(f"gradtrace: cannot run {cmd[0]}: {e}", line=self.lineno)]
         if done.returncode != 0:
-            return [self.state_machine.reporter.error(m, line=l) for l, m in self._diagnostics(done.stderr)]
+            return [self.state_machine.reporter.error(m, line=l) for l, m in self._diagnostics(done.stderr, "error")]
         with open(out, encoding="utf-8") as f:
             converted = f.read()
 
-        result = []
-        for m in re.finditer(_MARKDOWN_IMAGE.pattern + "|" + _HTML_IMAGE.pattern, converted):
+        # Warnings (such as a width= that makes text too small to read) reach the build's log at their line.
+        result = [self.state_machine.reporter.warning(m, line=l) for l, m in self._diagnostics(done.stderr, "warning")]
+        for m in re.finditer(_MARKDOWN_IMAGE + "|" + _IMG_TAG, converted):
             if m.group(2):
                 name, alt, width, height = m.group(2), re.sub(r"\\(.)", r"\1", m.group(1)), None, None
             else:
-                name, alt, width, height = m.group(3), html.unescape(m.group(4)), m.group(5), m.group(6)
+                attrs = {k: html.unescape(v) for k, v in _ATTRIBUTE.findall(m.group(3))}
+                name, alt, width, height = attrs.get("src", ""), attrs.get("alt", ""), attrs.get("width"), attrs.get("height")
+                if not re.fullmatch(_ASSET, name):
+                    continue
             path = os.path.join(cache, name)
             uri = "/" + os.path.relpath(path, env.srcdir).replace(os.sep, "/")
             image = nodes.image(uri=uri, alt=alt)
             if width:
                 image["width"] = width if width.endswith("%") else width + "px"
-            if height:
+            if height and not (width or "").endswith("%"):
                 image["height"] = height + "px"
             env.note_dependency(path)
             result.append(image)
-        if not result:
+        if not any(isinstance(n, nodes.image) for n in result):
             return [self.state_machine.reporter.error("gradtrace: the block gave no image", line=self.lineno)]
         return result
 
-    def _diagnostics(self, stderr):
-        """gradtrace's messages, at the .rst lines they point to: fence line 1 is the directive, the next its content."""
+    def _diagnostics(self, stderr, kind):
+        """gradtrace's messages of a kind (error, warning), at the .rst lines they point to: fence line 1 is the
+        directive, the next its content."""
         first_content = self.content_offset + 1  # 1-based line of the content's first line
         out = []
         for line in stderr.decode("utf-8", "replace").splitlines():
             m = _DIAGNOSTIC.match(line)
+            if m and not m.group(3).startswith(kind + ": "):
+                continue
             if m:
                 k = int(m.group(1))
                 where = self.lineno if k == 1 else first_content + k - 2
-                message = m.group(3)[len("error: "):] if m.group(3).startswith("error: ") else m.group(3)
+                message = m.group(3)[len(kind) + 2:]
                 out.append((where, f"gradtrace: {message}" + (f" (column {m.group(2)} of the program line)" if k > 1 else "")))
-            elif line.startswith("gradtrace:") and not out:
+            elif kind == "error" and line.startswith("gradtrace:") and not out:
                 out.append((self.lineno, line))
-        return out or [(self.lineno, "gradtrace markdown failed: " + stderr.decode("utf-8", "replace").strip()[:300])]
+        if kind == "error" and not out:
+            out.append((self.lineno, "gradtrace markdown failed: " + stderr.decode("utf-8", "replace").strip()[:300]))
+        return out
 
 
 def setup(app):
