@@ -261,10 +261,10 @@ struct MarkdownTransformTests {
         let lines = out.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 9)
         let hash = plan.blocks[0].hash
-        // step=all: the frames side by side in a wrapping row (a grid that fits the column).
-        #expect(lines[0] == "<div class=\"gradtrace-steps\" style=\"display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start\">")
-        #expect(lines[1] == "<img src=\"../img/gradtrace-\(hash)-step-000.png\" alt=\"forward pass: L = -6\" style=\"max-width:100%;height:auto\">")
-        #expect(lines[2] == "<img src=\"../img/gradtrace-\(hash)-step-001.png\" alt=\"∂L/∂a = b = -3; ∂L/∂b = a = 2\" style=\"max-width:100%;height:auto\">")
+        // step=all: the frames side by side in a strip that fits the column and scrolls sideways.
+        #expect(lines[0] == "<div class=\"gradtrace-steps\" style=\"display:flex;gap:8px;overflow-x:auto;align-items:flex-start\">")
+        #expect(lines[1] == "<img src=\"../img/gradtrace-\(hash)-step-000.png\" alt=\"forward pass: L = -6\" style=\"flex:none\">")
+        #expect(lines[2] == "<img src=\"../img/gradtrace-\(hash)-step-001.png\" alt=\"∂L/∂a = b = -3; ∂L/∂b = a = 2\" style=\"flex:none\">")
         #expect(lines[3] == "</div>")
         #expect(lines[4] == "" && lines[5] == "")  // the HTML block ends at a blank line
         #expect(lines[6].hasPrefix("  ![animation of every step; all gradients: ∂L/∂a = -3, ∂L/∂b = 2](../img/gradtrace-") && lines[6].hasSuffix(".gif)"))

@@ -374,11 +374,11 @@ public struct MarkdownTransform: Sendable {
         let separator = !fence.trailingLineEnding.isEmpty ? fence.trailingLineEnding
             : !fence.openingLineEnding.isEmpty ? fence.openingLineEnding : [10]
         var out: [UInt8] = []
-        // step=all: the frames side by side, as many to a row as the column holds (a grid that wraps),
-        // each at its own size and never wider than the column.
+        // step=all: the frames side by side in one horizontal strip as wide as the column, each at its own
+        // (readable) size, the strip scrolling sideways when they do not all fit.
         let strip = block.options.step == .all && !block.options.animate
         if strip {
-            out.append(contentsOf: (indent + "<div class=\"gradtrace-steps\" style=\"display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start\">").utf8)
+            out.append(contentsOf: (indent + "<div class=\"gradtrace-steps\" style=\"display:flex;gap:8px;overflow-x:auto;align-items:flex-start\">").utf8)
             out.append(contentsOf: separator)
         }
         for (i, a) in block.assets.enumerated() {
@@ -393,7 +393,7 @@ public struct MarkdownTransform: Sendable {
                 } else if let size = a.displaySize, size.count == 2 {
                     attrs += " width=\"\(size[0])\" height=\"\(size[1])\""
                 }
-                line = indent + "<img " + attrs + " style=\"max-width:100%;height:auto\">"
+                line = indent + "<img " + attrs + " style=\"flex:none\">"
             } else if let width = block.options.width {
                 // Markdown images have no size: an HTML image carries the width.
                 line = indent + "<img src=\"" + link + "\" alt=\"" + MarkdownPaths.escapeAttribute(a.alt) + "\" width=\"" + width + "\">"
