@@ -11,6 +11,7 @@ swift test --skip-build
 .build/debug/gradtrace-bench smoke
 scripts/test-python.sh .build/debug/gradtrace   # the Python bridge against micrograd from PyPI
 scripts/test-docs.sh .build/debug/gradtrace     # MkDocs plugin, Sphinx directive (from PyPI), README/docs examples run as written
+scripts/test-notebook.sh .build/debug/gradtrace # the Python package in a real Jupyter kernel (nbclient), the executed notebook screenshotted
 scripts/test-wheel.sh .build/debug/gradtrace    # the wheel on a clean Debian root (debootstrap), against this build
 # Hardening: a libFuzzer smoke run of the core, and ThreadSanitizer over the parallel paths.
 scripts/fuzz.sh
