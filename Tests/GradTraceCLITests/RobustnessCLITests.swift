@@ -92,4 +92,14 @@ struct RobustnessCLITests {
         #expect(!r.err.contains("SECRET_HEAD") && r.err.contains("long.grad:1:100021"), "the long line was quoted whole: \(r.err.prefix(300))")
         #expect(r.err.split(separator: "\n").allSatisfy { $0.unicodeScalars.count < 400 }, "\(r.err.prefix(600))")
     }
+
+    @Test("found by the fuzzer: transpose of a literal operand is read after it joins the graph")
+    func transposeOfALiteral() throws {
+        let r = try shell("""
+            "$BIN" grad -e 'x = 2; L = sum(transpose([[1, 2]]) * x)'; echo "matrix $?"
+            "$BIN" grad -e 'x = 2; L = sum(transpose(1) * x)'; echo "scalar $?"
+            """)
+        #expect(r.out.contains("matrix 0\n") && r.out.contains("scalar 2\n"), "\(r.out) \(r.err)")
+        #expect(r.err.contains("<expr>:1:16: error: axis -2 is out of range for transpose of shape []"), "\(r.err)")
+    }
 }

@@ -525,7 +525,16 @@ struct TensorParser {
 
     mutating func call(_ name: String, at t: Token, paren: Token) throws(Diagnostic) -> Operand {
         let all = try list(closedBy: .rparen, in: "the call of \(name)")
-        if let index = TensorFunctions.indexOf[name], !(name == "transpose" && all.count == 1 && graph[materializedRank(all[0])].value.rank == 2) {
+        // The operand is materialized before the graph is read: `graph[materialize(…)]` would read the graph
+        // as it was before a literal operand was added (an index past its end, found by the fuzzer).
+        let matrixTranspose: Bool
+        if name == "transpose" && all.count == 1 {
+            let id = materializedRank(all[0])
+            matrixTranspose = graph[id].value.rank == 2
+        } else {
+            matrixTranspose = false
+        }
+        if let index = TensorFunctions.indexOf[name], !matrixTranspose {
             return try callRegistry(index, all, at: t)
         }
         if let op = Op.namedFunctions.first(where: { $0.name == name })?.op {
