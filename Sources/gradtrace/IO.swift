@@ -1,3 +1,4 @@
+import GradTrace
 import GradTraceRender
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Glibc
 ///
 /// A failed write (a full disk, a closed descriptor) is remembered, not ignored: ``finish()``
 /// reports it, so `gradtrace trace … > /dev/full` exits non-zero.
-final class StandardOutput: TextOutputStream, @unchecked Sendable {
+final class StandardOutput: UTF8OutputStream, @unchecked Sendable {
     static let shared = StandardOutput()
     private var buffer: [UInt8] = []
     /// Why standard output could not be written, once a write has failed.
@@ -17,6 +18,15 @@ final class StandardOutput: TextOutputStream, @unchecked Sendable {
     func write(_ string: String) {
         buffer.append(contentsOf: string.utf8)
         if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func write(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+        if buffer.count + bytes.count > 1 << 16 { flush() }
+        if bytes.count >= 1 << 16 {
+            writeAll(UnsafeRawBufferPointer(bytes))
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
     }
 
     func write(bytes: [UInt8]) {
@@ -37,9 +47,13 @@ final class StandardOutput: TextOutputStream, @unchecked Sendable {
     }
 
     private func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { writeAll($0) }
+    }
+
+    private func writeAll(_ raw: UnsafeRawBufferPointer) {
         guard failure == nil else { return }
         if StandardStreams.outputWasClosed { failure = "it is closed"; return }
-        bytes.withUnsafeBytes { raw in
+        do {
             var off = 0
             while off < raw.count {
                 let n = Glibc.write(1, raw.baseAddress! + off, raw.count - off)
