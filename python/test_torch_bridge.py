@@ -414,6 +414,22 @@ def test_check_fails_on_wrong_reference():
     assert code == 1 and "fc2.bias" in out, (code, out, err)
 
 
+def test_committed_sample_is_reproduced():
+    # samples/bridges/torch-attention.json (rendered by the main job) is what its script writes today, byte for byte.
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    sample = os.path.join(root, "samples", "bridges", "torch-attention.json")
+    fresh = os.path.join(TMP, "torch-attention.json")
+    p = subprocess.run([sys.executable, os.path.join(root, "samples", "bridges", "torch-attention.py"), fresh],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    with open(sample, encoding="utf-8") as a, open(fresh, encoding="utf-8") as b:
+        assert a.read() == b.read(), "samples/bridges/torch-attention.json is stale: run samples/bridges/torch-attention.py"
+    nodes = {n.get("name"): n for n in json.load(open(fresh))["nodes"]}
+    assert nodes["a"]["op"] == "softmax" and nodes["q"]["op"] == "linear", sorted(k for k in nodes if k)
+    code, out, err = gradtrace("check", fresh)
+    assert code == 0, out + err
+
+
 def test_pinned_version():
     assert torch.__version__.split("+")[0] == PINNED, "tested against PyTorch %s, found %s" % (PINNED, torch.__version__)
 
@@ -432,7 +448,7 @@ def test_every_listed_function_was_used():
 tests = [test_pinned_version, test_mlp_cross_entropy, test_elementwise_and_reductions, test_attention_head,
          test_multi_head_attention, test_layer_norm_gelu_residual, test_small_cnn, test_embedding_bag,
          test_batch_norm_cat_clamp_where, test_detach_and_no_grad_are_constants, test_batch_norm_evaluation_mode,
-         test_float32_model, test_refuses_unmapped_calls, test_check_fails_on_wrong_reference,
+         test_float32_model, test_refuses_unmapped_calls, test_check_fails_on_wrong_reference, test_committed_sample_is_reproduced,
          test_every_listed_function_was_used]
 passed = failed = 0
 for t in tests:

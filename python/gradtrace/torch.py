@@ -8,7 +8,9 @@ one table, ``FUNCTIONS``; everything else (the data, the labels, masks, ``arange
 
 Names are PyTorch's: parameters from ``model.named_parameters()`` (``fc1.weight``), the output of each module call
 from ``model.named_modules()`` (``fc1``, ``blocks.0.attn``), the other tensor arguments of ``fn`` by ``fn``'s own
-parameter names (``x``, ``y``). Every operation carries the module it ran in (``"module"``). Leaf values are
+parameter names (``x``, ``y``), and an operation held by a local variable of ``fn`` or of a ``forward`` by that
+variable (``scores``; inside module ``attn``: ``attn.scores``). Every operation carries the module it ran in
+(``"module"``). Leaf values are
 written in float64 (exact for a float32 model); PyTorch's own gradients of the parameters go into the graph's
 reference gradients, so ``gradtrace check FILE.json`` compares them with GradTrace's.
 
@@ -18,6 +20,7 @@ it is never dropped. In-place changes to a tensor that depends on a parameter ar
 
 import inspect
 import math
+import sys
 
 from . import Graph, number
 
@@ -1034,11 +1037,41 @@ def capture(fn, *args, model=None, name="loss", **kwargs):
             break
 
     from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
+    # The user's own variable names: when fn or a model's forward returns, its local variables name the
+    # operations they hold that have no name yet (inside module attn: attn.scores), the returned value excepted
+    # (its module names it).
+    fn_code = getattr(fn, "__code__", None)
+
+    def profile(frame, event, result):
+        if event != "return" or (frame.f_code is not fn_code and frame.f_code.co_name != "forward"):
+            return
+        local = frame.f_locals
+        if frame.f_code is fn_code:
+            prefix = ""
+        else:
+            path = cap.modules.get(id(local.get("self")))
+            if path is None:
+                return
+            prefix = path + "." if path else ""
+        returned = {id(t) for t in _tensors(result, torch)}
+        code = frame.f_code
+        arguments = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
+                                         + bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)])
+        for var, value in local.items():
+            if var in arguments or var.startswith("_") or not isinstance(value, torch.Tensor) or id(value) in returned:
+                continue
+            n = cap.node_of.get(id(value))
+            if n is not None and n in cap.traced and cap.nodes[n]["op"] not in ("input", "const") and "name" not in cap.nodes[n]:
+                cap.nodes[n]["name"] = cap.unique(prefix + var)
+
     hooks = [register_module_forward_pre_hook(pre), register_module_forward_hook(post)]
+    previous = sys.getprofile()
     try:
+        sys.setprofile(profile)
         with _make_mode(torch, cap):
             out = fn(*args, **kwargs)
     finally:
+        sys.setprofile(previous)
         for h in hooks:
             h.remove()
     if not isinstance(out, torch.Tensor) or out.numel() != 1:
