@@ -9,9 +9,9 @@ import random
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testrunner import run_tests  # noqa: E402
 BIN = os.path.abspath(sys.argv[1])
 os.environ["GRADTRACE"] = BIN
 import gradtrace  # noqa: E402
@@ -119,17 +119,6 @@ def test_refusals_are_errors():
         raise AssertionError("a name with a newline was accepted")
 
 
-tests = [test_parameters_named_by_path_and_gradients_agree, test_subtracting_a_number_keeps_the_order, test_reference_gradients_checked,
-         test_one_name_per_node_and_neurons_collapse, test_save_by_extension_and_inline_svg, test_refusals_are_errors]
-passed = failed = 0
-for t in tests:
-    try:
-        t()
-        passed += 1
-        print("ok    " + t.__name__)
-    except Exception:  # noqa: BLE001
-        failed += 1
-        print("FAIL  " + t.__name__)
-        traceback.print_exc(limit=4)
-print("micrograd capture: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+run_tests("micrograd capture", [test_parameters_named_by_path_and_gradients_agree, test_subtracting_a_number_keeps_the_order,
+         test_reference_gradients_checked, test_one_name_per_node_and_neurons_collapse, test_save_by_extension_and_inline_svg,
+         test_refusals_are_errors])

@@ -13,9 +13,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testrunner import run_tests  # noqa: E402
 BIN = os.path.abspath(sys.argv[1])
 os.environ["GRADTRACE"] = BIN
 import torch  # noqa: E402
@@ -445,20 +445,8 @@ def test_every_listed_function_was_used():
     assert not missing, "no model used: " + ", ".join(missing)
 
 
-tests = [test_pinned_version, test_mlp_cross_entropy, test_elementwise_and_reductions, test_attention_head,
+run_tests("torch bridge", [test_pinned_version, test_mlp_cross_entropy, test_elementwise_and_reductions, test_attention_head,
          test_multi_head_attention, test_layer_norm_gelu_residual, test_small_cnn, test_embedding_bag,
          test_batch_norm_cat_clamp_where, test_detach_and_no_grad_are_constants, test_batch_norm_evaluation_mode,
          test_float32_model, test_refuses_unmapped_calls, test_check_fails_on_wrong_reference, test_committed_sample_is_reproduced,
-         test_every_listed_function_was_used]
-passed = failed = 0
-for t in tests:
-    try:
-        t()
-        passed += 1
-        print("ok    " + t.__name__)
-    except Exception:  # noqa: BLE001
-        failed += 1
-        print("FAIL  " + t.__name__)
-        traceback.print_exc(limit=6)
-print("torch bridge: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+         test_every_listed_function_was_used], limit=6)
