@@ -49,6 +49,17 @@ def test_parameters_named_by_path_and_gradients_agree():
     assert model.layers[0].neurons[1].w[2].grad == next(v for p, v in params if p == "layers.0.neurons.1.w.2").grad
 
 
+def test_subtracting_a_number_keeps_the_order():
+    # model(x) - 1.0 is micrograd's model(x) + Value(-1.0): drawn t + -1, the number second as written.
+    model, loss = demo()
+    g = gm.capture(loss, model=model)
+    nodes = g.doc["nodes"]
+    adds = [n for n in nodes if n["op"] == "+" and any(nodes[i]["op"] == "const" for i in n["inputs"])]
+    assert adds, "no sum with a constant"
+    for n in adds:
+        assert nodes[n["inputs"][0]]["op"] != "const" and nodes[n["inputs"][1]]["op"] == "const", n
+
+
 def test_reference_gradients_checked():
     model, loss = demo()
     g = gm.capture(loss, model=model)
@@ -108,5 +119,6 @@ def test_refusals_are_errors():
         raise AssertionError("a name with a newline was accepted")
 
 
-run_tests("micrograd capture", [test_parameters_named_by_path_and_gradients_agree, test_reference_gradients_checked,
-         test_one_name_per_node_and_neurons_collapse, test_save_by_extension_and_inline_svg, test_refusals_are_errors])
+run_tests("micrograd capture", [test_parameters_named_by_path_and_gradients_agree, test_subtracting_a_number_keeps_the_order,
+         test_reference_gradients_checked, test_one_name_per_node_and_neurons_collapse, test_save_by_extension_and_inline_svg,
+         test_refusals_are_errors])
