@@ -159,19 +159,34 @@ enum Files {
     /// Reads to the end; `expected` (a regular file's size) reserves room once, and more than `limit` bytes
     /// are refused as soon as they have been read.
     static func readAll(fd: Int32, name: String, expected: Int = 0, limit: Int = .max) throws -> [UInt8] {
-        var out: [UInt8] = []
-        if expected > 0 && expected < 1 << 32 { out.reserveCapacity(expected + 1) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
+        // Straight into the array's storage (no chunk copies): sized for the whole file when its size is known.
+        var failure: Int32 = 0
+        var end = false
+        var out = [UInt8](unsafeUninitializedCapacity: expected > 0 && expected < 1 << 32 ? expected + 1 : 1 << 16) { buffer, count in
+            count = 0
+            while count < buffer.count && count <= limit {
+                let n = Glibc.read(fd, buffer.baseAddress! + count, buffer.count - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 { end = true; return }
+                count += n
+            }
+        }
+        var chunk = [UInt8]()
+        while failure == 0 && !end && out.count <= limit {
+            if chunk.isEmpty { chunk = [UInt8](repeating: 0, count: 1 << 16) }
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
             if n < 0 {
-                if errno == EINTR { continue }
-                throw CLIError("cannot read \(name): \(String(cString: strerror(errno)))")
+                if errno != EINTR { failure = errno }
+                continue
             }
-            if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
-            if out.count > limit { throw CLIError("\(name) is more than \(limit) bytes; program files are at most \(limit) bytes") }
+            if n == 0 { end = true } else { out.append(contentsOf: chunk[0..<n]) }
         }
+        if failure != 0 { throw CLIError("cannot read \(name): \(String(cString: strerror(failure)))") }
+        if out.count > limit { throw CLIError("\(name) is more than \(limit) bytes; program files are at most \(limit) bytes") }
         return out
     }
 }

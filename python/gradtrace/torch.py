@@ -83,6 +83,7 @@ class _Capture:
         self.leaves = []         # (name, tensor) of input nodes, in id order
         self.names = set()
         self.stack = []          # module paths of the module calls running now
+        self.kinds = []          # and their classes' names
         self.modules = modules   # id(module) → path
         self.func = None         # the call being recorded (for messages)
         self.mask = None         # the mask a dropout call drew
@@ -99,10 +100,13 @@ class _Capture:
         return "%s_%d" % (name, k)
 
     def where(self):
-        return "module '%s'" % self.stack[-1] if self.stack and self.stack[-1] else "the top level of fn"
+        if not self.stack:
+            return "the top level of fn"
+        path, kind = self.stack[-1], self.kinds[-1]
+        return "module '%s' (%s)" % (path, kind) if path else "the model (%s)" % kind
 
     def refuse(self, message):
-        raise Unsupported("%s (in %s): %s" % (_display(self.func) if self.func is not None else "?", self.where(), message))
+        raise Unsupported("%s in %s: %s" % (_display(self.func) if self.func is not None else "?", self.where(), message))
 
     # -- values -------------------------------------------------------------------------------------------------
     def _value(self, t):
@@ -345,6 +349,28 @@ def _reduce(op):
             return [result, None]
         return result
     return rule
+
+
+def _logsumexp(c, args, kwargs, out):
+    x = args[0]
+    a = _bind(args[1:], kwargs, ["dim", "keepdim"], {"keepdim": False})
+    dims = _dims(a["dim"], x.dim())
+    if len(dims) != 1:
+        c.refuse("logsumexp over %d axes (GradTrace's logsumexp takes one)" % len(dims))
+    shape = list(x.shape)
+    shape[dims[0]] = 1
+    return c.reshape(c.node("logsumexp", [c.ref(x)], axis=dims[0]), shape, out.shape)
+
+
+def _normalize(c, args, kwargs, out):
+    """F.normalize (p = 2): x / max(‖x‖ along dim, eps), written out."""
+    a = _bind(args, kwargs, ["input", "p", "dim", "eps"], {"p": 2.0, "dim": 1, "eps": 1e-12})
+    if a["p"] != 2:
+        c.refuse("p=%s (the Euclidean norm, p=2, is written out)" % a["p"])
+    x = a["input"]
+    n = c.ref(x)
+    norm = c.node("sqrt", [c.node("sum", [c.node("pow", [n], exponent=2.0)], axis=int(a["dim"]) % x.dim())])
+    return c.node("div", [n, c.node("clamp", [norm], min=float(a["eps"]))], shape=out.shape)
 
 
 def _var(std):
@@ -876,7 +902,7 @@ FUNCTIONS = {
     "softmax": _softmax("softmax"), "log_softmax": _softmax("log_softmax"),
     # reductions
     "sum": _reduce("sum"), "mean": _reduce("mean"), "max": _reduce("max"), "amax": _reduce("max"),
-    "var": _var(False), "std": _var(True),
+    "var": _var(False), "std": _var(True), "logsumexp": _logsumexp, "normalize": _normalize,
     # shapes
     "view": _view, "reshape": _view, "view_as": _view, "reshape_as": _view, "unsqueeze": _view, "squeeze": _view,
     "flatten": _flatten, "expand": _expand, "expand_as": _expand, "broadcast_to": _expand,
@@ -956,7 +982,7 @@ def _make_mode(torch, cap):
                 _refuse_inplace(cap, args, kwargs, out)
             rule = FUNCTIONS.get(name)
             if rule is None:
-                cap.refuse("GradTrace has no function for it (gradtrace.torch maps: %s)" % ", ".join(sorted(FUNCTIONS)))
+                cap.refuse("GradTrace has no function for it (gradtrace.torch.FUNCTIONS lists the %d calls it maps)" % len(FUNCTIONS))
             if not any(t.is_floating_point() for t in outs) and rule not in _COMPARISONS:
                 return out  # integer results (indices) carry no gradient: constants when used
             cap.mask = mask
@@ -976,6 +1002,31 @@ def _make_mode(torch, cap):
 
 
 _COMPARISONS = {FUNCTIONS[k] for k in ("lt", "le", "gt", "ge", "eq", "ne", "less", "less_equal", "greater", "greater_equal", "not_equal")}
+
+
+def _closure_module(fn, torch):
+    """The modules with parameters that fn reads from its closure or its globals (``lambda x: crit(model(x), y)``):
+    one is the model itself; several are named by their variable names (``encoder.fc.weight``); None when none."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    found = []
+    for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+        try:
+            found.append((name, cell.cell_contents))
+        except ValueError:  # an empty cell
+            continue
+    found += [(name, getattr(fn, "__globals__", {}).get(name)) for name in code.co_names]
+    modules, seen = [], set()
+    for name, value in found:
+        if isinstance(value, torch.nn.Module) and id(value) not in seen and any(True for _ in value.parameters()):
+            seen.add(id(value))
+            modules.append((name, value))
+    if not modules:
+        return None
+    if len(modules) == 1:
+        return modules[0][1]
+    return torch.nn.ModuleDict(dict(modules))
 
 
 def _argument_names(fn, args, kwargs, torch):
@@ -1005,13 +1056,16 @@ def capture(fn, *args, model=None, name="loss", **kwargs):
     every parameter as reference gradients.
 
     ``model`` (an ``nn.Module``) names the parameters and modules; without it, ``fn`` itself when it is a module,
-    else the first module among the arguments. Raises ``Unsupported`` for a call GradTrace cannot express."""
+    else the first module among the arguments, else the modules ``fn`` reads from its closure or its globals.
+    Raises ``Unsupported`` for a call GradTrace cannot express."""
     import torch
     if model is None:
         if isinstance(fn, torch.nn.Module):
             model = fn
         else:
             model = next((a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.nn.Module)), None)
+        if model is None:
+            model = _closure_module(fn, torch)
     params, modules = {}, {}
     if model is not None:
         for pname, p in model.named_parameters():
@@ -1024,10 +1078,14 @@ def capture(fn, *args, model=None, name="loss", **kwargs):
         cap.args_named.pop(key, None)
 
     def pre(module, inputs):
-        cap.stack.append(cap.modules.get(id(module), cap.stack[-1] if cap.stack else ""))
+        known = id(module) in cap.modules
+        cap.stack.append(cap.modules[id(module)] if known else (cap.stack[-1] if cap.stack else ""))
+        cap.kinds.append(type(module).__name__ if known or not cap.kinds else cap.kinds[-1])
 
     def post(module, inputs, output):
         path = cap.stack.pop() if cap.stack else ""
+        if cap.kinds:
+            cap.kinds.pop()
         if not path or id(module) not in cap.modules:
             return
         for t in _tensors(output, torch):
