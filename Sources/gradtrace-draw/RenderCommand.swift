@@ -1,4 +1,5 @@
 import ArgumentParser
+import GradTraceCLI
 import GradTrace
 import GradTraceRender
 
@@ -168,15 +169,6 @@ struct RenderCommand: ParsableCommand {
         }
         try emit(bytes, to: outputFile, writer: program.writer)
     }
-}
-
-/// Writes bytes to a file (atomically, skipping unchanged files) or to standard output.
-func emit(_ bytes: [UInt8], to path: String, writer: Writer) throws {
-    if path == "-" {
-        StandardOutput.shared.write(bytes: bytes)
-        return
-    }
-    try writer.write(bytes, to: path)
 }
 
 /// Refuses graphs that Graphviz would take minutes over, before calling it.

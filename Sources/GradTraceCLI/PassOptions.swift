@@ -3,24 +3,26 @@ import GradTrace
 
 extension Grouping.Level: ExpressibleByArgument {}
 
-enum PassMode: String, ExpressibleByArgument, CaseIterable { case reverse, forward }
-enum ColorBy: String, ExpressibleByArgument, CaseIterable { case state, grad }
+package enum PassMode: String, ExpressibleByArgument, CaseIterable { case reverse, forward }
+package enum ColorBy: String, ExpressibleByArgument, CaseIterable { case state, grad }
 
 /// `--mode reverse|forward`, `--wrt NAME`, `--wiggle H`: which pass to show.
-struct PassOptions: ParsableArguments {
+package struct PassOptions: ParsableArguments {
+    package init() {}
+
     @Option(help: "reverse (default): gradients flow back from the output; forward: tangents flow from --wrt towards the output.")
-    var mode: PassMode = .reverse
+    package var mode: PassMode = .reverse
 
     @Option(help: ArgumentHelp("Forward mode: the input to take tangents with respect to.", valueName: "name"))
-    var wrt: String?
+    package var wrt: String?
 
     @Option(help: ArgumentHelp("Draw each neuron or layer (or, on tensor programs, each module: attn from attn.q.weight) as one node (groups come from dotted names such as l1.n2.w0); edges sum the gradients they stand for.", valueName: "neuron|layer|module"))
-    var collapse: Grouping.Level?
+    package var collapse: Grouping.Level?
 
     @Option(help: ArgumentHelp("Forward mode: also run the program with --wrt moved by H and show the actual change beside the prediction.", valueName: "h"))
-    var wiggle: Double?
+    package var wiggle: Double?
 
-    func validate() throws {
+    package func validate() throws {
         if mode == .reverse && (wrt != nil || wiggle != nil) {
             throw ValidationError("--wrt and --wiggle belong to --mode forward")
         }
@@ -30,7 +32,7 @@ struct PassOptions: ParsableArguments {
     }
 
     /// The pass to draw (one rule with the Markdown fences: ``PassRequest``).
-    func pass(_ p: Program, granularity: Granularity) throws -> Pass {
+    package func pass(_ p: Program, granularity: Granularity) throws -> Pass {
         let request = PassRequest(wrt: mode == .forward ? wrt : nil, wiggle: wiggle, collapse: collapse, granularity: granularity)
         do {
             return try request.pass(for: p)

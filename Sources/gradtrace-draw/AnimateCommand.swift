@@ -1,4 +1,5 @@
 import ArgumentParser
+import GradTraceCLI
 import GradTrace
 import GradTraceRender
 
