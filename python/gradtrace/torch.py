@@ -890,7 +890,8 @@ def _sdpa(c, args, kwargs, out):
 
 
 def _refuse_inplace(c, args, kwargs, out):
-    c.refuse("an in-place change of a tensor that depends on a parameter (write it out of place)")
+    c.refuse("an in-place change that GradTrace cannot follow (of a view, of a parameter, or one that makes a constant "
+             "depend on a parameter): write it out of place")
 
 
 FUNCTIONS = {
@@ -935,6 +936,10 @@ FUNCTIONS = {
     # in place
     "setitem": _refuse_inplace,
 }
+
+# In-place arithmetic that is taken when its target is already a node: the node of the target becomes the result.
+_IN_PLACE = {"iadd": "add", "add_": "add", "isub": "sub", "sub_": "sub", "imul": "mul", "mul_": "mul",
+             "itruediv": "div", "idiv": "div", "div_": "div"}
 
 # Calls that give a non-tensor, or a tensor that carries no gradient by nature, are never nodes.
 _UNTRACED = {"detach", "data", "grad", "requires_grad_", "size", "dim", "numel", "item", "tolist", "numpy", "argmax",
@@ -987,9 +992,15 @@ def _make_mode(torch, cap):
             if not outs:
                 return out
             cap.func = func
-            if name.endswith("_") and not name.endswith("__") or name.startswith("i") and name[1:] in FUNCTIONS and name not in FUNCTIONS:
-                _refuse_inplace(cap, args, kwargs, out)
             rule = FUNCTIONS.get(name)
+            if name in _IN_PLACE:
+                # x += y on a tensor that is already a node (and not a view): the node of x becomes x + y.
+                x = args[0]
+                if not (isinstance(x, torch.Tensor) and cap.node_of.get(id(x)) in cap.traced) or x._is_view():
+                    _refuse_inplace(cap, args, kwargs, out)
+                rule = FUNCTIONS[_IN_PLACE[name]]
+            elif name.endswith("_") and not name.endswith("__") or name.startswith("i") and name[1:] in FUNCTIONS and name not in FUNCTIONS:
+                _refuse_inplace(cap, args, kwargs, out)
             if rule is None:
                 cap.refuse("GradTrace has no function for it (gradtrace.torch.FUNCTIONS lists the %d calls it maps)" % len(FUNCTIONS))
             if not any(t.is_floating_point() for t in outs) and rule not in _COMPARISONS:
