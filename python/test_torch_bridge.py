@@ -473,6 +473,14 @@ class WithMixer(nn.Module):
         return self.mix(x).sum()
 
 
+def viewed(h):
+    """A view taken before its base changes in place: PyTorch's view sees the change, so the graph cannot use its old node."""
+    h = h * 1.0
+    first = h[:, :2]
+    h += 1
+    return first.sum() + h.sum()
+
+
 def test_refuses_unmapped_calls():
     m = WithMixer().double()
     x = torch.randn(2, 4, dtype=torch.float64)
@@ -487,7 +495,8 @@ def test_refuses_unmapped_calls():
                       (lambda x: fc(x).relu_().sum(), "Tensor.relu_"),
                       (lambda x: F.elu(fc(x)).sum(), "torch.nn.functional.elu"),
                       (lambda x: F.relu(fc(x)[:, 1:], inplace=True).sum(), "torch.nn.functional.relu"),
-                      (lambda x: torch.zeros(2, 4, dtype=torch.float64).add_(fc(x)).sum(), "Tensor.add_")):
+                      (lambda x: torch.zeros(2, 4, dtype=torch.float64).add_(fc(x)).sum(), "Tensor.add_"),
+                      (lambda x: viewed(fc(x)), "Tensor.sum")):
         try:
             gt.capture(bad, x, model=fc)
         except gt.Unsupported as e:

@@ -87,6 +87,7 @@ class _Capture:
         self.modules = modules   # id(module) → path
         self.func = None         # the call being recorded (for messages)
         self.mask = None         # the mask a dropout call drew
+        self.version = {}        # id(tensor) → its in-place version counter when its node was recorded
 
     # -- names --------------------------------------------------------------------------------------------------
     def unique(self, name):
@@ -118,6 +119,7 @@ class _Capture:
 
     def _keep(self, t, node):
         self.node_of[id(t)] = node
+        self.version[id(t)] = t._version
         self.alive.append(t)
 
     def is_traced(self, x):
@@ -175,6 +177,10 @@ class _Capture:
         if isinstance(x, torch.Tensor):
             n = self.node_of.get(id(x))
             if n is not None:
+                if x._version != self.version.get(id(x), x._version):
+                    # Changed in place since it was recorded, through a view of it or the tensor it views.
+                    self.refuse("a tensor used after an in-place change of a tensor it shares memory with "
+                                "(a view or its base): write the change out of place")
                 return n
             if id(x) in self.params or (x.requires_grad and x.is_floating_point()):
                 if id(x) in self.params:
@@ -1006,6 +1012,8 @@ def _make_mode(torch, cap):
             if not any(t.is_floating_point() for t in outs) and rule not in _COMPARISONS:
                 return out  # integer results (indices) carry no gradient: constants when used
             cap.mask = mask
+            if args and out is args[0] and id(out) in cap.version:
+                cap.version[id(out)] = out._version  # the target of an in-place call: its old node is the rule's input
             nodes = rule(cap, args, kwargs, out)
             if isinstance(out, torch.Tensor):
                 cap._keep(out, nodes)
