@@ -1004,19 +1004,25 @@ def _make_mode(torch, cap):
 _COMPARISONS = {FUNCTIONS[k] for k in ("lt", "le", "gt", "ge", "eq", "ne", "less", "less_equal", "greater", "greater_equal", "not_equal")}
 
 
-def _closure_module(fn, torch):
-    """The modules with parameters that fn reads from its closure or its globals (``lambda x: crit(model(x), y)``):
-    one is the model itself; several are named by their variable names (``encoder.fc.weight``); None when none."""
+def _free_variables(fn):
+    """(name, value) of the variables fn reads from its closure and its globals, in order."""
     code = getattr(fn, "__code__", None)
     if code is None:
-        return None
+        return []
     found = []
     for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
         try:
             found.append((name, cell.cell_contents))
         except ValueError:  # an empty cell
             continue
-    found += [(name, getattr(fn, "__globals__", {}).get(name)) for name in code.co_names]
+    scope = getattr(fn, "__globals__", {})
+    return found + [(name, scope[name]) for name in code.co_names if name in scope]
+
+
+def _closure_module(fn, torch):
+    """The modules with parameters that fn reads from its closure or its globals (``lambda x: crit(model(x), y)``):
+    one is the model itself; several are named by their variable names (``encoder.fc.weight``); None when none."""
+    found = _free_variables(fn)
     modules, seen = [], set()
     for name, value in found:
         if isinstance(value, torch.nn.Module) and id(value) not in seen and any(True for _ in value.parameters()):
@@ -1072,6 +1078,11 @@ def capture(fn, *args, model=None, name="loss", **kwargs):
             params[id(p)] = (pname, pname.rpartition(".")[0])
         for mname, m in model.named_modules():
             modules[id(m)] = mname
+    # Tensors that need a gradient and that fn reads by name from its closure or globals (makemore's C, W1, b1)
+    # are parameters named by their variable names.
+    for vname, value in _free_variables(fn):
+        if isinstance(value, torch.Tensor) and value.requires_grad and value.is_floating_point() and id(value) not in params:
+            params[id(value)] = (vname, "")
     cap = _Capture(torch, params, modules, _argument_names(fn, args, kwargs, torch))
     # Parameters that are also fn's arguments keep their parameter names.
     for key in params:
