@@ -239,7 +239,7 @@ class CNN(nn.Module):
         self.fc = nn.Linear(4, 3)
 
     def forward(self, x):
-        h = F.max_pool2d(F.relu(self.bn(self.conv1(x))), 2)       # [N, 3, 3, 3]
+        h = F.max_pool2d(F.relu(self.bn(self.conv1(x)), inplace=True), 2)  # [N, 3, 3, 3]
         h = F.avg_pool2d(torch.tanh(self.conv2(h)), 1)             # [N, 4, 1, 1]
         return self.fc(torch.flatten(h, 1))
 
@@ -388,7 +388,10 @@ def test_detach_and_no_grad_are_constants():
         with torch.no_grad():
             scale = z.abs().max() + 1
         centre = z.detach().mean(0) * 0.5
-        return (((z - centre) / scale) ** 2).sum()
+        shift = torch.zeros(z.shape[1], dtype=torch.float64)
+        z = z + shift
+        shift.add_(0.25)  # a constant changed in place: its new value where it is used next
+        return (((z + shift - centre) / scale) ** 2).sum()
     g = agree(m, loss, x)
     # The detached values are constants: no node reads z twice through them.
     consts = [n for n in g.doc["nodes"] if n["op"] == "const" and not n.get("role")]
@@ -478,7 +481,8 @@ def test_refuses_unmapped_calls():
     fc = nn.Linear(4, 4).double()
     for bad, what in ((lambda x: torch.cumsum(fc(x), 1).sum(), "torch.cumsum"),
                       (lambda x: fc(x).relu_().sum(), "Tensor.relu_"),
-                      (lambda x: F.elu(fc(x)).sum(), "torch.nn.functional.elu")):
+                      (lambda x: F.elu(fc(x)).sum(), "torch.nn.functional.elu"),
+                      (lambda x: F.relu(fc(x)[:, 1:], inplace=True).sum(), "torch.nn.functional.relu")):
         try:
             gt.capture(bad, x, model=fc)
         except gt.Unsupported as e:

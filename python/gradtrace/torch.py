@@ -311,14 +311,21 @@ def _softplus(c, args, kwargs, out):
 def _leaky_relu(c, args, kwargs, out):
     a = _bind(args, kwargs, ["input", "negative_slope", "inplace"], {"negative_slope": 0.01, "inplace": False})
     if a["inplace"]:
-        c.refuse("inplace=True changes a tensor that depends on a parameter")
+        _inplace(c, a["input"])
     return c.node("leaky_relu", [c.ref(a["input"])], shape=out.shape, negative_slope=float(a["negative_slope"]))
+
+
+def _inplace(c, x):
+    """inplace=True (nn.ReLU(inplace=True)): the tensor now holds the result, so its node becomes the new one.
+    On a view it would change another tensor behind the graph's back: refused."""
+    if x._is_view():
+        c.refuse("inplace=True on a view of another tensor (write it out of place)")
 
 
 def _activation(op):
     def rule(c, args, kwargs, out):
         if kwargs.get("inplace") or (len(args) > 1 and args[1] is True):
-            c.refuse("inplace=True changes a tensor that depends on a parameter")
+            _inplace(c, args[0])
         return c.node(op, [c.ref(args[0])], shape=out.shape)
     return rule
 
@@ -847,7 +854,7 @@ def _dropout(c, args, kwargs, out):
     """Dropout as it happened: x times the mask PyTorch drew (a constant, 0 or 1/(1 − p))."""
     a = _bind(args, kwargs, ["input", "p", "training", "inplace"], {"p": 0.5, "training": True, "inplace": False})
     if a["inplace"]:
-        c.refuse("inplace=True changes a tensor that depends on a parameter")
+        _inplace(c, a["input"])
     mask = c.mask
     if not a["training"] or a["p"] == 0 or mask is None:
         return c.ref(a["input"])
@@ -973,6 +980,8 @@ def _make_mode(torch, cap):
             else:
                 out = func(*args, **kwargs)
             if not traced:
+                if name.endswith("_") and not name.endswith("__") and args and isinstance(args[0], torch.Tensor):
+                    cap.node_of.pop(id(args[0]), None)  # a constant changed in place: written again when next used
                 return out
             outs = list(_tensors(out, torch))
             if not outs:
