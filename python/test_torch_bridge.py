@@ -118,7 +118,8 @@ def test_elementwise_and_reductions():
         w += z ** 2      # in place on a node: taken
         w *= 0.5
         w.div_(2.0)
-        return d.sum() / z.numel() + w.mean() + z.var(dim=0).sum() + torch.amax(z, 1).mean() + z.std() + (1.0 - z).log1p().sum()
+        v = z @ torch.linspace(-1, 1, 3, dtype=torch.float64)   # matrix @ vector
+        return d.sum() / z.numel() + w.mean() + v @ v / 10 + z.var(dim=0).sum() + torch.amax(z, 1).mean() + z.std() + (1.0 - z).log1p().sum()
     agree(m, loss, x)
 
 

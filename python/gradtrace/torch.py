@@ -658,8 +658,8 @@ def _matmul(c, args, kwargs, out):
         bn = c.node("reshape", [bn], to=[b.shape[0], 1])
     n = c.node("matmul", [an, bn])
     shape = list(out.shape)
-    if a.dim() == 1 or b.dim() == 1:
-        return c.reshape(n, (None,), shape) if shape else c.node("sum", [n], shape=())
+    if a.dim() == 1 or b.dim() == 1:  # the added axis of size 1 dropped again
+        return c.node("reshape", [n], shape=shape, to=shape) if shape else c.node("sum", [n], shape=())
     c.nodes[n]["shape"] = shape
     return n
 
