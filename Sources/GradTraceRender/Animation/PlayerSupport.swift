@@ -30,6 +30,11 @@ enum PlayerSupport {
                 let path = diagram.layout.edges[e.index]
                 if let c = path.labelCenter { add(c.x, c.y, path.labelSize.width, path.labelSize.height) }
             }
+            if diagram.focus != nil {
+                // The focus view: the step's panels under the map belong to the region too.
+                let m = diagram.metrics
+                add(size.width / 2 - ox, diagram.layout.graphHeight + m.margin + m.focusHeight / 2, size.width - 2 * m.margin, m.focusHeight)
+            }
             return [ox + x0, oy + y0, x1 - x0, y1 - y0]
         }
     }
