@@ -1,6 +1,22 @@
 /// One node of a graph given as data rather than as program text: what `gradtrace` reads from a
 /// JSON graph (the `nodes` of `trace --json`, or what `python/gradtrace_micrograd.py` writes).
-public struct NodeDescription: Sendable, Equatable {
+/// What ``Program/build(nodes:output:inputs:result:)`` reads of a node: ``NodeDescription`` and the graph-JSON
+/// reader's own nodes (read in place, without a copy).
+protocol NodeDescribing {
+    var id: Int { get }
+    var name: String? { get }
+    var op: String { get }
+    var inputs: [Int] { get }
+    /// A leaf's value.
+    var leafValue: Double? { get }
+    var exponent: Double? { get }
+}
+
+extension NodeDescription {
+    var leafValue: Double? { value }
+}
+
+public struct NodeDescription: Sendable, Equatable, NodeDescribing {
     /// The node's id in the description: any integer, unique; inputs refer to it.
     public var id: Int
     /// The node's name (`"x"`, `"L"`), or nil.
@@ -64,8 +80,14 @@ extension Program {
     /// - Complexity: O(nodes + edges), without recursion.
     public static func build(nodes: [NodeDescription], output: OutputReference? = nil,
                              inputs overrides: [String: Double] = [:], result: String? = nil) throws -> Program {
+        try build(described: nodes, output: output, inputs: overrides, result: result)
+    }
+
+    /// ``build(nodes:output:inputs:result:)`` for any kind of node description.
+    static func build<Node: NodeDescribing>(described nodes: [Node], output: OutputReference?,
+                                            inputs overrides: [String: Double], result: String?) throws -> Program {
         guard !nodes.isEmpty else { throw GraphDescriptionError("the graph has no nodes") }
-        func label(_ n: NodeDescription) -> String {
+        func label(_ n: Node) -> String {
             n.name.map { "node \(n.id) ('\($0)')" } ?? "node \(n.id)"
         }
         // Ids → positions.
@@ -83,38 +105,12 @@ extension Program {
             }
             ops.append(op)
         }
-        // Topological order (iterative depth-first; a graph already in order keeps it).
-        var state = [UInt8](repeating: 0, count: nodes.count)  // 0 new, 1 on the stack, 2 done
-        var order: [Int] = []
-        order.reserveCapacity(nodes.count)
-        // Writers list inputs first: then the given order is the order, and no search is needed.
-        var ordered = true
-        for (k, n) in nodes.enumerated() where ordered {
-            for i in n.inputs where position[i].map({ $0 >= k }) ?? false { ordered = false }
-        }
-        if ordered { order = Array(nodes.indices); state = [] }
-        for start in nodes.indices where !ordered && state[start] == 0 {
-            var stack: [(node: Int, next: Int)] = [(start, 0)]
-            state[start] = 1
-            while let top = stack.last {
-                let n = nodes[top.node]
-                if top.next < n.inputs.count {
-                    stack[stack.count - 1].next += 1
-                    guard let child = position[n.inputs[top.next]] else { continue }
-                    switch state[child] {
-                    case 0:
-                        state[child] = 1
-                        stack.append((child, 0))
-                    case 1:
-                        throw GraphDescriptionError("\(label(nodes[child])) is part of a cycle (through \(label(n)))")
-                    default: break
-                    }
-                } else {
-                    state[top.node] = 2
-                    order.append(top.node)
-                    stack.removeLast()
-                }
-            }
+        // Topological order (a graph already in order keeps it).
+        let order: [Int]
+        switch TopologicalOrder.sort(count: nodes.count, position: position, inputs: { nodes[$0].inputs }) {
+        case .order(let o): order = o
+        case .cycle(let node, let through):
+            throw GraphDescriptionError("\(label(nodes[node])) is part of a cycle (through \(label(nodes[through])))")
         }
         // Build.
         var graph = Graph()
@@ -126,7 +122,7 @@ extension Program {
             let n = nodes[i]
             switch ops[i] {
             case nil, .some(.constant):
-                guard let v = n.value else { throw GraphDescriptionError("\(label(n)): a leaf needs a numeric \"value\"") }
+                guard let v = n.leafValue else { throw GraphDescriptionError("\(label(n)): a leaf needs a numeric \"value\"") }
                 if ops[i] == .constant && n.name == nil {
                     newID[i] = graph.addConstant(v)
                 } else {
@@ -139,11 +135,15 @@ extension Program {
                 }
             case .some(let op):
                 // Inputs were checked to exist and, in this order, come first.
-                let ids = n.inputs.compactMap { position[$0].map { newID[$0] } }
-                guard ids.count == op.arity, ids.allSatisfy({ $0 >= 0 }) else {
-                    throw GraphDescriptionError("\(label(n)): its inputs could not be resolved")
+                var ids = (-1, -1)
+                for (k, input) in n.inputs.enumerated() {
+                    guard k < op.arity, let p = position[input], newID[p] >= 0 else {
+                        throw GraphDescriptionError("\(label(n)): its inputs could not be resolved")
+                    }
+                    if k == 0 { ids.0 = newID[p] } else { ids.1 = newID[p] }
                 }
-                newID[i] = graph.add(op, ids[0], ids.count > 1 ? ids[1] : -1, name: n.name)
+                guard n.inputs.count == op.arity else { throw GraphDescriptionError("\(label(n)): its inputs could not be resolved") }
+                newID[i] = graph.add(op, ids.0, ids.1, name: n.name)
             }
         }
         for name in overrides.keys.sorted() where !inputNames.contains(name) {
@@ -179,7 +179,8 @@ extension Program {
     }
 
     /// The op of a described node (nil for a named input leaf), checking its arity.
-    static func resolveOp(_ n: NodeDescription, label: String) throws -> Op? {
+    static func resolveOp(_ n: some NodeDescribing, label labelText: @autoclosure () -> String) throws -> Op? {
+        var label: String { labelText() }
         let raw = n.op
         var op: Op?
         var isInput = false

@@ -52,7 +52,7 @@ public enum GraphJSON {
 
     /// One node as the file gives it. Small (what every node has is inline, the rest in a box), so
     /// that a graph of 10⁶ scalar nodes reads quickly.
-    struct Node {
+    struct Node: NodeDescribing {
         var id = 0
         /// The first name.
         var name: String?
@@ -89,6 +89,13 @@ public enum GraphJSON {
         var value: Tensor? { scalar.map { Tensor($0) } ?? more?.tensor }
         var shape: [Int]? { more?.shape }
         var options: [String: TensorOp.JSONOption] { more?.options ?? [:] }
+        /// A scalar graph's leaf value: a plain number, or a tensor value of shape [].
+        var leafValue: Double? { scalar ?? more?.tensor?.scalar }
+        /// A one-input `pow`'s constant exponent.
+        var exponent: Double? {
+            if case .number(let c)? = more?.options["exponent"] { return c }
+            return nil
+        }
         var role: String? { more?.role }
         var dtype: String? { more?.dtype }
         var module: String? { more?.module }
@@ -131,13 +138,8 @@ public enum GraphJSON {
                 guard v.isScalar else { throw Program.Problem.wrongShape(name: name, given: v.shapeText, expected: "[] (a number)") }
                 scalars[name] = v.scalar
             }
-            let described = doc.nodes.map { n -> NodeDescription in
-                var exponent: Double?
-                if case .number(let c)? = n.options["exponent"] { exponent = c }
-                return NodeDescription(id: n.id, name: n.name, op: n.op, inputs: n.inputs, value: n.scalar ?? n.more?.tensor?.scalar, exponent: exponent)
-            }
             do {
-                program = try Program.build(nodes: described, output: doc.output, inputs: scalars, result: result)
+                program = try Program.build(described: doc.nodes, output: doc.output, inputs: scalars, result: result)
             } catch let e as GraphDescriptionError {
                 throw GraphJSONError.graph(file: file, message: e.message)
             }
@@ -592,36 +594,11 @@ public enum GraphJSON {
 
     /// Positions in `nodes` in an order where inputs come first (a graph already in order keeps it).
     static func topologicalOrder(_ nodes: [Node], position: IDPositions, file: String) throws(GraphJSONError) -> [Int] {
-        // Writers list inputs first: then the file's order is the order.
-        var ordered = true
-        for (k, n) in nodes.enumerated() where ordered {
-            for i in n.inputs where position[i].map({ $0 >= k }) ?? false { ordered = false }
+        switch TopologicalOrder.sort(count: nodes.count, position: position, inputs: { nodes[$0].inputs }) {
+        case .order(let order): return order
+        case .cycle(let node, let through):
+            throw GraphJSONError.node(file: file, node: nodes[node].label, message: "it is part of a cycle (through \(nodes[through].label))")
         }
-        if ordered { return Array(nodes.indices) }
-        var state = [UInt8](repeating: 0, count: nodes.count)
-        var order: [Int] = []
-        order.reserveCapacity(nodes.count)
-        for start in nodes.indices where state[start] == 0 {
-            var stack: [(node: Int, next: Int)] = [(start, 0)]
-            state[start] = 1
-            while let top = stack.last {
-                let n = nodes[top.node]
-                if top.next < n.inputs.count {
-                    stack[stack.count - 1].next += 1
-                    guard let child = position[n.inputs[top.next]] else { continue }
-                    switch state[child] {
-                    case 0: state[child] = 1; stack.append((child, 0))
-                    case 1: throw GraphJSONError.node(file: file, node: nodes[child].label, message: "it is part of a cycle (through \(n.label))")
-                    default: break
-                    }
-                } else {
-                    state[top.node] = 2
-                    order.append(top.node)
-                    stack.removeLast()
-                }
-            }
-        }
-        return order
     }
 
     static func buildTensor(_ doc: Document, file: String, values overrides: [String: Tensor], result: String?) throws -> Program {
