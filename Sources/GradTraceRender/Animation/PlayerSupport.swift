@@ -31,9 +31,9 @@ enum PlayerSupport {
                 if let c = path.labelCenter { add(c.x, c.y, path.labelSize.width, path.labelSize.height) }
             }
             if diagram.focus != nil {
-                // The focus view: the step's panels under the map belong to the region too.
+                // The focus view: the region is the panel area under the map, where the step's nodes are drawn in full.
                 let m = diagram.metrics
-                add(size.width / 2 - ox, diagram.layout.graphHeight + m.margin + m.focusHeight / 2, size.width - 2 * m.margin, m.focusHeight)
+                return [m.margin, oy + diagram.layout.graphHeight + m.margin, size.width - 2 * m.margin, m.focusHeight]
             }
             return [ox + x0, oy + y0, x1 - x0, y1 - y0]
         }
