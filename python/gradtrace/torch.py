@@ -311,14 +311,21 @@ def _softplus(c, args, kwargs, out):
 def _leaky_relu(c, args, kwargs, out):
     a = _bind(args, kwargs, ["input", "negative_slope", "inplace"], {"negative_slope": 0.01, "inplace": False})
     if a["inplace"]:
-        c.refuse("inplace=True changes a tensor that depends on a parameter")
+        _inplace(c, a["input"])
     return c.node("leaky_relu", [c.ref(a["input"])], shape=out.shape, negative_slope=float(a["negative_slope"]))
+
+
+def _inplace(c, x):
+    """inplace=True (nn.ReLU(inplace=True)): the tensor now holds the result, so its node becomes the new one.
+    On a view it would change another tensor behind the graph's back: refused."""
+    if x._is_view():
+        c.refuse("inplace=True on a view of another tensor (write it out of place)")
 
 
 def _activation(op):
     def rule(c, args, kwargs, out):
         if kwargs.get("inplace") or (len(args) > 1 and args[1] is True):
-            c.refuse("inplace=True changes a tensor that depends on a parameter")
+            _inplace(c, args[0])
         return c.node(op, [c.ref(args[0])], shape=out.shape)
     return rule
 
@@ -847,7 +854,7 @@ def _dropout(c, args, kwargs, out):
     """Dropout as it happened: x times the mask PyTorch drew (a constant, 0 or 1/(1 − p))."""
     a = _bind(args, kwargs, ["input", "p", "training", "inplace"], {"p": 0.5, "training": True, "inplace": False})
     if a["inplace"]:
-        c.refuse("inplace=True changes a tensor that depends on a parameter")
+        _inplace(c, a["input"])
     mask = c.mask
     if not a["training"] or a["p"] == 0 or mask is None:
         return c.ref(a["input"])
@@ -973,6 +980,8 @@ def _make_mode(torch, cap):
             else:
                 out = func(*args, **kwargs)
             if not traced:
+                if name.endswith("_") and not name.endswith("__") and args and isinstance(args[0], torch.Tensor):
+                    cap.node_of.pop(id(args[0]), None)  # a constant changed in place: written again when next used
                 return out
             outs = list(_tensors(out, torch))
             if not outs:
@@ -1004,19 +1013,25 @@ def _make_mode(torch, cap):
 _COMPARISONS = {FUNCTIONS[k] for k in ("lt", "le", "gt", "ge", "eq", "ne", "less", "less_equal", "greater", "greater_equal", "not_equal")}
 
 
-def _closure_module(fn, torch):
-    """The modules with parameters that fn reads from its closure or its globals (``lambda x: crit(model(x), y)``):
-    one is the model itself; several are named by their variable names (``encoder.fc.weight``); None when none."""
+def _free_variables(fn):
+    """(name, value) of the variables fn reads from its closure and its globals, in order."""
     code = getattr(fn, "__code__", None)
     if code is None:
-        return None
+        return []
     found = []
     for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
         try:
             found.append((name, cell.cell_contents))
         except ValueError:  # an empty cell
             continue
-    found += [(name, getattr(fn, "__globals__", {}).get(name)) for name in code.co_names]
+    scope = getattr(fn, "__globals__", {})
+    return found + [(name, scope[name]) for name in code.co_names if name in scope]
+
+
+def _closure_module(fn, torch):
+    """The modules with parameters that fn reads from its closure or its globals (``lambda x: crit(model(x), y)``):
+    one is the model itself; several are named by their variable names (``encoder.fc.weight``); None when none."""
+    found = _free_variables(fn)
     modules, seen = [], set()
     for name, value in found:
         if isinstance(value, torch.nn.Module) and id(value) not in seen and any(True for _ in value.parameters()):
@@ -1072,6 +1087,11 @@ def capture(fn, *args, model=None, name="loss", **kwargs):
             params[id(p)] = (pname, pname.rpartition(".")[0])
         for mname, m in model.named_modules():
             modules[id(m)] = mname
+    # Tensors that need a gradient and that fn reads by name from its closure or globals (makemore's C, W1, b1)
+    # are parameters named by their variable names.
+    for vname, value in _free_variables(fn):
+        if isinstance(value, torch.Tensor) and value.requires_grad and value.is_floating_point() and id(value) not in params:
+            params[id(value)] = (vname, "")
     cap = _Capture(torch, params, modules, _argument_names(fn, args, kwargs, torch))
     # Parameters that are also fn's arguments keep their parameter names.
     for key in params:
