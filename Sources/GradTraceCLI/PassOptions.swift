@@ -10,16 +10,16 @@ package enum ColorBy: String, ExpressibleByArgument, CaseIterable { case state, 
 package struct PassOptions: ParsableArguments {
     package init() {}
 
-    @Option(help: "reverse (default): gradients flow back from the output; forward: tangents flow from --wrt towards the output.")
+    @Option(help: ArgumentHelp(SharedOptionHelp.text("mode")))
     package var mode: PassMode = .reverse
 
-    @Option(help: ArgumentHelp("Forward mode: the input to take tangents with respect to.", valueName: "name"))
+    @Option(help: ArgumentHelp(SharedOptionHelp.text("wrt"), valueName: "name"))
     package var wrt: String?
 
     @Option(help: ArgumentHelp("Draw each neuron or layer (or, on tensor programs, each module: attn from attn.q.weight) as one node (groups come from dotted names such as l1.n2.w0); edges sum the gradients they stand for.", valueName: "neuron|layer|module"))
     package var collapse: Grouping.Level?
 
-    @Option(help: ArgumentHelp("Forward mode: also run the program with --wrt moved by H and show the actual change beside the prediction.", valueName: "h"))
+    @Option(help: ArgumentHelp(SharedOptionHelp.text("wiggle"), valueName: "h"))
     package var wiggle: Double?
 
     package func validate() throws {

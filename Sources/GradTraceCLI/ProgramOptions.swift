@@ -13,13 +13,13 @@ package struct ProgramOptions: ParsableArguments {
     @Option(name: .customShort("e"), help: ArgumentHelp("Program text given on the command line.", valueName: "program"))
     package var expression: String?
 
-    @Option(name: .customLong("at"), help: ArgumentHelp("Override an input's value (repeatable).", valueName: "name=value"))
+    @Option(name: .customLong("at"), help: ArgumentHelp(SharedOptionHelp.text("at"), valueName: "name=value"))
     package var at: [String] = []
 
     @Option(name: .customLong("result"), help: ArgumentHelp("The name whose value and gradients to report (default: the last assignment).", valueName: "name"))
     package var outputName: String?
 
-    @Option(help: ArgumentHelp("Seed of randn(…) in tensor programs (default 0): the same seed gives the same numbers everywhere.", valueName: "S"))
+    @Option(help: ArgumentHelp(SharedOptionHelp.text("seed"), valueName: "S"))
     package var seed: UInt64 = 0
 
     @Option(name: .customLong("memory-budget"), help: ArgumentHelp("The most memory a tensor program may hold for its values, gradients and index maps (default 2G): a number of bytes with an optional K, M, G or T.", valueName: "size"))
@@ -159,4 +159,13 @@ extension String {
         while s.last == " " { s.removeLast() }
         return String(s)
     }
+}
+
+/// The help of the shared options that the one table of drawing options (GradTraceRender's `OptionSchema`)
+/// holds: gradtrace-draw installs that table's lookup before parsing. The lean `gradtrace` never prints
+/// help: it hands every help request to gradtrace-draw.
+package enum SharedOptionHelp {
+    nonisolated(unsafe) package static var lookup: (String) -> String = { _ in "" }
+
+    package static func text(_ cli: String) -> String { lookup(cli) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import GradTraceCLI
+import GradTraceRender
 
 #if canImport(Glibc)
 import Glibc
@@ -24,4 +25,5 @@ if let stamp = getenv("GRADTRACE_BUILD_STAMP") {
     exit(f == nil ? 1 : 0)
 }
 
+SharedOptionHelp.lookup = { OptionSchema.help(cli: $0) }
 runMain(GradTraceCommand.self, problem: CommandSuggestion.problem(arguments:))

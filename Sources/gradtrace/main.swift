@@ -38,7 +38,13 @@ func runDrawingExecutable() -> Never {
     exit(2)
 }
 
-if let first = CommandLine.arguments.dropFirst().first, LeanCommand.commands.contains(first) {
+/// Help of any kind comes from gradtrace-draw, which has the one table of option help (GradTraceRender's OptionSchema).
+func asksForHelp(_ arguments: ArraySlice<String>) -> Bool {
+    arguments.contains { $0 == "-h" || $0.hasPrefix("--help") || $0.hasPrefix("--experimental") || $0.hasPrefix("--generate-completion") }
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+if let first = arguments.first, LeanCommand.commands.contains(first), !asksForHelp(arguments) {
     runMain(LeanCommand.self)
 } else {
     runDrawingExecutable()

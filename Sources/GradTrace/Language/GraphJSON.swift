@@ -25,6 +25,13 @@ public struct ReferenceGradients: Sendable {
     public var tolerance: Double
     /// Where they came from (`"source": {"framework": "torch", "version": "2.5.1"}`), for the report.
     public var source: String?
+
+    /// Gradients by input name, the tolerance they are held to, and where they came from.
+    public init(grads: [(name: String, value: Tensor)], tolerance: Double = 1e-9, source: String? = nil) {
+        self.grads = grads
+        self.tolerance = tolerance
+        self.source = source
+    }
 }
 
 /// Reads a graph given as JSON: version 1 (scalar nodes, as `trace --json` writes for scalar programs and
