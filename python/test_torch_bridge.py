@@ -114,7 +114,12 @@ def test_elementwise_and_reductions():
         b = z.sum(dim=1, keepdim=True) / 4 - z.mean(0).unsqueeze(0) + z.mean(dim=(0, 1), keepdim=True) + 2.0 ** torch.tanh(z)
         c = F.silu(a) * F.gelu(b) - F.gelu(b, approximate="tanh") + F.softplus(z) + F.leaky_relu(z, 0.2)
         d = torch.maximum(c, b) - torch.minimum(a, 0.5 * b) + torch.square(z).rsqrt() + z.max(dim=1, keepdim=True).values
-        return d.sum() / z.numel() + z.var(dim=0).sum() + torch.amax(z, 1).mean() + z.std() + (1.0 - z).log1p().sum()
+        w = z * 1.0
+        w += z ** 2      # in place on a node: taken
+        w *= 0.5
+        w.div_(2.0)
+        v = z @ torch.linspace(-1, 1, 3, dtype=torch.float64)   # matrix @ vector
+        return d.sum() / z.numel() + w.mean() + v @ v / 10 + z.var(dim=0).sum() + torch.amax(z, 1).mean() + z.std() + (1.0 - z).log1p().sum()
     agree(m, loss, x)
 
 
@@ -469,6 +474,14 @@ class WithMixer(nn.Module):
         return self.mix(x).sum()
 
 
+def viewed(h):
+    """A view taken before its base changes in place: PyTorch's view sees the change, so the graph cannot use its old node."""
+    h = h * 1.0
+    first = h[:, :2]
+    h += 1
+    return first.sum() + h.sum()
+
+
 def test_refuses_unmapped_calls():
     m = WithMixer().double()
     x = torch.randn(2, 4, dtype=torch.float64)
@@ -482,7 +495,9 @@ def test_refuses_unmapped_calls():
     for bad, what in ((lambda x: torch.cumsum(fc(x), 1).sum(), "torch.cumsum"),
                       (lambda x: fc(x).relu_().sum(), "Tensor.relu_"),
                       (lambda x: F.elu(fc(x)).sum(), "torch.nn.functional.elu"),
-                      (lambda x: F.relu(fc(x)[:, 1:], inplace=True).sum(), "torch.nn.functional.relu")):
+                      (lambda x: F.relu(fc(x)[:, 1:], inplace=True).sum(), "torch.nn.functional.relu"),
+                      (lambda x: torch.zeros(2, 4, dtype=torch.float64).add_(fc(x)).sum(), "Tensor.add_"),
+                      (lambda x: viewed(fc(x)), "Tensor.sum")):
         try:
             gt.capture(bad, x, model=fc)
         except gt.Unsupported as e:

@@ -87,6 +87,7 @@ class _Capture:
         self.modules = modules   # id(module) → path
         self.func = None         # the call being recorded (for messages)
         self.mask = None         # the mask a dropout call drew
+        self.version = {}        # id(tensor) → its in-place version counter when its node was recorded
 
     # -- names --------------------------------------------------------------------------------------------------
     def unique(self, name):
@@ -118,6 +119,7 @@ class _Capture:
 
     def _keep(self, t, node):
         self.node_of[id(t)] = node
+        self.version[id(t)] = t._version
         self.alive.append(t)
 
     def is_traced(self, x):
@@ -175,6 +177,10 @@ class _Capture:
         if isinstance(x, torch.Tensor):
             n = self.node_of.get(id(x))
             if n is not None:
+                if x._version != self.version.get(id(x), x._version):
+                    # Changed in place since it was recorded, through a view of it or the tensor it views.
+                    self.refuse("a tensor used after an in-place change of a tensor it shares memory with "
+                                "(a view or its base): write the change out of place")
                 return n
             if id(x) in self.params or (x.requires_grad and x.is_floating_point()):
                 if id(x) in self.params:
@@ -652,8 +658,8 @@ def _matmul(c, args, kwargs, out):
         bn = c.node("reshape", [bn], to=[b.shape[0], 1])
     n = c.node("matmul", [an, bn])
     shape = list(out.shape)
-    if a.dim() == 1 or b.dim() == 1:
-        return c.reshape(n, (None,), shape) if shape else c.node("sum", [n], shape=())
+    if a.dim() == 1 or b.dim() == 1:  # the added axis of size 1 dropped again
+        return c.node("reshape", [n], shape=shape, to=shape) if shape else c.node("sum", [n], shape=())
     c.nodes[n]["shape"] = shape
     return n
 
@@ -890,7 +896,8 @@ def _sdpa(c, args, kwargs, out):
 
 
 def _refuse_inplace(c, args, kwargs, out):
-    c.refuse("an in-place change of a tensor that depends on a parameter (write it out of place)")
+    c.refuse("an in-place change that GradTrace cannot follow (of a view, of a parameter, or one that makes a constant "
+             "depend on a parameter): write it out of place")
 
 
 FUNCTIONS = {
@@ -935,6 +942,10 @@ FUNCTIONS = {
     # in place
     "setitem": _refuse_inplace,
 }
+
+# In-place arithmetic that is taken when its target is already a node: the node of the target becomes the result.
+_IN_PLACE = {"iadd": "add", "add_": "add", "isub": "sub", "sub_": "sub", "imul": "mul", "mul_": "mul",
+             "itruediv": "div", "idiv": "div", "div_": "div"}
 
 # Calls that give a non-tensor, or a tensor that carries no gradient by nature, are never nodes.
 _UNTRACED = {"detach", "data", "grad", "requires_grad_", "size", "dim", "numel", "item", "tolist", "numpy", "argmax",
@@ -987,14 +998,22 @@ def _make_mode(torch, cap):
             if not outs:
                 return out
             cap.func = func
-            if name.endswith("_") and not name.endswith("__") or name.startswith("i") and name[1:] in FUNCTIONS and name not in FUNCTIONS:
-                _refuse_inplace(cap, args, kwargs, out)
             rule = FUNCTIONS.get(name)
+            if name in _IN_PLACE:
+                # x += y on a tensor that is already a node (and not a view): the node of x becomes x + y.
+                x = args[0]
+                if not (isinstance(x, torch.Tensor) and cap.node_of.get(id(x)) in cap.traced) or x._is_view():
+                    _refuse_inplace(cap, args, kwargs, out)
+                rule = FUNCTIONS[_IN_PLACE[name]]
+            elif name.endswith("_") and not name.endswith("__") or name.startswith("i") and name[1:] in FUNCTIONS and name not in FUNCTIONS:
+                _refuse_inplace(cap, args, kwargs, out)
             if rule is None:
                 cap.refuse("GradTrace has no function for it (gradtrace.torch.FUNCTIONS lists the %d calls it maps)" % len(FUNCTIONS))
             if not any(t.is_floating_point() for t in outs) and rule not in _COMPARISONS:
                 return out  # integer results (indices) carry no gradient: constants when used
             cap.mask = mask
+            if args and out is args[0] and id(out) in cap.version:
+                cap.version[id(out)] = out._version  # the target of an in-place call: its old node is the rule's input
             nodes = rule(cap, args, kwargs, out)
             if isinstance(out, torch.Tensor):
                 cap._keep(out, nodes)
