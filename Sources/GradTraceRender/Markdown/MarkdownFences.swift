@@ -197,7 +197,7 @@ public enum MarkdownFences {
 ///
 /// `format=svg|png`, `step=K|final|all`, `animate`, `alt="…"`, `title="…"`, `at="NAME=VALUE,…"`,
 /// `rankdir=LR|TB`, `theme=light|dark`, `mode=reverse|forward`, `wrt=NAME`, `wiggle=H`,
-/// `color=state|grad`, `labels=compact|numbers|full`, `max-width=PT`, `width=N|N%` (the displayed width:
+/// `color=state|grad`, `collapse=neuron|layer|module|module:N` (as `--collapse`), `labels=compact|numbers|full`, `max-width=PT`, `width=N|N%` (the displayed width:
 /// the block becomes `<img … width="N">`), `id=NAME` (name this block's program), `ref=NAME` (reuse the
 /// program of an earlier block with `id=NAME` in the same file), `src=PATH` (read the program from a
 /// file, relative to the Markdown file). Values may be quoted with `"` or `'`; inside quotes a backslash escapes the
@@ -220,7 +220,7 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     public enum Mode: String, Sendable, CaseIterable { case reverse, forward }
 
     /// Every option name, in the order they are documented.
-    public static let names = ["format", "step", "animate", "alt", "title", "at", "seed", "rankdir", "theme", "mode", "wrt", "wiggle", "color", "labels", "max-width",
+    public static let names = ["format", "step", "animate", "alt", "title", "at", "seed", "rankdir", "theme", "mode", "wrt", "wiggle", "color", "collapse", "labels", "max-width",
                                "width", "id", "ref", "src"]
 
     /// nil: the document's default (`--format`).
@@ -245,6 +245,8 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     public var mode: Mode = .reverse
     public var wrt: String?
     public var wiggle: Double?
+    /// `collapse=`: draw each neuron, layer or module (to a depth) as one node, as `--collapse`.
+    public var collapse: Grouping.Level?
     /// `color=grad`: colour nodes by log₁₀|derivative|.
     public var colorByGradient = false
     /// The displayed width, `600` (pixels) or `80%`; nil: the image's own size.
@@ -426,6 +428,11 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
                 guard let h = Double(value), h.isFinite, h != 0 else { throw bad("expected a finite, non-zero step such as 0.01") }
                 o.wiggle = h
             case "labels": o.labels = try pick(RenderStyle.LabelMode.self)
+            case "collapse":
+                guard let level = Grouping.Level(value) else {
+                    throw bad("expected neuron, layer, module or module:N (N from 1 to \(Grouping.Level.maxDepth))")
+                }
+                o.collapse = level
             case "max-width":
                 guard let w = Double(value), w >= 100, w <= 100_000 else { throw bad("expected a width in points between 100 and 100000") }
                 o.maxWidth = w
@@ -465,6 +472,8 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
             for key in ["wrt", "wiggle"] {
                 if let p = o.positions[key] { throw ParseError(offset: p, message: "'\(key)=' belongs to mode=forward") }
             }
+        } else if let p = o.positions["collapse"] {
+            throw ParseError(offset: p, message: "'collapse=' draws the backward pass; it does not combine with mode=forward")
         } else if o.wrt == nil {
             throw ParseError(offset: o.positions["mode"] ?? 0, message: "mode=forward needs wrt=NAME (the input to take tangents with respect to)")
         }
@@ -483,6 +492,7 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
         case "wrt": return "x"
         case "wiggle": return "0.01"
         case "color": return "grad"
+        case "collapse": return "module:2"
         case "labels": return "numbers"
         case "max-width": return "600"
         case "width": return "600"
@@ -512,6 +522,7 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
         if seed != 0 { s += "seed=\(seed)\n" }   // only when given, so earlier blocks keep their names
         s += "rankdir=\(rankdir.rawValue)\ntheme=\(theme.rawValue)\nmode=\(mode.rawValue)\n"
         s += "wrt=\(wrt ?? "-")\nwiggle=\(wiggle.map { "\($0)" } ?? "-")\ncolor=\(colorByGradient ? "grad" : "state")\n"
+        if let c = collapse { s += "collapse=\(c)\n" }   // only when given, so earlier blocks keep their names
         s += "labels=\(labels.rawValue)\nmax-width=\(maxWidth.map { "\($0)" } ?? "-")\n"
         return s
     }
