@@ -8,9 +8,9 @@ import random
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testrunner import run_tests  # noqa: E402
 import gradtrace_micrograd as g  # noqa: E402  (adds tanh/exp to PyPI micrograd)
 import gradtrace.micrograd as gm  # noqa: E402
 from micrograd.engine import Value  # noqa: E402
@@ -97,16 +97,4 @@ def test_show_returns_the_player():
     assert "<script" in player.html and "http://" not in player.html.replace("http://www.w3.org", "")
 
 
-tests = [test_neuron, test_mlp_demo, test_deterministic_and_subtraction_order, test_show_returns_the_player]
-passed = failed = 0
-for t in tests:
-    try:
-        t()
-        passed += 1
-        print("ok    " + t.__name__)
-    except Exception:  # noqa: BLE001
-        failed += 1
-        print("FAIL  " + t.__name__)
-        traceback.print_exc(limit=3)
-print("python bridge: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+run_tests("python bridge", [test_neuron, test_mlp_demo, test_deterministic_and_subtraction_order, test_show_returns_the_player], limit=3)

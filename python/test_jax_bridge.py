@@ -8,9 +8,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testrunner import run_tests  # noqa: E402
 BIN = os.path.abspath(sys.argv[1])
 os.environ["GRADTRACE"] = BIN
 import numpy as np  # noqa: E402
@@ -104,17 +104,5 @@ def test_pinned_version():
     assert jax.__version__ == PINNED, "tested against JAX %s, found %s: pin it (scripts/test-python.sh)" % (PINNED, jax.__version__)
 
 
-tests = [test_pinned_version, test_mlp_log_softmax_pick, test_attention_head, test_elementwise_and_reductions,
-         test_refuses_unmapped_primitives]
-passed = failed = 0
-for t in tests:
-    try:
-        t()
-        passed += 1
-        print("ok    " + t.__name__)
-    except Exception:  # noqa: BLE001
-        failed += 1
-        print("FAIL  " + t.__name__)
-        traceback.print_exc(limit=4)
-print("jax bridge: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+run_tests("jax bridge", [test_pinned_version, test_mlp_log_softmax_pick, test_attention_head, test_elementwise_and_reductions,
+         test_refuses_unmapped_primitives])

@@ -11,6 +11,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testrunner import run_tests  # noqa: E402
+
 import jax
 
 jax.config.update("jax_enable_x64", True)
@@ -245,20 +248,10 @@ def dropout_case():
 
 
 def main():
-    passed = failed = 0
     jobs = [(c[0], lambda c=c: run(c[1], c[2], c[3], c[4])) for c in CASES]
     jobs += [(name, lambda s=s: run(sample(s[1]), s[2], s[3], s[4])) for s in SAMPLES for name in [s[0]]]
     jobs.append(("dropout: a seeded 0 or 1/(1 − p) mask, the same in value and gradient", dropout_case))
-    for name, job in jobs:
-        try:
-            n = job()
-            print("ok    %s (%d gradient elements)" % (name, n))
-            passed += 1
-        except Exception as e:  # noqa: BLE001  (a failing case is reported, then the others run)
-            print("FAIL  %s: %s" % (name, e))
-            failed += 1
-    print("layers vs jax: %d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    run_tests("layers vs jax", jobs)
 
 
 main()

@@ -9,9 +9,9 @@ import random
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testrunner import run_tests  # noqa: E402
 BIN = os.path.abspath(sys.argv[1])
 os.environ["GRADTRACE"] = BIN
 import gradtrace  # noqa: E402
@@ -47,6 +47,17 @@ def test_parameters_named_by_path_and_gradients_agree():
     for path, v in params:
         assert close(grads[path], v.grad), (path, grads[path], v.grad)
     assert model.layers[0].neurons[1].w[2].grad == next(v for p, v in params if p == "layers.0.neurons.1.w.2").grad
+
+
+def test_subtracting_a_number_keeps_the_order():
+    # model(x) - 1.0 is micrograd's model(x) + Value(-1.0): drawn t + -1, the number second as written.
+    model, loss = demo()
+    g = gm.capture(loss, model=model)
+    nodes = g.doc["nodes"]
+    adds = [n for n in nodes if n["op"] == "+" and any(nodes[i]["op"] == "const" for i in n["inputs"])]
+    assert adds, "no sum with a constant"
+    for n in adds:
+        assert nodes[n["inputs"][0]]["op"] != "const" and nodes[n["inputs"][1]]["op"] == "const", n
 
 
 def test_reference_gradients_checked():
@@ -108,17 +119,6 @@ def test_refusals_are_errors():
         raise AssertionError("a name with a newline was accepted")
 
 
-tests = [test_parameters_named_by_path_and_gradients_agree, test_reference_gradients_checked,
-         test_one_name_per_node_and_neurons_collapse, test_save_by_extension_and_inline_svg, test_refusals_are_errors]
-passed = failed = 0
-for t in tests:
-    try:
-        t()
-        passed += 1
-        print("ok    " + t.__name__)
-    except Exception:  # noqa: BLE001
-        failed += 1
-        print("FAIL  " + t.__name__)
-        traceback.print_exc(limit=4)
-print("micrograd capture: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+run_tests("micrograd capture", [test_parameters_named_by_path_and_gradients_agree, test_subtracting_a_number_keeps_the_order,
+         test_reference_gradients_checked, test_one_name_per_node_and_neurons_collapse, test_save_by_extension_and_inline_svg,
+         test_refusals_are_errors])

@@ -6,7 +6,11 @@ in both directions, kept and negative axes, indexing, pick and cross_entropy.
 Prints one line per case and `tensors vs autograd: N passed, M failed`; exits 1 when one failed."""
 import json
 import subprocess
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testrunner import run_tests  # noqa: E402
 
 import autograd.numpy as np
 from autograd import grad
@@ -135,17 +139,7 @@ def run(case):
 
 
 def main():
-    passed = failed = 0
-    for case in CASES:
-        try:
-            n = run(case)
-            print("ok    %s (%d gradient elements)" % (case[0], n))
-            passed += 1
-        except Exception as e:  # noqa: BLE001  (a failing case is reported, then the others run)
-            print("FAIL  %s: %s" % (case[0], e))
-            failed += 1
-    print("tensors vs autograd: %d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    run_tests("tensors vs autograd", [(case[0], lambda case=case: run(case)) for case in CASES])
 
 
 main()

@@ -27,13 +27,25 @@ done
 "$bin" render samples/tensors/transformer-block.grad -o output/tensors/transformer-block.clusters.svg --clusters --rankdir TB
 "$bin" render samples/tensors/transformer-block.grad -o output/tensors/transformer-block.modules.png --collapse module --rankdir TB
 echo "output/tensors/transformer-block.{clusters.svg,modules.png}"
+# Graphs captured from frameworks (samples/bridges/*.json, written by gradtrace.torch / gradtrace.jax and committed,
+# so this job needs no framework): traced, rendered and checked against the framework's own gradients.
+mkdir -p output/bridges
+for s in samples/bridges/*.json; do
+  name=$(basename "$s" .json)
+  "$bin" trace "$s" > "output/bridges/$name.trace.txt"
+  "$bin" render "$s" -o "output/bridges/$name.svg" --rankdir TB
+  "$bin" render "$s" -o "output/bridges/$name.png" --rankdir TB
+  "$bin" check "$s" > "output/bridges/$name.check.txt"
+  echo "output/bridges/$name.{svg,png,trace.txt,check.txt}"
+done
 # The pictures README.md shows (small, committed).
 mkdir -p output/showcase
 "$bin" render samples/loss.grad -o output/showcase/loss.png --scale 1.5
 "$bin" render samples/loss.grad -o output/showcase/loss-step3.png --step 3 --scale 1.5
 "$bin" render samples/neuron.grad -o output/showcase/neuron.svg --title "micrograd's neuron: o = tanh(x1·w1 + x2·w2 + b)"
 "$bin" render samples/tensors/broadcast-bias.grad -o output/showcase/tensor-bias.png --scale 1.5 --rankdir TB
-echo "output/showcase/{loss.png,loss-step3.png,neuron.svg,tensor-bias.png}"
+"$bin" render samples/bridges/torch-attention.json -o output/showcase/torch-attention.png --rankdir TB --scale 1
+echo "output/showcase/{loss.png,loss-step3.png,neuron.svg,tensor-bias.png,torch-attention.png}"
 # The documentation sample: a Markdown page whose gradtrace fences become pictures.
 "$bin" markdown samples/docs/guide.md -o output/docs/guide.md
 echo "output/docs/guide.md"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Python side against frameworks from PyPI: the micrograd bridge (gradtrace_micrograd.py and gradtrace.micrograd),
-# tensor programs against NumPy + HIPS autograd, and the layer functions against JAX in float64. Each framework set
+# tensor programs against NumPy + HIPS autograd, the layer functions and the JAX bridge against JAX in float64, and the
+# PyTorch bridge against PyTorch. Each framework set
 # lives in its own virtual environment outside the clone, under ${GRADTRACE_VENVS:-~/.cache/gradtrace-test-venvs},
 # created once and reused (a second run downloads nothing). Never skipped: a missing piece is a failure.
 # Usage: scripts/test-python.sh [GRADTRACE_BIN]   (default: .build/debug/gradtrace, built if missing)
@@ -35,6 +36,10 @@ jpy=${GRADTRACE_JAX_VENV:+$GRADTRACE_JAX_VENV/bin/python}
 [ -n "$jpy" ] || jpy=$(venv jax 'import jax, jaxlib; assert jax.__version__ == "0.10.2"' jax==0.10.2 jaxlib==0.10.2)
 "$jpy" python/test_layers_jax.py "$abs"
 "$jpy" python/test_jax_bridge.py "$abs"
+# The PyTorch bridge against PyTorch from PyPI, pinned (the plain PyPI wheel: about 3.0 GB downloaded with its CUDA
+# libraries, 5.4 GB installed, about 2 minutes to install here; the tests themselves take about 10 s).
+tpy=$(venv torch 'import torch, numpy; assert torch.__version__.split("+")[0] == "2.15.0"' torch==2.15.0 numpy)
+"$tpy" python/test_torch_bridge.py "$abs"
 # The differential oracle: 300 random programs over every function (fixed seed) against JAX in float64.
 # A long run: python/oracle.py BIN --seed S --count 5000.
 "$jpy" python/oracle.py "$abs" --seed 1 --count 300

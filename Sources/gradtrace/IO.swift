@@ -139,23 +139,12 @@ enum Files {
         if let kind { throw CLIError("'\(path)' is \(kind), not a program file") }
         if Int(st.st_size) > limit { throw CLIError("'\(path)' is \(st.st_size) bytes; program files are at most \(limit) bytes") }
         // Regular files read without blocking anyway; /proc files report size 0, so the limit is kept while reading.
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CLIError("cannot read '\(path)': \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
-            if out.count > limit { throw CLIError("'\(path)' is more than \(limit) bytes; program files are at most \(limit) bytes") }
-        }
-        return out
+        return try readAll(fd: fd, name: "'\(path)'", expected: Int(st.st_size), limit: limit)
     }
 
-    /// Reads to the end; `expected` (a regular file's size) reserves room once.
-    static func readAll(fd: Int32, name: String, expected: Int = 0) throws -> [UInt8] {
+    /// Reads to the end; `expected` (a regular file's size) reserves room once, and more than `limit` bytes
+    /// are refused as soon as they have been read.
+    static func readAll(fd: Int32, name: String, expected: Int = 0, limit: Int = .max) throws -> [UInt8] {
         var out: [UInt8] = []
         if expected > 0 && expected < 1 << 32 { out.reserveCapacity(expected + 1) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -167,6 +156,7 @@ enum Files {
             }
             if n == 0 { break }
             out.append(contentsOf: chunk[0..<n])
+            if out.count > limit { throw CLIError("\(name) is more than \(limit) bytes; program files are at most \(limit) bytes") }
         }
         return out
     }

@@ -2,8 +2,8 @@
 
 The walk reads only micrograd's public attributes: ``data``, ``_prev``, ``_op`` and, when present, ``label``.
 micrograd's op strings are passed through as they are ('+', '*', '**2', 'ReLU', 'tanh', 'exp', '' for a leaf).
-Because ``_prev`` is a set, inputs are put in a deterministic order: for '*' a constant leaf (such as the -1
-of micrograd's ``-b = b * -1``) comes second; otherwise children are ordered by their structure, so the same
+Because ``_prev`` is a set, inputs are put in a deterministic order: for '*' and '+' a constant leaf (such as the
+-1 of micrograd's ``-b = b * -1``, or the -1.0 of ``x - 1.0 = x + -1.0``) comes second; otherwise children are ordered by their structure, so the same
 graph always gives the same JSON. A node that uses one child twice (``a + a``: ``_prev`` holds it once) lists
 it twice.
 
@@ -61,8 +61,9 @@ def _ordered_inputs(v, sig):
     if len(kids) == 1 and op in ("+", "*"):
         return [kids[0], kids[0]]  # a + a, a * a
     def key(c):
+        # A number micrograd wrapped (the -1 of -b = b * -1, the -1.0 of x - 1.0 = x + -1.0) comes second, as written.
         unnamed_constant = _is_leaf(c) and not (getattr(c, "label", "") or "")
-        return (1 if (op == "*" and unnamed_constant) else 0, sig[id(c)])
+        return (1 if (op in ("*", "+") and unnamed_constant) else 0, sig[id(c)])
     return sorted(kids, key=key)
 
 

@@ -83,38 +83,12 @@ extension Program {
             }
             ops.append(op)
         }
-        // Topological order (iterative depth-first; a graph already in order keeps it).
-        var state = [UInt8](repeating: 0, count: nodes.count)  // 0 new, 1 on the stack, 2 done
-        var order: [Int] = []
-        order.reserveCapacity(nodes.count)
-        // Writers list inputs first: then the given order is the order, and no search is needed.
-        var ordered = true
-        for (k, n) in nodes.enumerated() where ordered {
-            for i in n.inputs where position[i].map({ $0 >= k }) ?? false { ordered = false }
-        }
-        if ordered { order = Array(nodes.indices); state = [] }
-        for start in nodes.indices where !ordered && state[start] == 0 {
-            var stack: [(node: Int, next: Int)] = [(start, 0)]
-            state[start] = 1
-            while let top = stack.last {
-                let n = nodes[top.node]
-                if top.next < n.inputs.count {
-                    stack[stack.count - 1].next += 1
-                    guard let child = position[n.inputs[top.next]] else { continue }
-                    switch state[child] {
-                    case 0:
-                        state[child] = 1
-                        stack.append((child, 0))
-                    case 1:
-                        throw GraphDescriptionError("\(label(nodes[child])) is part of a cycle (through \(label(n)))")
-                    default: break
-                    }
-                } else {
-                    state[top.node] = 2
-                    order.append(top.node)
-                    stack.removeLast()
-                }
-            }
+        // Topological order (a graph already in order keeps it).
+        let order: [Int]
+        switch TopologicalOrder.sort(count: nodes.count, position: position, inputs: { nodes[$0].inputs }) {
+        case .order(let o): order = o
+        case .cycle(let node, let through):
+            throw GraphDescriptionError("\(label(nodes[node])) is part of a cycle (through \(label(nodes[through])))")
         }
         // Build.
         var graph = Graph()

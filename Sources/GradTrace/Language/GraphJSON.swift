@@ -592,36 +592,11 @@ public enum GraphJSON {
 
     /// Positions in `nodes` in an order where inputs come first (a graph already in order keeps it).
     static func topologicalOrder(_ nodes: [Node], position: IDPositions, file: String) throws(GraphJSONError) -> [Int] {
-        // Writers list inputs first: then the file's order is the order.
-        var ordered = true
-        for (k, n) in nodes.enumerated() where ordered {
-            for i in n.inputs where position[i].map({ $0 >= k }) ?? false { ordered = false }
+        switch TopologicalOrder.sort(count: nodes.count, position: position, inputs: { nodes[$0].inputs }) {
+        case .order(let order): return order
+        case .cycle(let node, let through):
+            throw GraphJSONError.node(file: file, node: nodes[node].label, message: "it is part of a cycle (through \(nodes[through].label))")
         }
-        if ordered { return Array(nodes.indices) }
-        var state = [UInt8](repeating: 0, count: nodes.count)
-        var order: [Int] = []
-        order.reserveCapacity(nodes.count)
-        for start in nodes.indices where state[start] == 0 {
-            var stack: [(node: Int, next: Int)] = [(start, 0)]
-            state[start] = 1
-            while let top = stack.last {
-                let n = nodes[top.node]
-                if top.next < n.inputs.count {
-                    stack[stack.count - 1].next += 1
-                    guard let child = position[n.inputs[top.next]] else { continue }
-                    switch state[child] {
-                    case 0: state[child] = 1; stack.append((child, 0))
-                    case 1: throw GraphJSONError.node(file: file, node: nodes[child].label, message: "it is part of a cycle (through \(n.label))")
-                    default: break
-                    }
-                } else {
-                    state[top.node] = 2
-                    order.append(top.node)
-                    stack.removeLast()
-                }
-            }
-        }
-        return order
     }
 
     static func buildTensor(_ doc: Document, file: String, values overrides: [String: Tensor], result: String?) throws -> Program {

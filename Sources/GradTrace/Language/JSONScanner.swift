@@ -146,15 +146,15 @@ struct JSONScanner {
         offset += 1
     }
 
-    /// The next key of the open object and its `:`, or nil at its `}` (consumed). `first` is true
-    /// before the first key.
-    mutating func nextKey(_ first: inout Bool) throws(GraphJSONError) -> String? {
+    /// Moves to the opening quote of the next key of the open object (past the `,` that separates members),
+    /// or consumes the object's `}` and returns false. `first` is true before the first key.
+    private mutating func startKey(_ first: inout Bool) throws(GraphJSONError) -> Bool {
         skipSpace()
         guard offset < count else { throw error(at: offset, "unexpected end of the input: expected '}' or a key") }
         if bytes[offset] == 125 {
             offset += 1
             depth -= 1
-            return nil
+            return false
         }
         if !first {
             guard bytes[offset] == 44 else { throw error(at: offset, "expected ',' or '}' after a member, found \(describeByte(at: offset))") }
@@ -165,6 +165,13 @@ struct JSONScanner {
         guard offset < count, bytes[offset] == 34 else {
             throw error(at: offset, "expected a key (a string in double quotes), found \(describeByte(at: offset))")
         }
+        return true
+    }
+
+    /// The next key of the open object and its `:`, or nil at its `}` (consumed). `first` is true
+    /// before the first key.
+    mutating func nextKey(_ first: inout Bool) throws(GraphJSONError) -> String? {
+        guard try startKey(&first) else { return nil }
         let key = try string()
         skipSpace()
         guard offset < count, bytes[offset] == 58 else { throw error(at: offset, "expected ':' after the key \"\(key)\", found \(describeByte(at: offset))") }
@@ -175,22 +182,7 @@ struct JSONScanner {
     /// As ``nextKey(_:)``, but a key without escapes comes back as its byte range, not built as a String
     /// (the graph reader matches the keys of 10⁶ nodes this way).
     mutating func nextRawKey(_ first: inout Bool) throws(GraphJSONError) -> Range<Int>? {
-        skipSpace()
-        guard offset < count else { throw error(at: offset, "unexpected end of the input: expected '}' or a key") }
-        if bytes[offset] == 125 {
-            offset += 1
-            depth -= 1
-            return nil
-        }
-        if !first {
-            guard bytes[offset] == 44 else { throw error(at: offset, "expected ',' or '}' after a member, found \(describeByte(at: offset))") }
-            offset += 1
-            skipSpace()
-        }
-        first = false
-        guard offset < count, bytes[offset] == 34 else {
-            throw error(at: offset, "expected a key (a string in double quotes), found \(describeByte(at: offset))")
-        }
+        guard try startKey(&first) else { return nil }
         let start = offset + 1
         var i = start
         while i < count && bytes[i] != 34 && bytes[i] != 92 && bytes[i] >= 32 && bytes[i] < 128 { i += 1 }
@@ -386,21 +378,7 @@ struct JSONScanner {
         var i = range.lowerBound
         while i < range.upperBound {
             if bytes[i] < 0x80 { i += 1; continue }
-            let b = bytes[i]
-            let len: Int
-            var low: UInt8 = 0x80, high: UInt8 = 0xBF
-            switch b {
-            case 0xC2...0xDF: len = 2
-            case 0xE0: len = 3; low = 0xA0
-            case 0xED: len = 3; high = 0x9F
-            case 0xE1...0xEF: len = 3
-            case 0xF0: len = 4; low = 0x90
-            case 0xF4: len = 4; high = 0x8F
-            case 0xF1...0xF3: len = 4
-            default: throw error(at: i, "a string holds bytes that are not UTF-8 (is it a binary file?)")
-            }
-            guard i + len <= range.upperBound, bytes[i + 1] >= low, bytes[i + 1] <= high,
-                  (2..<len).allSatisfy({ bytes[i + $0] & 0xC0 == 0x80 }) else {
+            guard let len = UTF8Validation.sequenceLength(bytes, at: i, end: range.upperBound) else {
                 throw error(at: i, "a string holds bytes that are not UTF-8 (is it a binary file?)")
             }
             i += len

@@ -100,36 +100,22 @@ public struct Program: Sendable {
 
     /// The 1-based line of the first byte sequence that is not UTF-8, or nil when all is well.
     static func firstInvalidUTF8Line(_ bytes: [UInt8]) -> Int? {
-        var line = 1
-        var i = 0
-        let n = bytes.count
-        while i < n {
-            let b = bytes[i]
-            if b < 0x80 {
-                if b == 10 { line += 1 }
-                i += 1
-                continue
+        bytes.withUnsafeBufferPointer { p -> Int? in
+            var line = 1
+            var i = 0
+            let n = p.count
+            while i < n {
+                let b = p[i]
+                if b < 0x80 {
+                    if b == 10 { line += 1 }
+                    i += 1
+                    continue
+                }
+                guard let len = UTF8Validation.sequenceLength(p, at: i, end: n) else { return line }
+                i += len
             }
-            // The well-formed sequences of Unicode 15 table 3-7: the second byte's range depends on
-            // the first, which refuses overlong forms, UTF-16 surrogates and code points above U+10FFFF.
-            let len: Int
-            var low: UInt8 = 0x80, high: UInt8 = 0xBF
-            switch b {
-            case 0xC2...0xDF: len = 2
-            case 0xE0: len = 3; low = 0xA0
-            case 0xED: len = 3; high = 0x9F
-            case 0xE1...0xEF: len = 3
-            case 0xF0: len = 4; low = 0x90
-            case 0xF4: len = 4; high = 0x8F
-            case 0xF1...0xF3: len = 4
-            default: return line
-            }
-            if i + len > n { return line }
-            if bytes[i + 1] < low || bytes[i + 1] > high { return line }
-            for k in 2..<len where bytes[i + k] & 0xC0 != 0x80 { return line }
-            i += len
+            return nil
         }
-        return nil
     }
 }
 
