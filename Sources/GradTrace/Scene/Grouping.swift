@@ -111,7 +111,7 @@ public struct Grouping: Sendable {
     /// The levels of a dotted name: its parts, except that a number joins the part before it, as
     /// PyTorch names the items of a list of modules (`layers.0.neurons.1.w.2` has the levels
     /// `layers.0`, `neurons.1`, `w.2`; `l1.n2.w0` has `l1`, `n2`, `w0`).
-    static func levels(of name: String) -> [Substring] {
+    public static func levels(of name: String) -> [Substring] {
         var out: [Substring] = []
         var start = name.startIndex
         var i = name.startIndex
