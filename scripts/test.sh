@@ -9,7 +9,7 @@ swift build --build-tests
 swift test --skip-build
 # The benchmark as a smoke run (debug build, small sizes; prints figures, asserts no timing).
 .build/debug/gradtrace-bench smoke
-scripts/test-python.sh .build/debug/gradtrace   # the Python bridge against micrograd from PyPI
+scripts/test-python.sh .build/debug/gradtrace   # the Python bridges against micrograd, autograd, JAX and PyTorch (torch: ~3 GB, once)
 scripts/test-docs.sh .build/debug/gradtrace     # MkDocs plugin, Sphinx directive (from PyPI), README/docs examples run as written
 scripts/test-notebook.sh .build/debug/gradtrace # the Python package in a real Jupyter kernel (nbclient), the executed notebook screenshotted
 scripts/test-wheel.sh .build/debug/gradtrace    # the wheel on a clean Debian root (debootstrap), against this build

@@ -1,3 +1,4 @@
+import GradTrace
 import GradTraceRender
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Glibc
 ///
 /// A failed write (a full disk, a closed descriptor) is remembered, not ignored: ``finish()``
 /// reports it, so `gradtrace trace … > /dev/full` exits non-zero.
-final class StandardOutput: TextOutputStream, @unchecked Sendable {
+final class StandardOutput: UTF8OutputStream, @unchecked Sendable {
     static let shared = StandardOutput()
     private var buffer: [UInt8] = []
     /// Why standard output could not be written, once a write has failed.
@@ -17,6 +18,15 @@ final class StandardOutput: TextOutputStream, @unchecked Sendable {
     func write(_ string: String) {
         buffer.append(contentsOf: string.utf8)
         if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func write(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+        if buffer.count + bytes.count > 1 << 16 { flush() }
+        if bytes.count >= 1 << 16 {
+            writeAll(UnsafeRawBufferPointer(bytes))
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
     }
 
     func write(bytes: [UInt8]) {
@@ -37,9 +47,13 @@ final class StandardOutput: TextOutputStream, @unchecked Sendable {
     }
 
     private func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { writeAll($0) }
+    }
+
+    private func writeAll(_ raw: UnsafeRawBufferPointer) {
         guard failure == nil else { return }
         if StandardStreams.outputWasClosed { failure = "it is closed"; return }
-        bytes.withUnsafeBytes { raw in
+        do {
             var off = 0
             while off < raw.count {
                 let n = Glibc.write(1, raw.baseAddress! + off, raw.count - off)
@@ -145,19 +159,34 @@ enum Files {
     /// Reads to the end; `expected` (a regular file's size) reserves room once, and more than `limit` bytes
     /// are refused as soon as they have been read.
     static func readAll(fd: Int32, name: String, expected: Int = 0, limit: Int = .max) throws -> [UInt8] {
-        var out: [UInt8] = []
-        if expected > 0 && expected < 1 << 32 { out.reserveCapacity(expected + 1) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
+        // Straight into the array's storage (no chunk copies): sized for the whole file when its size is known.
+        var failure: Int32 = 0
+        var end = false
+        var out = [UInt8](unsafeUninitializedCapacity: expected > 0 && expected < 1 << 32 ? expected + 1 : 1 << 16) { buffer, count in
+            count = 0
+            while count < buffer.count && count <= limit {
+                let n = Glibc.read(fd, buffer.baseAddress! + count, buffer.count - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 { end = true; return }
+                count += n
+            }
+        }
+        var chunk = [UInt8]()
+        while failure == 0 && !end && out.count <= limit {
+            if chunk.isEmpty { chunk = [UInt8](repeating: 0, count: 1 << 16) }
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
             if n < 0 {
-                if errno == EINTR { continue }
-                throw CLIError("cannot read \(name): \(String(cString: strerror(errno)))")
+                if errno != EINTR { failure = errno }
+                continue
             }
-            if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
-            if out.count > limit { throw CLIError("\(name) is more than \(limit) bytes; program files are at most \(limit) bytes") }
+            if n == 0 { end = true } else { out.append(contentsOf: chunk[0..<n]) }
         }
+        if failure != 0 { throw CLIError("cannot read \(name): \(String(cString: strerror(failure)))") }
+        if out.count > limit { throw CLIError("\(name) is more than \(limit) bytes; program files are at most \(limit) bytes") }
         return out
     }
 }

@@ -108,4 +108,59 @@ struct NumberFormatTests {
             #expect(!s.contains(","), "short(\(x)) = \(s)")
         }
     }
+
+    /// The rule of ``NumberFormat/short(_:digits:)`` written plainly over strings: the shortest round-trip digits
+    /// rounded half up, plain from 1e-3 to 1e6, whole numbers below 1e15 as integers (the reference the
+    /// byte-level formatter is checked against).
+    static func referenceShort(_ x: Double, digits: Int) -> String {
+        if x.isNaN { return "nan" }
+        if x.isInfinite { return x < 0 ? "-inf" : "inf" }
+        if x == 0 { return "0" }
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        let text = abs(x).description
+        let parts = text.split(separator: "e")
+        let mantissa = parts[0], power = parts.count > 1 ? Int(parts[1])! : 0
+        let whole = mantissa.split(separator: ".", omittingEmptySubsequences: false)[0]
+        var d = Array(mantissa.filter { $0 != "." })
+        var e = whole.count - 1 + power
+        while d.count > 1 && d[0] == "0" { d.removeFirst(); e -= 1 }
+        while d.count > 1 && d.last == "0" { d.removeLast() }
+        if d.count > digits {
+            let up = d[digits] >= "5"
+            d = Array(d.prefix(digits))
+            if up {
+                var i = digits - 1
+                while i >= 0 && d[i] == "9" { d[i] = "0"; i -= 1 }
+                if i >= 0 { d[i] = Character(String(d[i].wholeNumberValue! + 1)) } else { d = ["1"] + d.dropLast(); e += 1 }
+            }
+        }
+        let sign = x < 0 ? "-" : ""
+        if e >= -3 && e < 6 {
+            while d.count > 1 && d.last == "0" && d.count > e + 1 { d.removeLast() }
+            if e < 0 { return sign + "0." + String(repeating: "0", count: -e - 1) + String(d) }
+            if d.count <= e + 1 { return sign + String(d) + String(repeating: "0", count: e + 1 - d.count) }
+            return sign + String(d[0...e]) + "." + String(d[(e + 1)...])
+        }
+        while d.count > 1 && d.last == "0" { d.removeLast() }
+        return sign + String(d[0]) + (d.count > 1 ? "." + String(d.dropFirst()) : "") + "e" + String(e)
+    }
+
+    @Test("short matches the plain rule, and shortLengthBound bounds its length, on 200,000 numbers")
+    func shortAgainstReference() {
+        var rng = SystemRandomNumberGenerator()
+        var values: [Double] = [0.999999, 0.9999996, 999999.5, 9.9999995e-4, 1e-3, 5e-324, -Double.leastNormalMagnitude,
+                                Double.greatestFiniteMagnitude, 1e15 + 0.5, 123456.65, 0.00099999995]
+        for _ in 0..<100_000 { values.append(Double(bitPattern: rng.next())) }  // every magnitude
+        for _ in 0..<100_000 {  // decimal-looking values near the format's boundaries
+            let m = Double(Int.random(in: -9_999_999...9_999_999, using: &rng)) / 1e6
+            values.append(m * pow(10, Double(Int.random(in: -8...9, using: &rng))))
+        }
+        for x in values {
+            for digits in [1, 4, 6, 8] {
+                let text = NumberFormat.short(x, digits: digits)
+                #expect(text == Self.referenceShort(x, digits: digits), "short(\(x), digits: \(digits))")
+                #expect(NumberFormat.shortLengthBound(x, digits: digits) >= text.utf8.count, "bound of \(x), digits: \(digits)")
+            }
+        }
+    }
 }

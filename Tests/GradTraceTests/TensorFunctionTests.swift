@@ -20,6 +20,7 @@ struct TensorFunctionTests {
     /// added to ``TensorFunctions/table`` without an entry here fails ``everyFunctionHasACase``.
     static let cases: [String: [String]] = [
         "gelu": ["x = [[-2, -0.5, 0.1], [0.7, 1.5, 3]]; L = sum(gelu(x) * [1, -2, 3])"],
+        "erf": ["x = [[-2, -0.5, 0.1], [0.7, 1.5, 3]]; L = sum(erf(x) * [1, -2, 3]) + sum(erf(x * 0.5) ^ 2)"],
         "silu": ["x = [[-2, -0.5, 0.1], [0.7, 1.5, 3]]; L = sum(silu(x) ^ 2)"],
         "softplus": ["x = [[-30, -0.5, 0.1], [0.7, 1.5, 40]]; L = sum(softplus(x) * x)"],
         "leaky_relu": ["x = [[-2, -0.5, 0.1], [0.7, 1.5, 3]]; L = sum(leaky_relu(x) ^ 2 + leaky_relu(x, negative_slope=0.3) * x)"],

@@ -87,6 +87,7 @@ class _Capture:
         self.modules = modules   # id(module) → path
         self.func = None         # the call being recorded (for messages)
         self.mask = None         # the mask a dropout call drew
+        self.version = {}        # id(tensor) → its in-place version counter when its node was recorded
 
     # -- names --------------------------------------------------------------------------------------------------
     def unique(self, name):
@@ -118,6 +119,7 @@ class _Capture:
 
     def _keep(self, t, node):
         self.node_of[id(t)] = node
+        self.version[id(t)] = t._version
         self.alive.append(t)
 
     def is_traced(self, x):
@@ -175,6 +177,10 @@ class _Capture:
         if isinstance(x, torch.Tensor):
             n = self.node_of.get(id(x))
             if n is not None:
+                if x._version != self.version.get(id(x), x._version):
+                    # Changed in place since it was recorded, through a view of it or the tensor it views.
+                    self.refuse("a tensor used after an in-place change of a tensor it shares memory with "
+                                "(a view or its base): write the change out of place")
                 return n
             if id(x) in self.params or (x.requires_grad and x.is_floating_point()):
                 if id(x) in self.params:
@@ -311,14 +317,21 @@ def _softplus(c, args, kwargs, out):
 def _leaky_relu(c, args, kwargs, out):
     a = _bind(args, kwargs, ["input", "negative_slope", "inplace"], {"negative_slope": 0.01, "inplace": False})
     if a["inplace"]:
-        c.refuse("inplace=True changes a tensor that depends on a parameter")
+        _inplace(c, a["input"])
     return c.node("leaky_relu", [c.ref(a["input"])], shape=out.shape, negative_slope=float(a["negative_slope"]))
+
+
+def _inplace(c, x):
+    """inplace=True (nn.ReLU(inplace=True)): the tensor now holds the result, so its node becomes the new one.
+    On a view it would change another tensor behind the graph's back: refused."""
+    if x._is_view():
+        c.refuse("inplace=True on a view of another tensor (write it out of place)")
 
 
 def _activation(op):
     def rule(c, args, kwargs, out):
         if kwargs.get("inplace") or (len(args) > 1 and args[1] is True):
-            c.refuse("inplace=True changes a tensor that depends on a parameter")
+            _inplace(c, args[0])
         return c.node(op, [c.ref(args[0])], shape=out.shape)
     return rule
 
@@ -645,8 +658,8 @@ def _matmul(c, args, kwargs, out):
         bn = c.node("reshape", [bn], to=[b.shape[0], 1])
     n = c.node("matmul", [an, bn])
     shape = list(out.shape)
-    if a.dim() == 1 or b.dim() == 1:
-        return c.reshape(n, (None,), shape) if shape else c.node("sum", [n], shape=())
+    if a.dim() == 1 or b.dim() == 1:  # the added axis of size 1 dropped again
+        return c.node("reshape", [n], shape=shape, to=shape) if shape else c.node("sum", [n], shape=())
     c.nodes[n]["shape"] = shape
     return n
 
@@ -847,7 +860,7 @@ def _dropout(c, args, kwargs, out):
     """Dropout as it happened: x times the mask PyTorch drew (a constant, 0 or 1/(1 − p))."""
     a = _bind(args, kwargs, ["input", "p", "training", "inplace"], {"p": 0.5, "training": True, "inplace": False})
     if a["inplace"]:
-        c.refuse("inplace=True changes a tensor that depends on a parameter")
+        _inplace(c, a["input"])
     mask = c.mask
     if not a["training"] or a["p"] == 0 or mask is None:
         return c.ref(a["input"])
@@ -883,7 +896,8 @@ def _sdpa(c, args, kwargs, out):
 
 
 def _refuse_inplace(c, args, kwargs, out):
-    c.refuse("an in-place change of a tensor that depends on a parameter (write it out of place)")
+    c.refuse("an in-place change that GradTrace cannot follow (of a view, of a parameter, or one that makes a constant "
+             "depend on a parameter): write it out of place")
 
 
 FUNCTIONS = {
@@ -929,6 +943,10 @@ FUNCTIONS = {
     "setitem": _refuse_inplace,
 }
 
+# In-place arithmetic that is taken when its target is already a node: the node of the target becomes the result.
+_IN_PLACE = {"iadd": "add", "add_": "add", "isub": "sub", "sub_": "sub", "imul": "mul", "mul_": "mul",
+             "itruediv": "div", "idiv": "div", "div_": "div"}
+
 # Calls that give a non-tensor, or a tensor that carries no gradient by nature, are never nodes.
 _UNTRACED = {"detach", "data", "grad", "requires_grad_", "size", "dim", "numel", "item", "tolist", "numpy", "argmax",
              "argmin", "argsort", "nonzero", "sign", "round", "floor", "ceil", "long", "int", "bool", "zeros_like",
@@ -973,19 +991,29 @@ def _make_mode(torch, cap):
             else:
                 out = func(*args, **kwargs)
             if not traced:
+                if name.endswith("_") and not name.endswith("__") and args and isinstance(args[0], torch.Tensor):
+                    cap.node_of.pop(id(args[0]), None)  # a constant changed in place: written again when next used
                 return out
             outs = list(_tensors(out, torch))
             if not outs:
                 return out
             cap.func = func
-            if name.endswith("_") and not name.endswith("__") or name.startswith("i") and name[1:] in FUNCTIONS and name not in FUNCTIONS:
-                _refuse_inplace(cap, args, kwargs, out)
             rule = FUNCTIONS.get(name)
+            if name in _IN_PLACE:
+                # x += y on a tensor that is already a node (and not a view): the node of x becomes x + y.
+                x = args[0]
+                if not (isinstance(x, torch.Tensor) and cap.node_of.get(id(x)) in cap.traced) or x._is_view():
+                    _refuse_inplace(cap, args, kwargs, out)
+                rule = FUNCTIONS[_IN_PLACE[name]]
+            elif name.endswith("_") and not name.endswith("__") or name.startswith("i") and name[1:] in FUNCTIONS and name not in FUNCTIONS:
+                _refuse_inplace(cap, args, kwargs, out)
             if rule is None:
                 cap.refuse("GradTrace has no function for it (gradtrace.torch.FUNCTIONS lists the %d calls it maps)" % len(FUNCTIONS))
             if not any(t.is_floating_point() for t in outs) and rule not in _COMPARISONS:
                 return out  # integer results (indices) carry no gradient: constants when used
             cap.mask = mask
+            if args and out is args[0] and id(out) in cap.version:
+                cap.version[id(out)] = out._version  # the target of an in-place call: its old node is the rule's input
             nodes = rule(cap, args, kwargs, out)
             if isinstance(out, torch.Tensor):
                 cap._keep(out, nodes)
@@ -1004,19 +1032,25 @@ def _make_mode(torch, cap):
 _COMPARISONS = {FUNCTIONS[k] for k in ("lt", "le", "gt", "ge", "eq", "ne", "less", "less_equal", "greater", "greater_equal", "not_equal")}
 
 
-def _closure_module(fn, torch):
-    """The modules with parameters that fn reads from its closure or its globals (``lambda x: crit(model(x), y)``):
-    one is the model itself; several are named by their variable names (``encoder.fc.weight``); None when none."""
+def _free_variables(fn):
+    """(name, value) of the variables fn reads from its closure and its globals, in order."""
     code = getattr(fn, "__code__", None)
     if code is None:
-        return None
+        return []
     found = []
     for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
         try:
             found.append((name, cell.cell_contents))
         except ValueError:  # an empty cell
             continue
-    found += [(name, getattr(fn, "__globals__", {}).get(name)) for name in code.co_names]
+    scope = getattr(fn, "__globals__", {})
+    return found + [(name, scope[name]) for name in code.co_names if name in scope]
+
+
+def _closure_module(fn, torch):
+    """The modules with parameters that fn reads from its closure or its globals (``lambda x: crit(model(x), y)``):
+    one is the model itself; several are named by their variable names (``encoder.fc.weight``); None when none."""
+    found = _free_variables(fn)
     modules, seen = [], set()
     for name, value in found:
         if isinstance(value, torch.nn.Module) and id(value) not in seen and any(True for _ in value.parameters()):
@@ -1072,6 +1106,11 @@ def capture(fn, *args, model=None, name="loss", **kwargs):
             params[id(p)] = (pname, pname.rpartition(".")[0])
         for mname, m in model.named_modules():
             modules[id(m)] = mname
+    # Tensors that need a gradient and that fn reads by name from its closure or globals (makemore's C, W1, b1)
+    # are parameters named by their variable names.
+    for vname, value in _free_variables(fn):
+        if isinstance(value, torch.Tensor) and value.requires_grad and value.is_floating_point() and id(value) not in params:
+            params[id(value)] = (vname, "")
     cap = _Capture(torch, params, modules, _argument_names(fn, args, kwargs, torch))
     # Parameters that are also fn's arguments keep their parameter names.
     for key in params:

@@ -1,9 +1,10 @@
 /// Compares GradTrace's gradients with a framework's own (a graph file's `"reference": {"grads": …}`):
 /// per input the largest relative difference, where it is, and both values there.
 ///
-/// The difference of two elements is taken relative to the larger of them, or to a millionth of the
-/// input's largest gradient where both are smaller than that (so that rounding noise around an exact
-/// zero is not called a disagreement).
+/// The difference of two elements is taken relative to the larger of them, or, where both are smaller,
+/// to the input's largest gradient times the tolerance (a millionth at least), so that rounding noise
+/// around an exact zero is not called a disagreement: a float32 framework (tolerance 1e-3) is held to
+/// float32 rounding of its largest gradient, not to relative agreement in elements a million times smaller.
 ///
 /// ```text
 /// input  shape   max rel. difference  at      gradtrace  torch
@@ -43,7 +44,7 @@ public struct ReferenceCheck: Sendable {
             guard ours.shape == theirs.shape || (ours.count == 1 && theirs.count == 1) else {
                 throw Mismatch(description: "\"reference\" gradient of '\(name)' has shape \(theirs.shapeText), but the input has shape \(ours.shapeText)")
             }
-            let scale = max(ours.maxMagnitude, theirs.maxMagnitude) * 1e-6
+            let scale = max(ours.maxMagnitude, theirs.maxMagnitude) * max(1e-6, reference.tolerance)
             var worst = 0.0, at = 0
             for i in 0..<ours.count {
                 let a = ours.data[i], b = theirs.data[i]

@@ -26,6 +26,12 @@ public struct NameIndex: Sendable {
         return [first] + (aliases[id] ?? [])
     }
 
+    /// Calls `body` with every named node and its first name, in no particular order (no lookups: a
+    /// table of all names is built in one sweep).
+    public func forEachFirstName(_ body: (NodeID, String) -> Void) {
+        for (id, name) in primary { body(id, name) }
+    }
+
     /// The first name of node `id`, if any.
     public func name(of id: NodeID) -> String? { primary[id] }
 

@@ -70,8 +70,15 @@ extension Op {
     /// Op.powConst(2).derivativeFormula(wrt: 0, operands: ["u"])         // "2u"
     /// ```
     public func derivativeFormula(wrt i: Int, operands: [String]) -> String {
-        let a = Self.wrap(operands.first ?? "a")
-        let b = Self.wrap(operands.count > 1 ? operands[1] : "b")
+        derivativeFormula(wrt: i, first: operands.first, second: operands.count > 1 ? operands[1] : nil)
+    }
+
+    /// ``derivativeFormula(wrt:operands:)`` with the operands' texts given one by one (no array: a long
+    /// trace writes millions of formulas).
+    public func derivativeFormula(wrt i: Int, first: String?, second: String?) -> String {
+        // Wrapped only when a formula uses them.
+        var a: String { Self.wrap(first ?? "a") }
+        var b: String { Self.wrap(second ?? "b") }
         switch self {
         case .input, .constant: return "0"
         case .add: return "1"
@@ -85,16 +92,16 @@ extension Op {
             if c == 0 { return "0" }
             return NumberFormat.exact(c) + "·" + a + Self.superscript(c - 1)
         case .pow: return i == 0 ? "\(b)·\(a)^(\(b)−1)" : "\(a)^\(b)·ln \(a)"
-        case .exp: return "exp(\(operands.first ?? "a"))"
+        case .exp: return "exp(\(first ?? "a"))"
         case .log: return "1/\(a)"
-        case .sin: return "cos(\(operands.first ?? "a"))"
-        case .cos: return "−sin(\(operands.first ?? "a"))"
-        case .tan: return "1 + tan²(\(operands.first ?? "a"))"
-        case .tanh: return "1 − tanh²(\(operands.first ?? "a"))"
-        case .sigmoid: return "σ(\(operands.first ?? "a"))·(1 − σ(\(operands.first ?? "a")))"
-        case .relu: return "[\(operands.first ?? "a") > 0]"
+        case .sin: return "cos(\(first ?? "a"))"
+        case .cos: return "−sin(\(first ?? "a"))"
+        case .tan: return "1 + tan²(\(first ?? "a"))"
+        case .tanh: return "1 − tanh²(\(first ?? "a"))"
+        case .sigmoid: return "σ(\(first ?? "a"))·(1 − σ(\(first ?? "a")))"
+        case .relu: return "[\(first ?? "a") > 0]"
         case .sqrt: return "1/(2√\(a))"
-        case .abs: return "sign(\(operands.first ?? "a"))"
+        case .abs: return "sign(\(first ?? "a"))"
         }
     }
 

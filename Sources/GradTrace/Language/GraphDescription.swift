@@ -1,6 +1,22 @@
 /// One node of a graph given as data rather than as program text: what `gradtrace` reads from a
 /// JSON graph (the `nodes` of `trace --json`, or what `python/gradtrace_micrograd.py` writes).
-public struct NodeDescription: Sendable, Equatable {
+/// What ``Program/build(nodes:output:inputs:result:)`` reads of a node: ``NodeDescription`` and the graph-JSON
+/// reader's own nodes (read in place, without a copy).
+protocol NodeDescribing {
+    var id: Int { get }
+    var name: String? { get }
+    var op: String { get }
+    var inputs: [Int] { get }
+    /// A leaf's value.
+    var leafValue: Double? { get }
+    var exponent: Double? { get }
+}
+
+extension NodeDescription {
+    var leafValue: Double? { value }
+}
+
+public struct NodeDescription: Sendable, Equatable, NodeDescribing {
     /// The node's id in the description: any integer, unique; inputs refer to it.
     public var id: Int
     /// The node's name (`"x"`, `"L"`), or nil.
@@ -64,8 +80,14 @@ extension Program {
     /// - Complexity: O(nodes + edges), without recursion.
     public static func build(nodes: [NodeDescription], output: OutputReference? = nil,
                              inputs overrides: [String: Double] = [:], result: String? = nil) throws -> Program {
+        try build(described: nodes, output: output, inputs: overrides, result: result)
+    }
+
+    /// ``build(nodes:output:inputs:result:)`` for any kind of node description.
+    static func build<Node: NodeDescribing>(described nodes: [Node], output: OutputReference?,
+                                            inputs overrides: [String: Double], result: String?) throws -> Program {
         guard !nodes.isEmpty else { throw GraphDescriptionError("the graph has no nodes") }
-        func label(_ n: NodeDescription) -> String {
+        func label(_ n: Node) -> String {
             n.name.map { "node \(n.id) ('\($0)')" } ?? "node \(n.id)"
         }
         // Ids → positions.
@@ -100,7 +122,7 @@ extension Program {
             let n = nodes[i]
             switch ops[i] {
             case nil, .some(.constant):
-                guard let v = n.value else { throw GraphDescriptionError("\(label(n)): a leaf needs a numeric \"value\"") }
+                guard let v = n.leafValue else { throw GraphDescriptionError("\(label(n)): a leaf needs a numeric \"value\"") }
                 if ops[i] == .constant && n.name == nil {
                     newID[i] = graph.addConstant(v)
                 } else {
@@ -113,11 +135,15 @@ extension Program {
                 }
             case .some(let op):
                 // Inputs were checked to exist and, in this order, come first.
-                let ids = n.inputs.compactMap { position[$0].map { newID[$0] } }
-                guard ids.count == op.arity, ids.allSatisfy({ $0 >= 0 }) else {
-                    throw GraphDescriptionError("\(label(n)): its inputs could not be resolved")
+                var ids = (-1, -1)
+                for (k, input) in n.inputs.enumerated() {
+                    guard k < op.arity, let p = position[input], newID[p] >= 0 else {
+                        throw GraphDescriptionError("\(label(n)): its inputs could not be resolved")
+                    }
+                    if k == 0 { ids.0 = newID[p] } else { ids.1 = newID[p] }
                 }
-                newID[i] = graph.add(op, ids[0], ids.count > 1 ? ids[1] : -1, name: n.name)
+                guard n.inputs.count == op.arity else { throw GraphDescriptionError("\(label(n)): its inputs could not be resolved") }
+                newID[i] = graph.add(op, ids.0, ids.1, name: n.name)
             }
         }
         for name in overrides.keys.sorted() where !inputNames.contains(name) {
@@ -153,7 +179,8 @@ extension Program {
     }
 
     /// The op of a described node (nil for a named input leaf), checking its arity.
-    static func resolveOp(_ n: NodeDescription, label: String) throws -> Op? {
+    static func resolveOp(_ n: some NodeDescribing, label labelText: @autoclosure () -> String) throws -> Op? {
+        var label: String { labelText() }
         let raw = n.op
         var op: Op?
         var isInput = false

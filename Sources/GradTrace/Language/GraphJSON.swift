@@ -25,6 +25,13 @@ public struct ReferenceGradients: Sendable {
     public var tolerance: Double
     /// Where they came from (`"source": {"framework": "torch", "version": "2.5.1"}`), for the report.
     public var source: String?
+
+    /// Gradients by input name, the tolerance they are held to, and where they came from.
+    public init(grads: [(name: String, value: Tensor)], tolerance: Double = 1e-9, source: String? = nil) {
+        self.grads = grads
+        self.tolerance = tolerance
+        self.source = source
+    }
 }
 
 /// Reads a graph given as JSON: version 1 (scalar nodes, as `trace --json` writes for scalar programs and
@@ -52,7 +59,7 @@ public enum GraphJSON {
 
     /// One node as the file gives it. Small (what every node has is inline, the rest in a box), so
     /// that a graph of 10⁶ scalar nodes reads quickly.
-    struct Node {
+    struct Node: NodeDescribing {
         var id = 0
         /// The first name.
         var name: String?
@@ -89,6 +96,13 @@ public enum GraphJSON {
         var value: Tensor? { scalar.map { Tensor($0) } ?? more?.tensor }
         var shape: [Int]? { more?.shape }
         var options: [String: TensorOp.JSONOption] { more?.options ?? [:] }
+        /// A scalar graph's leaf value: a plain number, or a tensor value of shape [].
+        var leafValue: Double? { scalar ?? more?.tensor?.scalar }
+        /// A one-input `pow`'s constant exponent.
+        var exponent: Double? {
+            if case .number(let c)? = more?.options["exponent"] { return c }
+            return nil
+        }
         var role: String? { more?.role }
         var dtype: String? { more?.dtype }
         var module: String? { more?.module }
@@ -131,13 +145,8 @@ public enum GraphJSON {
                 guard v.isScalar else { throw Program.Problem.wrongShape(name: name, given: v.shapeText, expected: "[] (a number)") }
                 scalars[name] = v.scalar
             }
-            let described = doc.nodes.map { n -> NodeDescription in
-                var exponent: Double?
-                if case .number(let c)? = n.options["exponent"] { exponent = c }
-                return NodeDescription(id: n.id, name: n.name, op: n.op, inputs: n.inputs, value: n.scalar ?? n.more?.tensor?.scalar, exponent: exponent)
-            }
             do {
-                program = try Program.build(nodes: described, output: doc.output, inputs: scalars, result: result)
+                program = try Program.build(described: doc.nodes, output: doc.output, inputs: scalars, result: result)
             } catch let e as GraphDescriptionError {
                 throw GraphJSONError.graph(file: file, message: e.message)
             }

@@ -64,22 +64,85 @@ public enum NumberFormat {
     /// NumberFormat.short(-2.5e-7)               // "-2.5e-7"
     /// ```
     public static func short(_ x: Double, digits: Int = 4) -> String {
-        if x.isNaN { return "nan" }
-        if x.isInfinite { return x < 0 ? "-inf" : "inf" }
-        if x == 0 { return "0" }
+        String(unsafeUninitializedCapacity: shortCapacity) { short(x, digits: digits, into: $0.baseAddress!) }
+    }
+
+    /// The most bytes ``short(_:digits:into:)`` writes for up to 17 significant digits.
+    public static let shortCapacity = 40
+
+    /// Writes ``short(_:digits:)``'s text as ASCII into `out` (room for ``shortCapacity`` bytes) and
+    /// returns its length: the one implementation of that format, with no allocation but the
+    /// shortest round-trip digits' own (long reports format millions of numbers).
+    public static func short(_ x: Double, digits: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        precondition(digits >= 1 && digits <= 17, "1 to 17 significant digits")
+        if x.isNaN { return copy("nan", to: out) }
+        if x.isInfinite { return copy(x < 0 ? "-inf" : "inf", to: out) }
+        if x == 0 { out[0] = 48; return 1 }
         let ax = Swift.abs(x)
-        if x == x.rounded(), ax < 1e15 { return String(Int64(x)) }
-        let (mantissa, exponent) = roundedDigits(ax, significant: digits)
-        let sign = x < 0 ? "-" : ""
-        // After rounding the number may have become whole ("999.99996" → "1000").
-        if exponent >= -3 && exponent < 6 {
-            return sign + plain(mantissa, exponent)
+        var n = 0
+        if x < 0 { out[0] = 45; n = 1 }  // "-"
+        if x == x.rounded(), ax < 1e15 { return n + writeInteger(UInt64(ax), to: out + n) }
+        var d: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // room for 32 digits
+        return withUnsafeMutableBytes(of: &d) { raw -> Int in
+            let m = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var (count, exponent) = roundedDigits(ax, significant: digits, into: m)
+            // After rounding the number may have become whole ("999.99996" → "1000").
+            if exponent >= -3 && exponent < 6 { return n + plain(m, count, exponent, into: out + n) }
+            while count > 1 && m[count - 1] == 48 { count -= 1 }
+            out[n] = m[0]; n += 1
+            if count > 1 {
+                out[n] = 46; n += 1  // "."
+                (out + n).update(from: m + 1, count: count - 1); n += count - 1
+            }
+            out[n] = 101; n += 1  // "e"
+            if exponent < 0 { out[n] = 45; n += 1 }
+            return n + writeInteger(UInt64(Swift.abs(exponent)), to: out + n)
         }
-        var m = mantissa
-        while m.count > 1 && m[m.count - 1] == 48 { m.removeLast() }
-        var text: [UInt8] = [m[0]]
-        if m.count > 1 { text.append(46); text += m.dropFirst() }
-        return sign + String(decoding: text, as: UTF8.self) + "e" + String(exponent)
+    }
+
+    /// An upper bound of the length of ``short(_:digits:)``'s text for `x`, without formatting it (exact for
+    /// whole numbers and non-finite values): a table can skip formatting a value that cannot widen its column.
+    public static func shortLengthBound(_ x: Double, digits: Int) -> Int {
+        if x.isNaN { return 3 }
+        if x.isInfinite { return x < 0 ? 4 : 3 }
+        if x == 0 { return 1 }
+        let ax = Swift.abs(x)
+        let sign = x < 0 ? 1 : 0
+        if x == x.rounded(), ax < 1e15 { return sign + integerLength(UInt64(ax)) }
+        // The first digit's exponent after rounding is floor(log10(ax)) or one more; with ax = m·2^e2, m in
+        // [1, 2), floor(log10(ax)) is k or k + 1 for k = floor(e2·log10 2) (never an integer but at 0, so
+        // the product's rounding cannot cross one).
+        let k = Int((Double(Int(ax.exponent)) * 0.301029995663981195).rounded(.down))
+        var bound = 0
+        for e in k...(k + 2) {
+            let b: Int
+            if e >= -3 && e < 6 {
+                b = e < 0 ? 1 - e + digits : Swift.max(e + 1, digits + 1)
+            } else {
+                b = (digits > 1 ? digits + 1 : 1) + 1 + (e < 0 ? 1 : 0) + integerLength(UInt64(Swift.abs(e)))
+            }
+            bound = Swift.max(bound, b)
+        }
+        return sign + bound
+    }
+
+    private static func copy(_ s: StaticString, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        out.update(from: s.utf8Start, count: s.utf8CodeUnitCount)
+        return s.utf8CodeUnitCount
+    }
+
+    private static func integerLength(_ v: UInt64) -> Int {
+        var v = v, n = 1
+        while v >= 10 { v /= 10; n += 1 }
+        return n
+    }
+
+    /// Decimal digits of `v`; returns their count.
+    static func writeInteger(_ v: UInt64, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let n = integerLength(v)
+        var v = v, i = n
+        repeat { i -= 1; out[i] = UInt8(48 + v % 10); v /= 10 } while i > 0
+        return n
     }
 
     /// Rounds `x > 0` to `significant` digits: the digit string and the decimal exponent of its first digit.
@@ -90,22 +153,33 @@ public enum NumberFormat {
 
     /// `decimalDigits` as ASCII digits (the hot path of every label: no `Character` work).
     static func roundedDigits(_ x: Double, significant: Int) -> ([UInt8], Int) {
+        var e = 0
+        let d = [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+            (count, e) = roundedDigits(x, significant: significant, into: buffer.baseAddress!)
+        }
+        return (d, e)
+    }
+
+    /// Rounds `x > 0` to `significant` digits into `out` (room for 32): the count of digits and the decimal
+    /// exponent of the first. The rounding is of the shortest round-trip digits, half up.
+    static func roundedDigits(_ x: Double, significant: Int, into out: UnsafeMutablePointer<UInt8>) -> (Int, Int) {
         // Start from the shortest round-trip text, which is exact in decimal, and round that.
-        var (digits, exponent) = shortestDigitBytes(x)
-        if digits.count <= significant { return (digits, exponent) }
-        let next = digits[significant]
-        digits.removeLast(digits.count - significant)
+        var (count, exponent) = shortestDigitBytes(x, into: out)
+        if count <= significant { return (count, exponent) }
+        let next = out[significant]
+        count = significant
         if next >= 53 {  // "5"
-            var i = digits.count - 1
+            var i = count - 1
             while i >= 0 {
-                digits[i] += 1
-                if digits[i] <= 57 { break }
-                digits[i] = 48
+                out[i] += 1
+                if out[i] <= 57 { break }
+                out[i] = 48
                 i -= 1
             }
-            if i < 0 { digits.insert(49, at: 0); digits.removeLast(); exponent += 1 }
+            // 9…9 rounded up: a 1 and zeros, one decimal place higher (the zeros are all the same digit).
+            if i < 0 { out[0] = 49; exponent += 1 }
         }
-        return (digits, exponent)
+        return (count, exponent)
     }
 
     /// The decimal digits of Swift's shortest representation and the exponent of the first digit.
@@ -115,29 +189,46 @@ public enum NumberFormat {
     }
 
     static func shortestDigitBytes(_ x: Double) -> ([UInt8], Int) {
-        let text = Array(x.description.utf8)  // e.g. "0.31566666674646854", "1.5e-07", "12345.678"
-        var end = text.count
-        var exp = 0
-        if let e = text.firstIndex(where: { $0 == 101 || $0 == 69 }) {  // e E
-            end = e
-            exp = Int(String(decoding: text[(e + 1)...], as: UTF8.self)) ?? 0
+        var e = 0
+        let d = [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+            (count, e) = shortestDigitBytes(x, into: buffer.baseAddress!)
         }
-        var all: [UInt8] = []
-        all.reserveCapacity(end)
-        var intCount = 0, seenDot = false
-        for c in text[0..<end] {
-            if c == 46 { seenDot = true; continue }  // "."
-            if c < 48 || c > 57 { continue }
-            all.append(c)
-            if !seenDot { intCount += 1 }
+        return (d, e)
+    }
+
+    /// The shortest round-trip digits of `x` (no leading or trailing zeros, at least one digit) into `out`
+    /// (room for 32), with the decimal exponent of the first digit.
+    static func shortestDigitBytes(_ x: Double, into out: UnsafeMutablePointer<UInt8>) -> (Int, Int) {
+        var text = x.description  // e.g. "0.31566666674646854", "1.5e-07", "12345.678"
+        return text.withUTF8 { t -> (Int, Int) in
+            var end = t.count
+            var exp = 0
+            if let e = t.firstIndex(where: { $0 == 101 || $0 == 69 }) {  // e E
+                end = e
+                var i = e + 1, negative = false
+                if i < t.count && (t[i] == 45 || t[i] == 43) { negative = t[i] == 45; i += 1 }
+                while i < t.count { exp = exp * 10 + Int(t[i] &- 48); i += 1 }
+                if negative { exp = -exp }
+            }
+            var count = 0, intCount = 0, seenDot = false
+            for k in 0..<end {
+                let c = t[k]
+                if c == 46 { seenDot = true; continue }  // "."
+                if c < 48 || c > 57 { continue }
+                if count < 32 { out[count] = c; count += 1 }
+                if !seenDot { intCount += 1 }
+            }
+            var firstExp = intCount - 1 + exp
+            var start = 0
+            while start < count - 1 && out[start] == 48 { start += 1; firstExp -= 1 }
+            if start > 0 {
+                (out).update(from: out + start, count: count - start)
+                count -= start
+            }
+            while count > 1 && out[count - 1] == 48 { count -= 1 }
+            if count == 0 { out[0] = 48; count = 1 }
+            return (count, firstExp)
         }
-        var firstExp = intCount - 1 + exp
-        var start = 0
-        while start < all.count - 1 && all[start] == 48 { start += 1; firstExp -= 1 }
-        if start > 0 { all.removeFirst(start) }
-        while all.count > 1 && all[all.count - 1] == 48 { all.removeLast() }
-        if all.isEmpty { all = [48] }
-        return (all, firstExp)
     }
 
     /// Writes digits `d₀d₁…` with the first digit at decimal exponent `e` as a plain decimal.
@@ -145,21 +236,30 @@ public enum NumberFormat {
 
     static func plain(_ digits: [UInt8], _ e: Int) -> String {
         var d = digits
-        while d.count > 1 && d[d.count - 1] == 48 && d.count > e + 1 { d.removeLast() }
-        var out: [UInt8] = []
-        out.reserveCapacity(d.count + 8)
-        if e < 0 {
-            out += [48, 46]
-            out += [UInt8](repeating: 48, count: -e - 1)
-            out += d
-        } else if d.count <= e + 1 {
-            out += d
-            out += [UInt8](repeating: 48, count: e + 1 - d.count)
-        } else {
-            out += d[0...e]
-            out.append(46)
-            out += d[(e + 1)...]
+        return d.withUnsafeMutableBufferPointer { m in
+            String(unsafeUninitializedCapacity: m.count + Swift.max(0, -e) + Swift.max(0, e) + 4) {
+                plain(m.baseAddress!, m.count, e, into: $0.baseAddress!)
+            }
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `plain` into `out`: trailing zeros after the point dropped; returns the length.
+    static func plain(_ d: UnsafePointer<UInt8>, _ count: Int, _ e: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        var count = count
+        while count > 1 && d[count - 1] == 48 && count > e + 1 { count -= 1 }
+        var n = 0
+        if e < 0 {
+            out[0] = 48; out[1] = 46; n = 2
+            (out + n).initialize(repeating: 48, count: -e - 1); n += -e - 1
+            (out + n).update(from: d, count: count); n += count
+        } else if count <= e + 1 {
+            out.update(from: d, count: count); n = count
+            (out + n).initialize(repeating: 48, count: e + 1 - count); n += e + 1 - count
+        } else {
+            out.update(from: d, count: e + 1); n = e + 1
+            out[n] = 46; n += 1
+            (out + n).update(from: d + e + 1, count: count - e - 1); n += count - e - 1
+        }
+        return n
     }
 }

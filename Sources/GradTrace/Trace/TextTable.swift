@@ -66,12 +66,7 @@ struct TextTable {
 
     /// Writes every row, in chunks of about 64 KiB.
     func write(to out: inout some TextOutputStream) {
-        // A row is at most every column's width plus separators; a chunk always has room for one more.
-        let rowMax = widths.reduce(0, +) + 2 * columns + 1
-        let capacity = (1 << 16) + rowMax
-        let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-        defer { chunk.deallocate() }
-        var used = 0, col = 0, lineStart = 0
+        var rows = RowWriter(widths: widths, right: right)
         bytes.withUnsafeBufferPointer { buffer in
             let b = buffer.baseAddress!, count = buffer.count
             var i = 0
@@ -84,28 +79,153 @@ struct TextTable {
                     w = 0; shift = 0
                     while true { let x = b[i]; i += 1; w |= Int(x & 0x7F) << shift; shift += 7; if x < 0x80 { break } }
                 }
-                let pad = widths[col] - w
-                if right[col] { (chunk + used).initialize(repeating: 32, count: pad); used += pad }
-                (chunk + used).update(from: b + i, count: n)
-                used += n
+                rows.cell(b + i, count: n, width: w, to: &out)
                 i += n
-                if !right[col] { (chunk + used).initialize(repeating: 32, count: pad); used += pad }
-                col += 1
-                if col < columns {
-                    chunk[used] = 32; chunk[used + 1] = 32; used += 2
+            }
+        }
+        rows.finish(to: &out)
+    }
+}
+
+/// Writes table rows with their columns padded, straight into a 64 KiB chunk that goes to the stream
+/// whole: the layout rule of every text table (``TextTable`` writes through it, and `trace` streams
+/// its rows through it once it knows the column widths).
+///
+/// Columns are separated by two spaces; a right-aligned column is padded on the left; trailing spaces
+/// of a line are dropped; a cell's width is its number of characters.
+struct RowWriter {
+    private let widths: [Int]
+    private let right: [Bool]
+    private var chunk: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var used = 0, column = 0, lineStart = 0
+
+    init(widths: [Int], right: [Bool]) {
+        self.widths = widths
+        self.right = right
+        // Room for a chunk and a typical row past it; a longer row grows the chunk (``reserve(_:)``).
+        capacity = (1 << 16) + 2 * widths.reduce(0, +) + 2 * widths.count + 64
+        chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+    }
+
+    /// Makes room for `n` more bytes.
+    @inline(__always) private mutating func reserve(_ n: Int) {
+        if used + n > capacity { grow(n) }
+    }
+
+    private mutating func grow(_ n: Int) {
+        let grown = Swift.max(2 * capacity, used + n)
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        bigger.update(from: chunk, count: used)
+        chunk.deallocate()
+        chunk = bigger
+        capacity = grown
+    }
+
+    /// Appends the next cell: `count` bytes of UTF-8 that are `width` characters wide.
+    mutating func cell(_ p: UnsafePointer<UInt8>, count: Int, width: Int, to out: inout some TextOutputStream) {
+        begin(width: width)
+        append(p, count: count)
+        end(width: width, to: &out)
+    }
+
+    /// Appends the next cell: `s`, `width` characters wide.
+    mutating func cell(_ s: String, width: Int, to out: inout some TextOutputStream) {
+        begin(width: width)
+        append(s)
+        end(width: width, to: &out)
+    }
+
+    /// Appends the next cell: an ASCII number's text.
+    mutating func number(_ text: UnsafeBufferPointer<UInt8>, to out: inout some TextOutputStream) {
+        cell(text.baseAddress!, count: text.count, width: text.count, to: &out)
+    }
+
+    /// Starts a cell of `width` characters whose bytes follow through ``append(_:count:)``.
+    mutating func begin(width: Int) {
+        reserve(widths[column])
+        if right[column] {
+            let pad = widths[column] - width
+            (chunk + used).initialize(repeating: 32, count: pad); used += pad
+        }
+    }
+
+    /// Appends bytes of the current cell.
+    mutating func append(_ p: UnsafePointer<UInt8>, count: Int) {
+        reserve(count)
+        (chunk + used).update(from: p, count: count)
+        used += count
+    }
+
+    /// Appends one byte of the current cell.
+    mutating func append(_ byte: UInt8) {
+        reserve(1)
+        chunk[used] = byte
+        used += 1
+    }
+
+    /// Appends `s`'s UTF-8 to the current cell, with every `−` (U+2212) as an ASCII hyphen when `asciiMinus`.
+    mutating func append(_ s: String, asciiMinus: Bool = false) {
+        var s = s
+        s.withUTF8 { u in
+            guard asciiMinus else { append(u.baseAddress!, count: u.count); return }
+            var i = 0
+            while i < u.count {
+                if u[i] == 0xE2 && i + 2 < u.count && u[i + 1] == 0x88 && u[i + 2] == 0x92 {
+                    append(45); i += 3
                 } else {
-                    while used > lineStart && chunk[used - 1] == 32 { used -= 1 }
-                    chunk[used] = 10
-                    used += 1
-                    col = 0
-                    if used >= 1 << 16 {
-                        out.write(String(decoding: UnsafeBufferPointer(start: chunk, count: used), as: UTF8.self))
-                        used = 0
-                    }
-                    lineStart = used
+                    append(u[i]); i += 1
                 }
             }
         }
-        if used > 0 { out.write(String(decoding: UnsafeBufferPointer(start: chunk, count: used), as: UTF8.self)) }
+    }
+
+    /// Ends the current cell of `width` characters: padding, separator or end of line.
+    mutating func end(width: Int, to out: inout some TextOutputStream) {
+        reserve(widths[column] + 3)
+        if !right[column] {
+            let pad = widths[column] - width
+            (chunk + used).initialize(repeating: 32, count: pad); used += pad
+        }
+        column += 1
+        if column < widths.count {
+            chunk[used] = 32; chunk[used + 1] = 32; used += 2
+        } else {
+            while used > lineStart && chunk[used - 1] == 32 { used -= 1 }
+            chunk[used] = 10
+            used += 1
+            column = 0
+            if used >= 1 << 16 { flush(to: &out) }
+            lineStart = used
+        }
+    }
+
+    private mutating func flush(to out: inout some TextOutputStream) {
+        if used > 0 { out.writeUTF8(UnsafeBufferPointer(start: chunk, count: used)) }
+        used = 0
+    }
+
+    /// Writes what is left and frees the chunk.
+    mutating func finish(to out: inout some TextOutputStream) {
+        flush(to: &out)
+        chunk.deallocate()
+    }
+}
+
+/// A text stream that takes UTF-8 bytes as they are: long reports hand it chunks of rows without making
+/// a `String` of each (the CLI's standard output is one).
+public protocol UTF8OutputStream: AnyObject, TextOutputStream {
+    /// Writes `bytes`, which are valid UTF-8.
+    func write(utf8 bytes: UnsafeBufferPointer<UInt8>)
+}
+
+extension TextOutputStream {
+    /// Writes valid UTF-8 bytes: directly to a ``UTF8OutputStream``, else as a string.
+    mutating func writeUTF8(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if let sink = self as? any UTF8OutputStream {
+            sink.write(utf8: bytes)
+        } else {
+            write(String(decoding: bytes, as: UTF8.self))
+        }
     }
 }

@@ -90,29 +90,71 @@ public enum Report {
     public static func traceTable(graph: Graph, trace: Trace, outputName: String, to out: inout some TextOutputStream) {
         let labels = NameTable(graph: graph)
         out.write("\(outputName) = \(NumberFormat.short(graph[trace.output].value, digits: 8))\n\n")
-        let counts = graph.consumerCounts(towards: trace.output)
-        var table = TextTable(columns: 11, rightAligned: [0, 4, 6, 8, 9], expectedRows: trace.edges.count + 1, bytesPerRow: 96)
-        var number = ShortFormatCache(digits: 6)
-        for h in ["step", "node", "edge", "∂node/∂input", "upstream", "×", "local", "=", "contribution", "input grad", ""] { table.cell(h) }
+        let shared = sharedInputs(graph: graph, towards: trace.output)
+        let headers = ["step", "node", "edge", "∂node/∂input", "upstream", "×", "local", "=", "contribution", "input grad", ""]
+        let right = (0..<headers.count).map { [0, 4, 6, 8, 9].contains($0) }
+        let numbers = ShortFormatCache(digits: 6)
+        func formula(_ e: EdgeRecord) -> String {
+            let node = graph[e.node]
+            return node.op.derivativeFormula(wrt: e.operand, first: node.a >= 0 ? labels.name(of: node.a) : nil,
+                                             second: node.b >= 0 ? labels.name(of: node.b) : nil)
+        }
+        func summed(_ e: EdgeRecord) -> Bool { shared[e.input] && e.accumulated != e.contribution }
+
+        // Rows are streamed, never kept: a first sweep finds each column's width (a number is formatted only
+        // when its length bound could widen its column), the second writes the padded rows.
+        var widths = headers.map(textWidth)
+        func widen(_ column: Int, _ x: Double) {
+            if NumberFormat.shortLengthBound(x, digits: 6) > widths[column] { widths[column] = max(widths[column], numbers(x).count) }
+        }
         for s in trace.steps {
-            let step = String(s.index)
+            widths[0] = max(widths[0], NumberFormat.shortLengthBound(Double(s.index), digits: 1))
             for e in trace.edges(of: s) {
-                let node = graph[e.node]
-                let nodeName = labels.name(of: e.node)
-                table.cell(step)
-                table.cell(nodeName)
-                table.cell(labels.name(of: e.input), " → ", nodeName)
-                table.cell(node.op.derivativeFormula(wrt: e.operand, operands: node.inputs.map(labels.name)).replacingMinus)
-                table.cell(number(e.upstream))
-                table.cell("×")
-                table.cell(number(e.local))
-                table.cell("=")
-                table.cell(number(e.contribution))
-                table.cell(number(e.accumulated))
-                table.cell(counts[e.input] > 1 && e.accumulated != e.contribution ? "(sum)" : "")
+                let nodeWidth = textWidth(labels.name(of: e.node))
+                widths[1] = max(widths[1], nodeWidth)
+                widths[2] = max(widths[2], textWidth(labels.name(of: e.input)) + 3 + nodeWidth)
+                widths[3] = max(widths[3], textWidth(formula(e)))
+                widen(4, e.upstream)
+                widen(6, e.local)
+                widen(8, e.contribution)
+                widen(9, e.accumulated)
+                if summed(e) { widths[10] = max(widths[10], 5) }
             }
         }
-        table.write(to: &out)
+
+        var rows = RowWriter(widths: widths, right: right)
+        for h in headers { rows.cell(h, width: textWidth(h), to: &out) }
+        var stepDigits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &stepDigits) { raw in
+            let digits = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            for s in trace.steps {
+                let stepCount = NumberFormat.writeInteger(UInt64(s.index), to: digits)
+                for e in trace.edges(of: s) {
+                    rows.cell(digits, count: stepCount, width: stepCount, to: &out)
+                    let nodeName = labels.name(of: e.node), inputName = labels.name(of: e.input)
+                    let nodeWidth = textWidth(nodeName)
+                    rows.cell(nodeName, width: nodeWidth, to: &out)
+                    rows.begin(width: textWidth(inputName) + 3 + nodeWidth)
+                    rows.append(inputName)
+                    rows.append(" → ")
+                    rows.append(nodeName)
+                    rows.end(width: textWidth(inputName) + 3 + nodeWidth, to: &out)
+                    let f = formula(e)
+                    let fw = textWidth(f)
+                    rows.begin(width: fw)
+                    rows.append(f, asciiMinus: true)
+                    rows.end(width: fw, to: &out)
+                    rows.number(numbers(e.upstream), to: &out)
+                    rows.cell("×", width: 1, to: &out)
+                    rows.number(numbers(e.local), to: &out)
+                    rows.cell("=", width: 1, to: &out)
+                    rows.number(numbers(e.contribution), to: &out)
+                    rows.number(numbers(e.accumulated), to: &out)
+                    if summed(e) { rows.cell("(sum)", width: 5, to: &out) } else { rows.cell("", width: 0, to: &out) }
+                }
+            }
+        }
+        rows.finish(to: &out)
         out.write("\n")
         for id in graph.inputIDs {
             let name = graph.name(of: id) ?? "v\(id)"
@@ -123,24 +165,63 @@ public enum Report {
         }
     }
 
-    /// Formats of recent numbers, `NumberFormat.short(x, digits:)` remembered by bit pattern in a small
-    /// direct-mapped table: a long trace repeats its values (one step's contribution is the next one's
+    /// For each node, whether more than one operand slot on the way to `output` reads it (the trace marks
+    /// its running sums); one bit of what `Graph.consumerCounts(towards:)` counts.
+    static func sharedInputs(graph: Graph, towards output: NodeID) -> [Bool] {
+        let mask = graph.ancestors(of: output)
+        var seen = [Bool](repeating: false, count: graph.count)
+        var shared = [Bool](repeating: false, count: graph.count)
+        for id in 0...output where mask[id] {
+            let n = graph[id]
+            if n.a >= 0 { if seen[n.a] { shared[n.a] = true } else { seen[n.a] = true } }
+            if n.b >= 0 { if seen[n.b] { shared[n.b] = true } else { seen[n.b] = true } }
+        }
+        return shared
+    }
+
+    /// A text's width in a table: its number of characters (its byte count when it is ASCII).
+    static func textWidth(_ s: String) -> Int {
+        var s = s
+        let ascii = s.withUTF8 { u -> Bool in
+            var high: UInt8 = 0
+            for x in u { high |= x }
+            return high < 0x80
+        }
+        return ascii ? s.utf8.count : s.count
+    }
+
+    /// Formats of recent numbers, `NumberFormat.short(x, digits:)` as ASCII, remembered by bit pattern in a
+    /// small direct-mapped table: a long trace repeats its values (one step's contribution is the next one's
     /// upstream), and formatting is most of a row's work.
-    struct ShortFormatCache {
+    final class ShortFormatCache {
         let digits: Int
-        private var keys = [UInt64](repeating: 0, count: 4096)
-        private var texts = [String](repeating: "", count: 4096)
+        private static let slots = 4096
+        private let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: slots)
+        private let lengths = UnsafeMutablePointer<UInt8>.allocate(capacity: slots)
+        private let texts = UnsafeMutablePointer<UInt8>.allocate(capacity: slots * NumberFormat.shortCapacity)
 
-        init(digits: Int) { self.digits = digits }
+        init(digits: Int) {
+            self.digits = digits
+            lengths.initialize(repeating: 0, count: Self.slots)
+            keys.initialize(repeating: 0, count: Self.slots)
+        }
 
-        mutating func callAsFunction(_ x: Double) -> String {
+        deinit {
+            keys.deallocate()
+            lengths.deallocate()
+            texts.deallocate()
+        }
+
+        /// The text of `x`, valid until the next call.
+        func callAsFunction(_ x: Double) -> UnsafeBufferPointer<UInt8> {
             let k = x.bitPattern
             let slot = Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 52)
-            if keys[slot] == k && !texts[slot].isEmpty { return texts[slot] }
-            let t = NumberFormat.short(x, digits: digits)
-            keys[slot] = k
-            texts[slot] = t
-            return t
+            let text = texts + slot * NumberFormat.shortCapacity
+            if keys[slot] != k || lengths[slot] == 0 {
+                lengths[slot] = UInt8(NumberFormat.short(x, digits: digits, into: text))
+                keys[slot] = k
+            }
+            return UnsafeBufferPointer(start: text, count: Int(lengths[slot]))
         }
     }
 
@@ -204,18 +285,27 @@ public struct NameTable: Sendable {
     /// graph written by ``ProgramWriter`` and parsed again keeps every node's name.
     public init(graph: Graph) {
         var given = Set<String>()
-        for id in 0..<graph.count { for n in graph.names(of: id) where n.hasPrefix("t") { given.insert(n) } }
-        var names: [String] = []
-        names.reserveCapacity(graph.count)
+        for id in graph.namedIDs { for n in graph.names(of: id) where n.hasPrefix("t") { given.insert(n) } }
+        var names = [String](repeating: "", count: graph.count)
+        var named = [Bool](repeating: false, count: graph.count)
+        graph.nameIndex.forEachFirstName { id, name in
+            names[id] = name
+            named[id] = true
+        }
         var temps = 0
-        for id in 0..<graph.count {
-            if let n = graph.name(of: id) {
-                names.append(n)
-            } else if graph[id].op == .constant {
-                names.append(NumberFormat.short(graph[id].value))
+        // Constants repeat (a chain's 0.999999 a million times): their texts by bit pattern, direct-mapped.
+        var constantKeys = [UInt64](repeating: 0, count: 64), constantTexts = [String?](repeating: nil, count: 64)
+        for id in 0..<graph.count where !named[id] {
+            if graph[id].op == .constant {
+                let v = graph[id].value, slot = Int(truncatingIfNeeded: (v.bitPattern &* 0x9E37_79B9_7F4A_7C15) >> 58)
+                if constantKeys[slot] != v.bitPattern || constantTexts[slot] == nil {
+                    constantKeys[slot] = v.bitPattern
+                    constantTexts[slot] = NumberFormat.short(v)
+                }
+                names[id] = constantTexts[slot]!
             } else {
-                repeat { temps += 1 } while given.contains("t\(temps)")
-                names.append("t\(temps)")
+                repeat { temps += 1 } while !given.isEmpty && given.contains("t\(temps)")
+                names[id] = "t" + String(temps)
             }
         }
         self.names = names

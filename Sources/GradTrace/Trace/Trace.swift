@@ -10,9 +10,10 @@ public enum Granularity: String, Sendable, CaseIterable {
 
 /// What one edge received in one backward step.
 public struct EdgeRecord: Sendable, Hashable {
-    // Stored compactly (48 bytes instead of 64): a 10⁶-step trace holds millions of these.
+    // Stored compactly (40 bytes instead of 64): a 10⁶-step trace holds millions of these. The node id
+    // keeps the operand (0 or 1) in its top bit.
     private var input32: Int32
-    private var node32: Int32
+    private var nodeAndOperand: UInt32
     /// ∂out/∂input at the forward values.
     public var local: Double
     /// ∂L/∂out, the consumer's completed gradient.
@@ -21,7 +22,6 @@ public struct EdgeRecord: Sendable, Hashable {
     public var contribution: Double
     /// The input's gradient after adding the contribution.
     public var accumulated: Double
-    private var operand8: UInt8
 
     /// The node the edge leaves from (the op's operand).
     public var input: NodeID {
@@ -30,20 +30,20 @@ public struct EdgeRecord: Sendable, Hashable {
     }
     /// The node the edge goes into (the consumer whose step this is).
     public var node: NodeID {
-        get { NodeID(node32) }
-        set { node32 = Int32(newValue) }
+        get { NodeID(nodeAndOperand & 0x7FFF_FFFF) }
+        set { nodeAndOperand = nodeAndOperand & 0x8000_0000 | UInt32(newValue) }
     }
     /// Which operand of the consumer this edge is (0 or 1).
     public var operand: Int {
-        get { Int(operand8) }
-        set { operand8 = UInt8(newValue) }
+        get { Int(nodeAndOperand >> 31) }
+        set { nodeAndOperand = nodeAndOperand & 0x7FFF_FFFF | UInt32(newValue) << 31 }
     }
 
     public init(input: NodeID, node: NodeID, operand: Int, local: Double, upstream: Double,
                 contribution: Double, accumulated: Double) {
         input32 = Int32(truncatingIfNeeded: input)
-        node32 = Int32(truncatingIfNeeded: node)
-        operand8 = UInt8(truncatingIfNeeded: operand)
+        precondition(node >= 0 && node <= 0x7FFF_FFFF && (operand == 0 || operand == 1), "a node id below 2³¹ and operand 0 or 1")
+        nodeAndOperand = UInt32(node) | UInt32(operand) << 31
         self.local = local
         self.upstream = upstream
         self.contribution = contribution
@@ -53,14 +53,37 @@ public struct EdgeRecord: Sendable, Hashable {
 
 /// One step of the backward pass: a node passes its completed gradient to its inputs.
 public struct Step: Sendable, Hashable {
-    /// 1-based step number (step 0 is the forward state, before any gradient).
-    public var index: Int
-    /// The node being processed.
-    public var node: NodeID
+    // Stored compactly (24 bytes instead of 40): a 10⁶-step trace holds millions of these.
+    private var index32: Int32
+    private var node32: Int32
+    private var edgeStart: Int32
+    private var edgeEnd: Int32
     /// The node's completed gradient ∂L/∂node.
     public var upstream: Double
+
+    /// 1-based step number (step 0 is the forward state, before any gradient).
+    public var index: Int {
+        get { Int(index32) }
+        set { index32 = Int32(newValue) }
+    }
+    /// The node being processed.
+    public var node: NodeID {
+        get { NodeID(node32) }
+        set { node32 = Int32(newValue) }
+    }
     /// Range of this step's edges in ``Trace/edges``.
-    public var edgeRange: Range<Int>
+    public var edgeRange: Range<Int> {
+        get { Int(edgeStart)..<Int(edgeEnd) }
+        set { edgeStart = Int32(newValue.lowerBound); edgeEnd = Int32(newValue.upperBound) }
+    }
+
+    public init(index: Int, node: NodeID, upstream: Double, edgeRange: Range<Int>) {
+        index32 = Int32(index)
+        node32 = Int32(node)
+        edgeStart = Int32(edgeRange.lowerBound)
+        edgeEnd = Int32(edgeRange.upperBound)
+        self.upstream = upstream
+    }
 }
 
 /// The backward pass as values: ordered steps, each with its edge ledger.
