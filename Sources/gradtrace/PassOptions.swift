@@ -1,5 +1,6 @@
 import ArgumentParser
 import GradTrace
+import GradTraceRender
 
 extension Grouping.Level: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
@@ -12,16 +13,16 @@ enum ColorBy: String, ExpressibleByArgument, CaseIterable { case state, grad }
 
 /// `--mode reverse|forward`, `--wrt NAME`, `--wiggle H`: which pass to show.
 struct PassOptions: ParsableArguments {
-    @Option(help: "reverse (default): gradients flow back from the output; forward: tangents flow from --wrt towards the output.")
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "mode")))
     var mode: PassMode = .reverse
 
-    @Option(help: ArgumentHelp("Forward mode: the input to take tangents with respect to.", valueName: "name"))
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "wrt"), valueName: "name"))
     var wrt: String?
 
-    @Option(help: ArgumentHelp("Draw each neuron or layer (or, on tensor programs, each module: attn from attn.q.weight; module:2 one level deeper: attn.q) as one node, with its parameters' gradients; groups come from dotted names such as l1.n2.w0, and edges sum the gradients they stand for.", valueName: "neuron|layer|module|module:N"))
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "collapse"), valueName: "neuron|layer|module|module:N"))
     var collapse: Grouping.Level?
 
-    @Option(help: ArgumentHelp("Forward mode: also run the program with --wrt moved by H and show the actual change beside the prediction.", valueName: "h"))
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "wiggle"), valueName: "h"))
     var wiggle: Double?
 
     func validate() throws {

@@ -11,13 +11,13 @@ struct ProgramOptions: ParsableArguments {
     @Option(name: .customShort("e"), help: ArgumentHelp("Program text given on the command line.", valueName: "program"))
     var expression: String?
 
-    @Option(name: .customLong("at"), help: ArgumentHelp("Override an input's value (repeatable).", valueName: "name=value"))
+    @Option(name: .customLong("at"), help: ArgumentHelp(OptionSchema.help(cli: "at"), valueName: "name=value"))
     var at: [String] = []
 
     @Option(name: .customLong("result"), help: ArgumentHelp("The name whose value and gradients to report (default: the last assignment).", valueName: "name"))
     var outputName: String?
 
-    @Option(help: ArgumentHelp("Seed of randn(…) in tensor programs (default 0): the same seed gives the same numbers everywhere.", valueName: "S"))
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "seed"), valueName: "S"))
     var seed: UInt64 = 0
 
     @Option(name: .customLong("memory-budget"), help: ArgumentHelp("The most memory a tensor program may hold for its values, gradients and index maps (default 2G): a number of bytes with an optional K, M, G or T.", valueName: "size"))

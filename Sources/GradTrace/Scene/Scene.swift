@@ -283,6 +283,29 @@ extension Scene {
         guard let r = title.firstRange(of: " · ") else { return title }
         return String(title[..<r.lowerBound])
     }
+
+    /// A tensor node's title in a small box (the focus view's map): its name without the expression
+    /// (`attn.q = linear(ln1.out, attn.q.weight)` → `attn.q`); an unnamed node keeps its expression.
+    public static func outlineTensorTitle(_ title: String) -> String {
+        guard let r = title.firstRange(of: " = ") else { return title }
+        return String(title[..<r.lowerBound])
+    }
+
+    /// A tensor node's second line in a small box: its shape and the size of its gradient as it
+    /// stands (`[3, 4]  grad ‖2.1‖`, `[4]  grad pending`; at step 0 the shape alone).
+    public static func outlineTensorLine(shape: [Int], gradText: String) -> String {
+        let shapeText = Tensor.text(shape: shape)
+        if gradText.isEmpty { return shapeText }
+        let grad = gradText.hasPrefix("labels") ? "labels" : outlineGrad(gradText)
+        return shapeText + "  " + grad
+    }
+
+    /// The two lines of a node drawn as a small box (the last rung of the width ladder): one rule
+    /// for the picture, its layout and its DOT text.
+    public static func outlineLines(_ n: NodeView) -> [String] {
+        if let p = n.tensor { return [outlineTensorTitle(n.title), outlineTensorLine(shape: p.shape, gradText: n.gradText)] }
+        return [outlineTitle(n.title), outlineGrad(n.gradText.isEmpty ? n.valueText : n.gradText)]
+    }
 }
 
 /// The nodes and edges a scene draws, and where each edge's record sits in the trace.
