@@ -2,7 +2,11 @@ import ArgumentParser
 import GradTrace
 import GradTraceRender
 
-extension Grouping.Level: ExpressibleByArgument {}
+extension Grouping.Level: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public static var defaultCompletionKind: CompletionKind { .list(["neuron", "layer", "module", "module:2", "module:3"]) }
+    public var defaultValueDescription: String { description }
+}
 
 enum PassMode: String, ExpressibleByArgument, CaseIterable { case reverse, forward }
 enum ColorBy: String, ExpressibleByArgument, CaseIterable { case state, grad }
@@ -15,7 +19,7 @@ struct PassOptions: ParsableArguments {
     @Option(help: ArgumentHelp(OptionSchema.help(cli: "wrt"), valueName: "name"))
     var wrt: String?
 
-    @Option(help: ArgumentHelp("Draw each neuron or layer (or, on tensor programs, each module: attn from attn.q.weight) as one node (groups come from dotted names such as l1.n2.w0); edges sum the gradients they stand for.", valueName: "neuron|layer|module"))
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "collapse"), valueName: "neuron|layer|module|module:N"))
     var collapse: Grouping.Level?
 
     @Option(help: ArgumentHelp(OptionSchema.help(cli: "wiggle"), valueName: "h"))

@@ -291,8 +291,9 @@ public struct MarkdownTransform: Sendable {
         let graph = program.graph
         let pass: Pass
         do {
-            pass = try PassRequest(wrt: options.mode == .forward ? options.wrt : nil, wiggle: options.wiggle).pass(for: program)
+            pass = try PassRequest(wrt: options.mode == .forward ? options.wrt : nil, wiggle: options.wiggle, collapse: options.collapse).pass(for: program)
         } catch {
+            if case .collapse = error { throw Self.located(fence, file: doc.name, column: at("collapse"), error.message { "wrt=\($0)" }) }
             throw Self.located(fence, file: doc.name, column: at("wrt"), error.message { "wrt=\($0)" })
         }
         if case .number(let k) = options.step, k > pass.stepCount {
