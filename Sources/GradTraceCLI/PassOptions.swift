@@ -1,7 +1,11 @@
 import ArgumentParser
 import GradTrace
 
-extension Grouping.Level: ExpressibleByArgument {}
+extension Grouping.Level: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public static var defaultCompletionKind: CompletionKind { .list(["neuron", "layer", "module", "module:2", "module:3"]) }
+    public var defaultValueDescription: String { description }
+}
 
 package enum PassMode: String, ExpressibleByArgument, CaseIterable { case reverse, forward }
 package enum ColorBy: String, ExpressibleByArgument, CaseIterable { case state, grad }
@@ -16,7 +20,7 @@ package struct PassOptions: ParsableArguments {
     @Option(help: ArgumentHelp(SharedOptionHelp.text("wrt"), valueName: "name"))
     package var wrt: String?
 
-    @Option(help: ArgumentHelp("Draw each neuron or layer (or, on tensor programs, each module: attn from attn.q.weight) as one node (groups come from dotted names such as l1.n2.w0); edges sum the gradients they stand for.", valueName: "neuron|layer|module"))
+    @Option(help: ArgumentHelp(SharedOptionHelp.text("collapse"), valueName: "neuron|layer|module|module:N"))
     package var collapse: Grouping.Level?
 
     @Option(help: ArgumentHelp(SharedOptionHelp.text("wiggle"), valueName: "h"))

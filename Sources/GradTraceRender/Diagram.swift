@@ -319,6 +319,7 @@ public struct Diagram: Sendable {
         request.tight = style.tight || pass.isTensor  // a network's spine is long: tensor pictures keep their ranks close
         if pass.isTensor { request.spine = Diagram.spine(first, index: index) }
         if style.clusters, !pass.isCollapsed { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
+        request.repeats = Diagram.repeats(graph: graph, visible: visible)
         return (m, try Graphviz.shared.layout(request))
     }
 
@@ -409,6 +410,76 @@ extension Diagram {
         var k = out
         while best[k] >= 0 { k = best[k]; path.append(k) }
         return path
+    }
+
+    /// Repeated blocks, to be drawn lined up: modules whose names differ only in a number (`block0`,
+    /// `block1`; `layers.0`, `layers.1`; neurons `l1.n0`, `l1.n1`) and whose drawn named nodes have the
+    /// same names inside them. Each result lists the drawn nodes (indices into `visible`) that
+    /// correspond across the blocks (`block0.fc`, `block1.fc`, …) in block order, and whether each block
+    /// reads the one before (`stacked`: one under the other) or not (side by side, as neurons).
+    /// Cost: O(nodes + edges) per family of blocks.
+    ///
+    /// ```swift
+    /// // block0.fc, block0.act, block1.fc, block1.act (block1 reads block0):
+    /// Diagram.repeats(graph: g, visible: ids)   // [([0, 2], true), ([1, 3], true)]
+    /// ```
+    public static func repeats(graph: Graph, visible: [NodeID]) -> [(nodes: [Int], stacked: Bool)] {
+        // family key (prefix + stem) → block number → (name inside the block → drawn index)
+        var families: [String: [Int: [String: Int]]] = [:]
+        var familyOrder: [String] = []
+        var insideOrder: [String: [String]] = [:]
+        for (k, id) in visible.enumerated() {
+            guard let name = graph.name(of: id) else { continue }
+            let levels = Grouping.levels(of: name)
+            // Every numbered level is a block of a family (`l1` of the layers, `n0` of l1's neurons); a node named
+            // as the block itself (`l1.n0`, the neuron's output) is the block's own node, inside name "".
+            for i in 0..<levels.count {
+                let part = levels[i]
+                let digits = part.reversed().prefix { $0.isASCII && $0.isNumber }.count
+                guard digits > 0, digits < part.count, digits <= 6, let number = Int(part.suffix(digits)) else { continue }
+                let stem = part.dropLast(digits)
+                let key = levels[..<i].joined(separator: ".") + "|" + stem
+                let inside = i + 1 < levels.count ? levels[(i + 1)...].joined(separator: ".") : ""
+                if families[key] == nil { familyOrder.append(key) }
+                if families[key, default: [:]][number, default: [:]].updateValue(k, forKey: inside) == nil {
+                    if !(insideOrder[key]?.contains(inside) ?? false) { insideOrder[key, default: []].append(inside) }
+                }
+            }
+        }
+        var result: [(nodes: [Int], stacked: Bool)] = []
+        // Outer families first; a node lines up in one family only (the outermost whose blocks are the same shape).
+        var used = [Bool](repeating: false, count: visible.count)
+        familyOrder = familyOrder.enumerated().sorted { ($0.element.split(separator: "|")[0].count, $0.offset) < ($1.element.split(separator: "|")[0].count, $1.offset) }.map(\.element)
+        for key in familyOrder {
+            let blocks = families[key]!
+            guard blocks.count >= 2 else { continue }
+            let numbers = blocks.keys.sorted()
+            let shape = Set(blocks[numbers[0]]!.keys)
+            // Modules (something inside, not just numbered names such as x0, x1), all of the same shape: the same names.
+            guard shape.contains(where: { !$0.isEmpty }), numbers.allSatisfy({ Set(blocks[$0]!.keys) == shape }) else { continue }
+            // Which block each node belongs to (position in `numbers`), and the latest block each node depends on.
+            var blockOf = [Int](repeating: -1, count: graph.count)
+            for (b, n) in numbers.enumerated() { for k in blocks[n]!.values { blockOf[visible[k]] = b } }
+            var latest = [Int](repeating: -1, count: graph.count)
+            var stacked = false
+            for id in 0..<graph.count {
+                var l = -1
+                for i in graph[id].inputs where i < id {
+                    l = max(l, latest[i])
+                    if blockOf[id] >= 0, latest[i] >= 0, latest[i] < blockOf[id] { stacked = true }
+                }
+                latest[id] = max(l, blockOf[id])
+            }
+            // Operations line up; parameters and inputs stay beside the operation that reads them.
+            for inside in insideOrder[key]! {
+                let chain = numbers.map { blocks[$0]![inside]! }
+                if stacked && graph[visible[chain[0]]].inputs.isEmpty { continue }
+                if chain.contains(where: { used[$0] }) { continue }
+                for k in chain { used[k] = true }
+                result.append((chain, stacked))
+            }
+        }
+        return result
     }
 
     /// Neuron and layer clusters from dotted names: a layer `l1` is boxed when drawn nodes are

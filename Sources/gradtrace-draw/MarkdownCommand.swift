@@ -25,7 +25,7 @@ struct MarkdownCommand: ParsableCommand {
         discussion: """
             A fence whose info string starts with the word gradtrace holds a program; its options follow: \
             format=svg|png, step=K|final|all, animate, alt="…", title="…", at="x=2,w=3", rankdir=LR|TB, \
-            theme=light|dark, mode=reverse|forward, wrt=NAME, wiggle=H, color=state|grad. Everything else is \
+            theme=light|dark, mode=reverse|forward, wrt=NAME, wiggle=H, color=state|grad, collapse=neuron|layer|module|module:N. Everything else is \
             copied byte for byte.
 
             INPUT is a Markdown file, - for standard input, or a folder: then every *.md under it (hidden \

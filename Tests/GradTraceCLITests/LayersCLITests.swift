@@ -47,6 +47,49 @@ struct LayersCLITests {
         // The collapsed view's edges into a module carry the sum of what they stand for: ln1.out feeds q, k and v.
         #expect(collapsed.stdout.contains("∂L/∂ln1.out = ∂L/∂attn carried back through attn"))
     }
+
+    /// `--collapse module:2` merges one level deeper: attn's output projection becomes its own node, the MLP's
+    /// single-operation modules stay drawn, and the parameters keep their gradient heatmaps on the edges into it.
+    @Test func collapseToADepth() throws {
+        let f = "samples/tensors/transformer-block.grad"
+        let one = try gradtrace(["render", f, "--collapse", "module", "-f", "dot", "-o", "-"])
+        let two = try gradtrace(["render", f, "--collapse", "module:2", "-f", "dot", "-o", "-"])
+        #expect(two.status == 0, "\(two.stderr)")
+        #expect(one.stdout == (try gradtrace(["render", f, "--collapse", "module:1", "-f", "dot", "-o", "-"])).stdout)
+        #expect(two.stdout.contains("module attn.out\\n") && two.stdout.contains("module attn\\n"))
+        #expect(!two.stdout.contains("module mlp") && two.stdout.contains("mlp.fc1 = linear"))
+        #expect(two.stdout.contains("∂L/∂attn.out.weight = ∂L/∂attn.out carried back through attn.out"))
+        // Deeper than any module: nothing merges beyond depth 2's modules, still a picture.
+        let deep = try gradtrace(["render", f, "--collapse", "module:3", "-f", "dot", "-o", "-"])
+        #expect(deep.status == 0 && deep.stdout.contains("module attn.out"))
+        for bad in ["module:0", "module:17", "module:", "module:x", "modules"] {
+            let r = try gradtrace(["render", f, "--collapse", bad, "-f", "dot", "-o", "-"])
+            #expect(r.status == 2 && r.stdout.isEmpty && r.stderr.contains("--collapse <neuron|layer|module|module:N>"), "\(bad): \(r.stderr)")
+        }
+        // On a scalar network, module:2 groups two name levels, as neuron does.
+        let mlp = "samples/mlp-demo.grad"
+        let neuron = try gradtrace(["render", mlp, "--collapse", "neuron", "-f", "dot", "-o", "-"])
+        let module2 = try gradtrace(["render", mlp, "--collapse", "module:2", "-f", "dot", "-o", "-"])
+        #expect(neuron.status == 0 && neuron.stdout == module2.stdout)
+        // The fences take the same text: a Markdown block with collapse=module:2 draws the same picture.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gradtrace-collapse-\(getpid())", isDirectory: true)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let md = dir.appendingPathComponent("c.md")
+        let source = try String(contentsOfFile: f, encoding: .utf8)
+        try "```gradtrace collapse=module:2 format=svg\n\(source)```\n\n```gradtrace collapse=module:9 format=svg\nx = 2\nL = x * x\n```\n".write(to: md, atomically: true, encoding: .utf8)
+        let r = try gradtrace(["markdown", md.path, "-o", dir.appendingPathComponent("out.md").path])
+        #expect(r.status == 2 && r.stderr.contains("c.md:40:14:") && r.stderr.contains("nothing to collapse"), "\(r.stderr)")
+        try "```gradtrace collapse=module:2 format=svg\n\(source)```\n".write(to: md, atomically: true, encoding: .utf8)
+        let ok = try gradtrace(["markdown", md.path, "-o", dir.appendingPathComponent("out.md").path])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let svg = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".svg") }
+        #expect(svg.count == 1)
+        if let s = svg.first {
+            let text = try String(contentsOfFile: dir.appendingPathComponent(s).path, encoding: .utf8)
+            #expect(text.contains("module attn.out"))
+        }
+    }
 }
 
 extension LayersCLITests {

@@ -86,6 +86,8 @@ private let optionCases: [OptionCase] = [
     OptionCase(info: "gradtrace rankdir=TB theme=dark color=grad", check: { $0.rankdir == .TB && $0.theme == .dark && $0.colorByGradient }),
     OptionCase(info: "gradtrace rankdir=tb", check: { $0.rankdir == .TB }),
     OptionCase(info: "gradtrace mode=forward wrt=x wiggle=0.01", check: { $0.mode == .forward && $0.wrt == "x" && $0.wiggle == 0.01 }),
+    OptionCase(info: "gradtrace collapse=module:2", check: { $0.collapse == .module(depth: 2) }),
+    OptionCase(info: "gradtrace collapse=neuron", check: { $0.collapse == .neuron }),
     OptionCase(info: "gradtrace\tstep=1\t\tformat=png", check: { $0.step == .number(1) && $0.format == .png }),
 ]
 
@@ -117,6 +119,9 @@ private let badOptionCases: [BadOptionCase] = [
     BadOptionCase(info: "gradtrace at=x=1,x=2", offset: 10, fragment: "given twice"),
     BadOptionCase(info: "gradtrace theme=blue", offset: 10, fragment: "light or dark"),
     BadOptionCase(info: "gradtrace color=red", offset: 10, fragment: "state or grad"),
+    BadOptionCase(info: "gradtrace collapse=module:0", offset: 10, fragment: "module:N (N from 1 to 16)"),
+    BadOptionCase(info: "gradtrace collapse=modules", offset: 10, fragment: "neuron, layer, module or module:N"),
+    BadOptionCase(info: "gradtrace mode=forward wrt=x collapse=layer", offset: 29, fragment: "does not combine with mode=forward"),
     BadOptionCase(info: "gradtrace =3", offset: 10, fragment: "option name"),
     BadOptionCase(info: "gradtrace α=1", offset: 10, fragment: "unknown option 'α'"),
     BadOptionCase(info: "gradtrace alt=\"αβ\" bogus", offset: 19, fragment: "unknown option 'bogus'"),
@@ -179,7 +184,7 @@ struct MarkdownFenceTests {
         let info = #"gradtrace format=png step=2 alt="a" title="t" at="x=1" rankdir=TB theme=dark color=grad"#
         let o = try MarkdownBlockOptions.parse(info)
         #expect(Set(o.positions.keys) == ["format", "step", "alt", "title", "at", "rankdir", "theme", "color"])
-        #expect(MarkdownBlockOptions.names.count == 19)
+        #expect(MarkdownBlockOptions.names.count == 20)
         let tensor = try MarkdownBlockOptions.parse(#"gradtrace at="b=[1, -2], s=3" seed=7"#)
         #expect(tensor.at.map(\.name) == ["b", "s"] && tensor.at[0].tensor?.shape == [2] && tensor.seed == 7)
         let sized = try MarkdownBlockOptions.parse("gradtrace labels=numbers max-width=600")

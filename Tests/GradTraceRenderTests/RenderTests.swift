@@ -100,6 +100,29 @@ struct RenderTests {
         #expect(tb.layout.graphWidth < lr.layout.graphWidth)
     }
 
+    /// Repeated blocks line up: three neurons of one layer (same names inside) share ranks node for node,
+    /// even though the loss reads their outputs at different depths; numbered plain names (x0, x1) are no blocks.
+    @Test func repeatedNeuronsLineUp() throws {
+        var src = "x0 = 1.5\nx1 = -0.5\n"
+        let w: [[Double]] = [[0.3, -0.8, 0.1], [0.9, 0.4, -0.2], [-0.5, 0.7, 0.05]]
+        for (n, p) in w.enumerated() { src += "l1.n\(n).w0 = \(p[0])\nl1.n\(n).w1 = \(p[1])\nl1.n\(n).b = \(p[2])\n" }
+        for n in 0..<3 { src += "l1.n\(n) = tanh(l1.n\(n).w0 * x0 + l1.n\(n).w1 * x1 + l1.n\(n).b)\n" }
+        src += "L = l1.n0 * l1.n0 + l1.n1 * 2 + l1.n2\n"
+        let p = try Program.parse(src)
+        let d = try Diagram(graph: p.graph, trace: Trace(graph: p.graph, output: p.output), style: RenderStyle())
+        let visible = d.scene(step: 0).nodes.map(\.id)
+        let repeats = Diagram.repeats(graph: p.graph, visible: visible)
+        let names = repeats.map { r in r.nodes.map { p.graph.name(of: visible[$0]) ?? "?" } }
+        #expect(names.contains(["l1.n0", "l1.n1", "l1.n2"]) && names.contains(["l1.n0.b", "l1.n1.b", "l1.n2.b"]), "\(names)")
+        #expect(!repeats.contains { $0.stacked } && !names.contains { $0.contains("x0") })
+        // Their boxes share a rank (the same centre across the rank direction).
+        let boxes = d.layout.nodes
+        let outs = ["l1.n0", "l1.n1", "l1.n2"].compactMap { n in p.graph.lookup(n).flatMap { visible.firstIndex(of: $0) }.map { boxes[$0] } }
+        #expect(outs.count == 3)
+        let sameRank = Set(outs.map { ($0.y * 10).rounded() }).count == 1 || Set(outs.map { ($0.x * 10).rounded() }).count == 1
+        #expect(sameRank, "\(outs)")
+    }
+
     @Test func nonFiniteValuesAreMarked() throws {
         let p = try Program.parse("x = -1\ny = log(x)\nz = y * 2\n")
         let d = try Diagram(graph: p.graph, trace: Trace(graph: p.graph, output: p.output), style: RenderStyle())

@@ -7,33 +7,77 @@
 /// `gradtrace generate mlp` name things, and it works for any program that names its parts
 /// `group.part`.
 public struct Grouping: Sendable {
-    /// How much to merge.
-    public enum Level: String, Sendable, CaseIterable {
-        /// `l1.n2`: a neuron (its weights, bias, weighted sum and activation).
-        case neuron
-        /// `l1`: a whole layer.
-        case layer
-        /// A module of a tensor program (`attn`, from `attn.q.weight`); on scalar programs, a layer.
-        case module
+    /// How much to merge: `neuron` (two name levels), `layer` (one), or `module:N` (N name levels;
+    /// `module` is `module:1`). The same text everywhere: `--collapse module:2`, `collapse=module:2`.
+    ///
+    /// ```swift
+    /// Grouping.Level("module:2")?.depth   // 2
+    /// Grouping.Level("layer") == .layer    // true
+    /// ```
+    public struct Level: Sendable, Hashable, CustomStringConvertible {
+        /// The three words of the option.
+        public enum Kind: String, Sendable, CaseIterable {
+            /// `l1.n2`: a neuron (its weights, bias, weighted sum and activation).
+            case neuron
+            /// `l1`: a whole layer.
+            case layer
+            /// A module of a tensor program (`attn`, from `attn.q.weight`) to a depth; on scalar programs, name levels.
+            case module
+        }
+        public let kind: Kind
+        /// How many name levels a group keeps (`attn.q` is depth 2).
+        public let depth: Int
 
-        var depth: Int { self == .neuron ? 2 : 1 }
-        /// The grouping rule: a module groups as a layer does.
-        var rule: Level { self == .module ? .layer : self }
+        /// The deepest module level the option takes.
+        public static let maxDepth = 16
+        public static let neuron = Level(kind: .neuron, depth: 2)
+        public static let layer = Level(kind: .layer, depth: 1)
+        /// `module` (= `module:1`): the top-level modules.
+        public static let module = Level(kind: .module, depth: 1)
+        /// `module:N`: modules to `depth` name parts (1…``maxDepth``).
+        public static func module(depth: Int) -> Level { Level(kind: .module, depth: depth) }
+
+        /// The option's spellings, for help and completions.
+        public static let spellings = ["neuron", "layer", "module", "module:N"]
+
+        init(kind: Kind, depth: Int) {
+            self.kind = kind
+            self.depth = depth
+        }
+
+        /// Reads `neuron`, `layer`, `module` or `module:N` (N from 1 to ``maxDepth``); nil otherwise.
+        public init?(_ text: String) {
+            if let k = Kind(rawValue: text) {
+                self = k == .neuron ? .neuron : k == .layer ? .layer : .module
+                return
+            }
+            guard text.hasPrefix("module:"), let n = Int(text.dropFirst(7)), n >= 1, n <= Level.maxDepth,
+                  text.dropFirst(7).allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            self = .module(depth: n)
+        }
+
+        /// The option's text: `neuron`, `layer`, `module`, `module:2`.
+        public var description: String {
+            kind == .module && depth > 1 ? "module:\(depth)" : kind.rawValue
+        }
+
+        /// The scalar grouping rule: at one level, numbered names share their stem (`a0`, `a1` → `a…`);
+        /// deeper, a name with fewer parts is a group of its own, as a neuron is.
+        var sharesStems: Bool { depth == 1 && kind != .neuron }
     }
 
     /// The group name of every node (nil: the node stays on its own).
     public let groupOf: [String?]
 
     /// Groups the nodes the output depends on. O(nodes).
-    public init(graph: Graph, output: NodeID, level requested: Level) {
-        let level = requested.rule
+    public init(graph: Graph, output: NodeID, level: Level) {
         var group = [String?](repeating: nil, count: graph.count)
         for id in 0..<graph.count {
             guard let name = graph.name(of: id) else { continue }
             let parts = Grouping.levels(of: name)
             if parts.count > level.depth {
                 group[id] = String(name[parts[0].startIndex..<parts[level.depth - 1].endIndex])
-            } else if level == .neuron || parts[0].contains(".") {
+            } else if !level.sharesStems || parts[0].contains(".") {
                 // A plain name is a statement (and `layers.0` a module of its own): its unnamed parts gather under it.
                 group[id] = name
             } else {
@@ -67,7 +111,7 @@ public struct Grouping: Sendable {
     /// The levels of a dotted name: its parts, except that a number joins the part before it, as
     /// PyTorch names the items of a list of modules (`layers.0.neurons.1.w.2` has the levels
     /// `layers.0`, `neurons.1`, `w.2`; `l1.n2.w0` has `l1`, `n2`, `w0`).
-    static func levels(of name: String) -> [Substring] {
+    public static func levels(of name: String) -> [Substring] {
         var out: [Substring] = []
         var start = name.startIndex
         var i = name.startIndex

@@ -10,7 +10,7 @@ public struct PassRequest: Sendable, Equatable {
     public var wrt: String?
     /// Forward mode: also run the program with `wrt` moved by this step.
     public var wiggle: Double?
-    /// Draw each neuron or layer as one node (backward pass only).
+    /// Draw each neuron, layer or module (to a depth) as one node (backward pass only).
     public var collapse: Grouping.Level?
     /// One backward step per node, per edge, or per layer run.
     public var granularity: Granularity
@@ -57,9 +57,11 @@ public struct PassRequest: Sendable, Equatable {
             if wrt != nil { throw .scalarOnly(wrt: wrt) }
             let trace = TensorTrace(graph: t.graph, output: t.output, granularity: granularity)
             guard let level = collapse else { return .tensor(trace) }
-            // Modules from dotted names: `module` and `layer` merge the top-level modules, `neuron` one level deeper.
-            guard let view = trace.collapsedModules(depth: level == .neuron ? 2 : 1) else {
-                throw .collapse("nothing to collapse: no module has two operations (name parts as attn.q = linear(x, attn.q.weight), as in samples/tensors/transformer-block.grad)")
+            // Modules from dotted names, to the level's depth: `module` and `layer` merge the top-level modules,
+            // `neuron` and `module:2` one level deeper.
+            guard let view = trace.collapsedModules(depth: level.depth) else {
+                let which = level.depth == 1 ? "no module" : "no module at depth \(level.depth) (\(level))"
+                throw .collapse("nothing to collapse: \(which) has two operations (name parts as attn.q = linear(x, attn.q.weight), as in samples/tensors/transformer-block.grad)")
             }
             return .tensor(view)
         }

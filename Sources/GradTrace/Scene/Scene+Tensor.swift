@@ -59,22 +59,21 @@ extension Scene {
             var state: NodeState
             var label = "grad"
             var shown: Tensor?
-            if step == 0 {
-                state = .forward
-            } else if id == t.output || (total > 0 && received[id] == total) {
-                state = .done
+            let progress = Scene.progress(step: step, isOutput: id == t.output, received: received[id], consumers: total)
+            state = progress.state
+            switch progress {
+            case .forward:
+                break
+            case .done:
                 shown = grad[id] ?? Tensor.zeros(n.value.shape)
                 if total > 1 { label = "grad (sum of \(total))" }
-            } else if received[id] > 0 {
-                state = .accumulating
+            case .accumulating:
                 shown = grad[id] ?? Tensor.zeros(n.value.shape)
                 label = "grad (\(received[id]) of \(total) arrived)"
-            } else if total == 0 {
-                state = .done
+            case .unused:
                 shown = Tensor.zeros(n.value.shape)
-                label = "grad 0 (unused)"
-            } else {
-                state = .pending
+                label = Scene.unusedGradText
+            case .pending:
                 label = "grad pending"
             }
             let labels = structure.labelsOnly[id]

@@ -61,6 +61,9 @@ public struct LayoutRequest: Sendable {
     public var clusters: [(name: String, members: [Int])] = []
     /// Node indices to keep on one straight line (Graphviz's `group`): the spine of a tensor network.
     public var spine: [Int] = []
+    /// Corresponding nodes of repeated blocks (``Diagram/repeats(graph:visible:)``): side-by-side ones share a
+    /// rank (unless clusters are drawn, as Graphviz cannot rank nodes of different clusters together).
+    public var repeats: [(nodes: [Int], stacked: Bool)] = []
     /// Half the usual gaps between nodes and between ranks (a rung of ``Diagram``'s width ladder).
     public var tight = false
 
@@ -126,6 +129,12 @@ public struct LayoutRequest: Sendable {
                 attrs.append(DOTAttribute("label", html: "<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"0\"><TR><TD FIXEDSIZE=\"TRUE\" WIDTH=\"\(w)\" HEIGHT=\"\(h)\"></TD></TR></TABLE>"))
             }
             g.statements.append(.edge("n\(e.from)", "n\(e.to)", attrs))
+        }
+        // Side-by-side repeated blocks (neurons of a layer, heads) share ranks, node for node. (Stacked blocks
+        // line up under Graphviz's own layout already; invisible edges pulling them together were tried and
+        // moved the first block off the line.)
+        for (k, r) in repeats.enumerated() where r.nodes.count >= 2 && !r.stacked && clusters.isEmpty {
+            g.statements.append(.subgraph("repeat_\(k)", [DOTAttribute("rank", "same")], r.nodes.map { .node("n\($0)", []) }))
         }
         return g
     }

@@ -197,7 +197,7 @@ public enum MarkdownFences {
 ///
 /// `format=svg|png`, `step=K|final|all`, `animate`, `alt="…"`, `title="…"`, `at="NAME=VALUE,…"`,
 /// `rankdir=LR|TB`, `theme=light|dark`, `mode=reverse|forward`, `wrt=NAME`, `wiggle=H`,
-/// `color=state|grad`, `labels=compact|numbers|full`, `max-width=PT`, `width=N|N%` (the displayed width:
+/// `color=state|grad`, `collapse=neuron|layer|module|module:N` (as `--collapse`), `labels=compact|numbers|full`, `max-width=PT`, `width=N|N%` (the displayed width:
 /// the block becomes `<img … width="N">`), `id=NAME` (name this block's program), `ref=NAME` (reuse the
 /// program of an earlier block with `id=NAME` in the same file), `src=PATH` (read the program from a
 /// file, relative to the Markdown file). Values may be quoted with `"` or `'`; inside quotes a backslash escapes the
@@ -244,6 +244,8 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     public var mode: Mode = .reverse
     public var wrt: String?
     public var wiggle: Double?
+    /// `collapse=`: draw each neuron, layer or module (to a depth) as one node, as `--collapse`.
+    public var collapse: Grouping.Level?
     /// `color=grad`: colour nodes by log₁₀|derivative|.
     public var colorByGradient = false
     /// The displayed width, `600` (pixels) or `80%`; nil: the image's own size.
@@ -425,6 +427,11 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
                 guard let h = Double(value), h.isFinite, h != 0 else { throw bad("expected a finite, non-zero step such as 0.01") }
                 o.wiggle = h
             case "labels": o.labels = try pick(RenderStyle.LabelMode.self)
+            case "collapse":
+                guard let level = Grouping.Level(value) else {
+                    throw bad("expected neuron, layer, module or module:N (N from 1 to \(Grouping.Level.maxDepth))")
+                }
+                o.collapse = level
             case "max-width":
                 let range = OptionSchema.maxWidthRange
                 guard let w = Double(value), range.contains(w) else {
@@ -467,6 +474,8 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
             for key in ["wrt", "wiggle"] {
                 if let p = o.positions[key] { throw ParseError(offset: p, message: "'\(key)=' belongs to mode=forward") }
             }
+        } else if let p = o.positions["collapse"] {
+            throw ParseError(offset: p, message: "'collapse=' draws the backward pass; it does not combine with mode=forward")
         } else if o.wrt == nil {
             throw ParseError(offset: o.positions["mode"] ?? 0, message: "mode=forward needs wrt=NAME (the input to take tangents with respect to)")
         }

@@ -71,6 +71,10 @@ public enum OptionSchema {
                    valueName: "h", example: "0.01", key: { o, _ in "wiggle=\(o.wiggle.map { "\($0)" } ?? "-")\n" }),
         OptionSpec(fence: "color", cli: "color-by", help: "Node colours: state (default) or grad (log₁₀|gradient|, with a legend).", valueName: nil,
                    example: "grad", key: { o, _ in "color=\(o.colorByGradient ? "grad" : "state")\n" }),
+        OptionSpec(fence: "collapse", cli: "collapse",
+                   help: "Draw each neuron or layer (or, on tensor programs, each module: attn from attn.q.weight; module:2 one level deeper: attn.q) as one node, with its parameters' gradients; groups come from dotted names such as l1.n2.w0, and edges sum the gradients they stand for.",
+                   valueName: "neuron|layer|module|module:N", example: "module:2",
+                   key: { o, _ in o.collapse.map { "collapse=\($0)\n" } ?? "" }),  // only when given, so earlier blocks keep their names
         OptionSpec(fence: "labels", cli: "labels", help: "Edge labels: compact (default: numbers, then the symbolic chain smaller), numbers, or full.",
                    valueName: nil, example: "numbers", key: { o, _ in "labels=\(o.labels.rawValue)\n" }),
         OptionSpec(fence: "max-width", cli: "max-width",
