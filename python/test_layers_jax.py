@@ -189,7 +189,24 @@ def transformer_ref(x, g1, b1, wq, wk, wv, wo, g2, b2, w1, c1, w2, c2, target):
     return jnp.mean((h + m - target) ** 2)
 
 
+def two_blocks_ref(x, *params):
+    target = params[-1]
+    h = x
+    for b in range(2):
+        g1, b1, wq, wk, wv, wo, g2, b2, w1, c1, w2, c2 = params[12 * b:12 * b + 12]
+        a1 = layer_norm(h, g1, b1)
+        q, k, v = linear(a1, wq), linear(a1, wk), linear(a1, wv)
+        h = h + linear(jax.nn.softmax(q @ k.T / 2.0, axis=-1) @ v, wo)
+        h = h + linear(gelu(linear(layer_norm(h, g2, b2), w1, c1)), w2, c2)
+    return jnp.mean((h - target) ** 2)
+
+
+BLOCK = ["ln1.weight", "ln1.bias", "attn.q.weight", "attn.k.weight", "attn.v.weight", "attn.out.weight",
+         "ln2.weight", "ln2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"]
+
 SAMPLES = [
+    ("sample two-blocks.grad", "two-blocks.grad", two_blocks_ref,
+     ["x"] + ["block1." + n for n in BLOCK] + ["block2." + n for n in BLOCK], ["target"]),
     ("sample attention-head.grad", "attention-head.grad", attention_ref, ["X", "Wq", "Wk", "Wv"], ["y"]),
     ("sample cnn-6x6.grad", "cnn-6x6.grad", cnn_ref, ["x", "conv.weight", "conv.bias", "fc.weight", "fc.bias"], ["y"]),
     ("sample embedding-classifier.grad", "embedding-classifier.grad", embedding_ref, ["table", "W", "b"], ["ids", "y"]),

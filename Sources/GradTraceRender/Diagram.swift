@@ -451,6 +451,8 @@ extension Diagram {
             }
         }
         var result: [(nodes: [Int], stacked: Bool)] = []
+        var position = [Int](repeating: -1, count: graph.count)
+        for (k, id) in visible.enumerated() where id < graph.count { position[id] = k }
         // Outer families first; a node lines up in one family only (the outermost whose blocks are the same shape).
         var used = [Bool](repeating: false, count: visible.count)
         familyOrder = familyOrder.enumerated().sorted { ($0.element.split(separator: "|")[0].count, $0.offset) < ($1.element.split(separator: "|")[0].count, $1.offset) }.map(\.element)
@@ -474,14 +476,31 @@ extension Diagram {
                 }
                 latest[id] = max(l, blockOf[id])
             }
-            // Operations line up; parameters and inputs stay beside the operation that reads them.
+            var chains: [[Int]] = []
             for inside in insideOrder[key]! {
                 let chain = numbers.map { blocks[$0]![inside]! }
-                if stacked && graph[visible[chain[0]]].inputs.isEmpty { continue }
                 if chain.contains(where: { used[$0] }) { continue }
                 for k in chain { used[k] = true }
-                result.append((chain, stacked))
+                chains.append(chain)
             }
+            // Stacked blocks: unnamed operations (`q @ kᵀ`, its `/ 2`) correspond too when corresponding nodes read
+            // them at the same operand, followed input by input.
+            var next = 0
+            while stacked && next < chains.count {
+                let chain = chains[next]
+                next += 1
+                let inputs = chain.map { graph[visible[$0]].inputs }
+                guard inputs.allSatisfy({ $0.count == inputs[0].count }) else { continue }
+                for operand in inputs[0].indices {
+                    let found = inputs.map { position[$0[operand]] }
+                    guard found.allSatisfy({ $0 >= 0 }) else { continue }
+                    let ks = found
+                    guard ks.allSatisfy({ !used[$0] && graph.name(of: visible[$0]) == nil }), Set(ks).count == ks.count else { continue }
+                    for k in ks { used[k] = true }
+                    chains.append(ks)
+                }
+            }
+            for chain in chains { result.append((chain, stacked)) }
         }
         return result
     }

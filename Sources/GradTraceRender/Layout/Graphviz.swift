@@ -92,6 +92,9 @@ public final class Graphviz: @unchecked Sendable {
         clusters.sort { ($0.depth, $0.name) < ($1.depth, $1.name) }
         var layout = Layout(nodes: boxes, edges: edges, graphWidth: urx - llx, graphHeight: ury - lly)
         layout.clusters = clusters
+        if clusters.isEmpty {
+            layout.lineUp(request.repeats.filter(\.stacked).map(\.nodes), edges: request.edges.map { ($0.from, $0.to) }, rankdir: request.rankdir)
+        }
         return layout
     }
 }

@@ -50,6 +50,90 @@ public struct Layout: Sendable, Hashable {
     public var graphHeight: Double
 }
 
+extension Layout {
+    /// Lines up stacked repeated blocks (``Diagram/repeats(graph:visible:)``, `block2` reading `block1`): each
+    /// node of a later block moves across the rank direction (x in TB, y in LR) to its counterpart in the
+    /// first block, when the place is free (no other node or edge label within a gap, inside the picture).
+    /// Edges follow: each point of a spline moves by its share of the moves of its two ends (by its place
+    /// along the path), the arrow tip and label with the head or with their place. Graphviz cannot do this
+    /// itself: invisible edges or groups tying the blocks together pull whole blocks off their lines.
+    /// `edges` are the (from, to) node indices of ``edges``. O(chains × nodes + edges × points).
+    mutating func lineUp(_ chains: [[Int]], edges ends: [(from: Int, to: Int)], rankdir: RenderStyle.RankDir) {
+        let across = rankdir == .LR   // true: the cross axis is y
+        func cross(_ b: Box) -> Double { across ? b.y : b.x }
+        let gap = 8.0
+        var shift = [Double](repeating: 0, count: nodes.count)
+        // Edge labels that do not move with a node (their edge's ends are not moved), as obstacles.
+        func overlaps(_ a: (x0: Double, y0: Double, x1: Double, y1: Double), _ b: (x0: Double, y0: Double, x1: Double, y1: Double)) -> Bool {
+            a.x0 < b.x1 + gap && b.x0 < a.x1 + gap && a.y0 < b.y1 + gap && b.y0 < a.y1 + gap
+        }
+        func rect(_ b: Box) -> (x0: Double, y0: Double, x1: Double, y1: Double) {
+            (b.x - b.width / 2, b.y - b.height / 2, b.x + b.width / 2, b.y + b.height / 2)
+        }
+        /// Moves node `k` by `d` across if its new place is free; false (and nothing moved) if not.
+        func move(_ k: Int, by d: Double) -> Bool {
+            guard Swift.abs(d) >= 0.5 else { return true }
+            var moved = nodes[k]
+            if across { moved.y += d } else { moved.x += d }
+            let r = rect(moved)
+            guard r.x0 >= 0, r.y0 >= 0, r.x1 <= graphWidth, r.y1 <= graphHeight else { return false }
+            let blocked = nodes.indices.contains { $0 != k && overlaps(r, rect(nodes[$0])) }
+                || edges.indices.contains { e in
+                    guard e < ends.count, ends[e].from != k, ends[e].to != k, let c = edges[e].labelCenter, edges[e].labelSize.width > 0 else { return false }
+                    let s = edges[e].labelSize
+                    return overlaps(r, (c.x - s.width / 2, c.y - s.height / 2, c.x + s.width / 2, c.y + s.height / 2))
+                }
+            guard !blocked else { return false }
+            nodes[k] = moved
+            shift[k] += d
+            return true
+        }
+        for chain in chains where chain.count >= 2 && chain.allSatisfy({ $0 >= 0 && $0 < nodes.count }) {
+            // The line: the first block's place if every other node can move there, else the next block's, …;
+            // if none works for all, as many as can move to the first block's.
+            let places = chain.map { cross(nodes[$0]) }
+            var done = false
+            for target in places {
+                let (savedNodes, savedShift) = (nodes, shift)
+                if chain.allSatisfy({ move($0, by: target - cross(nodes[$0])) }) { done = true; break }
+                (nodes, shift) = (savedNodes, savedShift)
+            }
+            if !done { for k in chain.dropFirst() { _ = move(k, by: places[0] - cross(nodes[k])) } }
+        }
+        guard shift.contains(where: { $0 != 0 }) else { return }
+        for e in edges.indices where e < ends.count {
+            let (a, b) = ends[e]
+            guard a >= 0, b >= 0, a < shift.count, b < shift.count else { continue }
+            let da = shift[a], db = shift[b]
+            guard da != 0 || db != 0 else { continue }
+            var path = edges[e]
+            let total = path.curves.reduce(0) { $0 + $1.count }
+            guard total > 0 else { continue }
+            func moved(_ p: Point, _ t: Double) -> Point {
+                let d = da * (1 - t) + db * t
+                return across ? Point(p.x, p.y + d) : Point(p.x + d, p.y)
+            }
+            // The label moves with the path point nearest it.
+            var labelT = 0.5, nearest = Double.infinity
+            var i = 0
+            for (c, curve) in path.curves.enumerated() {
+                for (j, p) in curve.enumerated() {
+                    let t = total > 1 ? Double(i) / Double(total - 1) : 0
+                    if let l = path.labelCenter {
+                        let dist = (p.x - l.x) * (p.x - l.x) + (p.y - l.y) * (p.y - l.y)
+                        if dist < nearest { nearest = dist; labelT = t }
+                    }
+                    path.curves[c][j] = moved(p, t)
+                    i += 1
+                }
+            }
+            if let tip = path.arrowTip { path.arrowTip = moved(tip, 1) }
+            if let l = path.labelCenter { path.labelCenter = moved(l, labelT) }
+            edges[e] = path
+        }
+    }
+}
+
 /// Sizes of everything a layout must make room for, measured from the widest text ever shown.
 public struct LayoutRequest: Sendable {
     public var nodeSizes: [(width: Double, height: Double)]
@@ -62,7 +146,8 @@ public struct LayoutRequest: Sendable {
     /// Node indices to keep on one straight line (Graphviz's `group`): the spine of a tensor network.
     public var spine: [Int] = []
     /// Corresponding nodes of repeated blocks (``Diagram/repeats(graph:visible:)``): side-by-side ones share a
-    /// rank (unless clusters are drawn, as Graphviz cannot rank nodes of different clusters together).
+    /// rank, stacked ones are lined up across the ranks after the layout (``Layout/lineUp(_:edges:rankdir:)``);
+    /// neither when clusters are drawn (Graphviz cannot rank nodes of different clusters together).
     public var repeats: [(nodes: [Int], stacked: Bool)] = []
     /// Half the usual gaps between nodes and between ranks (a rung of ``Diagram``'s width ladder).
     public var tight = false
@@ -130,9 +215,9 @@ public struct LayoutRequest: Sendable {
             }
             g.statements.append(.edge("n\(e.from)", "n\(e.to)", attrs))
         }
-        // Side-by-side repeated blocks (neurons of a layer, heads) share ranks, node for node. (Stacked blocks
-        // line up under Graphviz's own layout already; invisible edges pulling them together were tried and
-        // moved the first block off the line.)
+        // Side-by-side repeated blocks (neurons of a layer, heads) share ranks, node for node. (Stacked blocks are
+        // lined up after the layout: invisible edges or groups pulling them together made Graphviz move whole
+        // blocks off their lines, 20 → 670 pt apart on two transformer blocks.)
         for (k, r) in repeats.enumerated() where r.nodes.count >= 2 && !r.stacked && clusters.isEmpty {
             g.statements.append(.subgraph("repeat_\(k)", [DOTAttribute("rank", "same")], r.nodes.map { .node("n\($0)", []) }))
         }
