@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "GradTrace", targets: ["GradTrace"]),
         .library(name: "GradTraceRender", targets: ["GradTraceRender"]),
         .executable(name: "gradtrace", targets: ["gradtrace"]),
+        .executable(name: "gradtrace-draw", targets: ["gradtrace-draw"]),
         .plugin(name: "GradTraceDocs", targets: ["GradTraceDocs"]),
     ],
     dependencies: [
@@ -29,14 +30,26 @@ let package = Package(
         // The temporary files in flight, for a signal handler to remove (async-signal-safe C).
         .target(name: "CTempFiles"),
 
-        // DOT, Graphviz layout, Cairo/Pango painting, animations, the atomic writer.
-        .target(name: "GradTraceRender", dependencies: ["GradTrace", "CGraphviz", "CCairo", "CImageCodecs", "CDeflate", "CTempFiles"]),
+        // The atomic writer (and RenderError): FoundationEssentials only, no drawing libraries.
+        .target(name: "GradTraceFiles", dependencies: ["CTempFiles"]),
+        // DOT, Graphviz layout, Cairo/Pango painting, animations; re-exports GradTraceFiles.
+        .target(name: "GradTraceRender", dependencies: ["GradTrace", "GradTraceFiles", "CGraphviz", "CCairo", "CImageCodecs", "CDeflate", "CTempFiles"]),
 
+        // The commands that draw nothing, the program options and the exit-code rules, shared by both executables.
+        .target(name: "GradTraceCLI", dependencies: ["GradTrace", "GradTraceFiles", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // `gradtrace`: runs trace, grad, check, generate and functions itself without loading Graphviz, Cairo or
+        // Pango (start-up), and every other command line through gradtrace-draw beside it. A target dependency
+        // on gradtrace-draw would link the drawing libraries into gradtrace; the build plugin instead makes
+        // `swift build --product gradtrace` and `swift run gradtrace` build it (as gradtrace-draw-tool).
+        .executableTarget(name: "gradtrace", dependencies: ["GradTraceCLI"], plugins: ["GradTraceDrawExecutable"]),
+        .plugin(name: "GradTraceDrawExecutable", capability: .buildTool(), dependencies: ["gradtrace-draw"]),
+        // Every command, the drawing ones included (`gradtrace` runs it from its own folder).
         .executableTarget(
-            name: "gradtrace",
+            name: "gradtrace-draw",
             dependencies: [
                 "GradTrace",
                 "GradTraceRender",
+                "GradTraceCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,7 +65,7 @@ let package = Package(
                                 description: "Replace ```gradtrace fences in Markdown (default: docs/) with diagrams, into a DocC catalog (default: Sources/GradTrace/GradTrace.docc)"),
                 permissions: [.writeToPackageDirectory(reason: "writes the converted Markdown and its images into the package")]
             ),
-            dependencies: ["gradtrace"]
+            dependencies: ["gradtrace-draw"]
         ),
 
         // micrograd's README demo through the Swift API (the CLI tests run it).

@@ -62,8 +62,11 @@ def test_mlp_log_softmax_pick():
     g = gj.capture(mlp, params, r.normal(size=(4, 3)), np.array([0, 2, 1, 0]))
     ops = [n["op"] for n in g.doc["nodes"]]
     assert "broadcast_in_dim" not in ops and ops.count("add") == 2 and "log_softmax" in ops and "pick" in ops, ops
+    assert ops.count("mean") == 1 and "div" not in ops, ops   # jnp.mean stays one node
     names = {n["name"] for n in g.doc["nodes"] if n["name"]}
-    assert {"layers.0.w", "layers.0.b", "layers.1.w", "layers.1.b", "x", "y", "loss"} <= names, names
+    assert {"layers.0.w", "layers.0.b", "layers.1.w", "layers.1.b", "x", "y", "loss", "h", "logits"} <= names, names
+    ops = {n["name"]: n["op"] for n in g.doc["nodes"] if n["name"]}
+    assert ops["h"] == "tanh" and ops["logits"] == "add", ops   # fn's local variables name what they hold
 
 
 def test_attention_head():
@@ -124,6 +127,8 @@ def test_layernorm_gelu_residual_block():
     g = gj.capture(block, p, x)
     ops = [n["op"] for n in g.doc["nodes"]]
     assert ops.count("gelu") == 1 and ops.count("erf") == 2 and "tanh" in ops, ops
+    means = [n for n in g.doc["nodes"] if n["op"] == "mean"]
+    assert len(means) == 2 and all(n.get("axis") == 1 for n in means), means   # LayerNorm's mean and variance
     assert {"rsqrt", "square", "integer_pow", "erf", "erfc"} <= set(g.primitives), g.primitives
 
 
@@ -250,6 +255,33 @@ def test_refuses_unmapped_primitives():
         raise AssertionError("cumsum was not refused")
 
 
+def test_sample_and_docs():
+    """samples/bridges/jax-mlp.json is what samples/bridges/jax-mlp.py writes (the main job renders the committed
+    file, needing no JAX), and every line of the JAX examples in README.md and docs/*.md is a line of that script."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    script = os.path.join(root, "samples", "bridges", "jax-mlp.py")
+    out = os.path.join(TMP, "jax-mlp.json")
+    p = subprocess.run([sys.executable, script, out], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    with open(out, "rb") as f, open(os.path.join(root, "samples", "bridges", "jax-mlp.json"), "rb") as g:
+        assert f.read() == g.read(), "samples/bridges/jax-mlp.json is stale: run python samples/bridges/jax-mlp.py"
+    with open(script, encoding="utf-8") as f:
+        lines = {l.split("  #")[0].strip() for l in f}
+    seen = 0
+    docs = [os.path.join(root, "README.md")] + sorted(os.path.join(root, "docs", n) for n in os.listdir(os.path.join(root, "docs")) if n.endswith(".md"))
+    for path in docs:
+        text = open(path, encoding="utf-8").read()
+        for block in text.split("```py\n")[1:]:
+            body = block.split("```")[0]
+            if "gradtrace.jax" not in body and "gj." not in body:
+                continue
+            seen += 1
+            for line in body.split("\n"):
+                code = "" if line.strip().startswith("#") else line.split("  #")[0].strip()
+                assert not code or code in lines, "%s: %r is not in samples/bridges/jax-mlp.py" % (os.path.basename(path), code)
+    assert seen >= 2, "the JAX examples of README.md and docs/ were not found (%d)" % seen
+
+
 def test_pinned_version():
     assert jax.__version__ == PINNED, "tested against JAX %s, found %s: pin it (scripts/test-python.sh)" % (PINNED, jax.__version__)
 
@@ -257,4 +289,4 @@ def test_pinned_version():
 run_tests("jax bridge", [test_pinned_version, test_mlp_log_softmax_pick, test_attention_head, test_multi_head_attention,
                         test_layernorm_gelu_residual_block, test_small_cnn, test_embedding_model,
                         test_elementwise_and_reductions, test_every_primitive_is_exercised,
-                        test_refuses_what_it_cannot_express, test_refuses_unmapped_primitives])
+                        test_refuses_what_it_cannot_express, test_refuses_unmapped_primitives, test_sample_and_docs])

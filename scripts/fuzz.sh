@@ -27,7 +27,18 @@ if [ ! -f "$kobj" ] || [ Sources/CKernels/kernels.c -nt "$kobj" ] || [ Sources/C
   clang -c -O2 -g -fsanitize=address -I Sources/CKernels/include Sources/CKernels/kernels.c -o "$kobj"
 fi
 core_srcs=$(find Sources/GradTrace -name '*.swift' | LC_ALL=C sort)
-render_srcs=$(find Sources/GradTraceRender -name '*.swift' | LC_ALL=C sort)
+# The drawing module and the file writer it re-exports (GradTraceFiles), copied into one module: their
+# `import GradTraceFiles` lines are dropped, the module being one here.
+mkdir -p "$root/render-src"
+rm -rf "$root/render-src.new" && mkdir -p "$root/render-src.new"
+for f in $(find Sources/GradTraceRender Sources/GradTraceFiles -name '*.swift' | LC_ALL=C sort); do
+  out="$root/render-src.new/$(echo "$f" | tr '/' '_')"
+  sed -e 's/^@_exported import GradTraceFiles$//' -e 's/^import GradTraceFiles$//' "$f" > "$out"
+  touch -r "$f" "$out"
+done
+# Kept when unchanged, so that the harnesses are rebuilt only when a source changed.
+if ! diff -rq "$root/render-src.new" "$root/render-src" >/dev/null 2>&1; then rm -rf "$root/render-src"; mv "$root/render-src.new" "$root/render-src"; else rm -rf "$root/render-src.new"; fi
+render_srcs=$(find "$root/render-src" -name '*.swift' | LC_ALL=C sort)
 # The drawing module's C libraries, for the harnesses that need it (markdown, json): their module maps,
 # headers and libraries, and CTempFiles (a SwiftPM C target: its module map is written here).
 mkdir -p "$root/ctempfiles"

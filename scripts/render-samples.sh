@@ -45,7 +45,8 @@ mkdir -p output/showcase
 "$bin" render samples/neuron.grad -o output/showcase/neuron.svg --title "micrograd's neuron: o = tanh(x1·w1 + x2·w2 + b)"
 "$bin" render samples/tensors/broadcast-bias.grad -o output/showcase/tensor-bias.png --scale 1.5 --rankdir TB
 "$bin" render samples/bridges/torch-attention.json -o output/showcase/torch-attention.png --rankdir TB --scale 1
-echo "output/showcase/{loss.png,loss-step3.png,neuron.svg,tensor-bias.png,torch-attention.png}"
+"$bin" render samples/bridges/jax-mlp.json -o output/showcase/jax-mlp.png --rankdir TB --scale 1
+echo "output/showcase/{loss.png,loss-step3.png,neuron.svg,tensor-bias.png,torch-attention.png,jax-mlp.png}"
 # The documentation sample: a Markdown page whose gradtrace fences become pictures.
 "$bin" markdown samples/docs/guide.md -o output/docs/guide.md
 echo "output/docs/guide.md"

@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-swift build --sanitize=thread --scratch-path .build-tsan --product gradtrace >&2
-BIN=.build-tsan/debug/gradtrace
+# gradtrace-draw has every command and all the threaded drawing code (the lean gradtrace would exec it, and
+# SwiftPM's plugin-built copy of it is not the one this build instruments).
+swift build --sanitize=thread --scratch-path .build-tsan --product gradtrace-draw >&2
+BIN=.build-tsan/debug/gradtrace-draw
 export TSAN_OPTIONS="halt_on_error=1 abort_on_error=0 exitcode=66"
 d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
 n=0

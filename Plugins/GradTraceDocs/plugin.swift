@@ -8,7 +8,8 @@ import PackagePlugin
 /// DocC catalog (a `.docc` folder), the images go to `OUT/Resources`, are linked by bare file name
 /// (`--link-style docc`), and images of earlier runs that no article links to any more are deleted
 /// (`--prune`). Any further arguments are passed to `gradtrace markdown` as they are: for example
-/// `gradtrace-docs --refresh` draws every image again after the drawing code changed.
+/// `gradtrace-docs --refresh` draws every image again after the drawing code changed. `src=` paths may reach
+/// any file of the package (`--root .`, unless given).
 @main
 struct GradTraceDocs: CommandPlugin {
     func performCommand(context: PluginContext, arguments: [String]) async throws {
@@ -26,9 +27,12 @@ struct GradTraceDocs: CommandPlugin {
             let folder = output.hasSuffix("/") ? String(output.dropLast()) : output
             args += ["--assets", folder + "/Resources", "--link-style", "docc", "--prune"]
         }
+        // src= may read any file of the package (the articles draw the committed samples), not only the docs folder.
+        if !rest.contains("--root") { args += ["--root", "."] }
         args += rest
 
-        let tool = try context.tool(named: "gradtrace")
+        // gradtrace-draw has every command (gradtrace runs it for markdown anyway).
+        let tool = try context.tool(named: "gradtrace-draw")
         let process = Process()
         process.executableURL = tool.url
         process.arguments = args

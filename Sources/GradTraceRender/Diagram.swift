@@ -38,6 +38,13 @@ public struct Diagram: Sendable {
         var legendWidth: Double
         var headerHeight: Double
         var footerHeight: Double
+        /// The focus view's panel area between the graph and the caption (0 without one), and its widest panel.
+        var focusHeight: Double = 0
+        var focusWidth: Double = 0
+        /// The canvas width this layout needs: the graph, the legend, and the focus view's widest panel.
+        func canvasWidth(graphWidth: Double) -> Double {
+            max(graphWidth, legendWidth, focusWidth) + 2 * margin
+        }
     }
 
     /// Output formats of ``render(step:format:)``.
@@ -65,9 +72,13 @@ public struct Diagram: Sendable {
     /// to try. The CLI prints it as a warning; `gradtrace markdown` with the fence's line.
     public let fitWarning: String?
 
+    /// The focus view's panels (set when the width ladder ended on small boxes for a tensor picture).
+    let focus: FocusView?
+
     /// The rungs of the width ladder, in order: the labels asked for; numbers only; numbers with tight
-    /// spacing; and (scalar graphs) nodes as small labelled boxes with unlabelled edges, the caption
-    /// telling each step's chain. Without `maxWidth` only the first rung is drawn.
+    /// spacing; and nodes as small labelled boxes with unlabelled edges, the caption telling each
+    /// step's chain (tensor pictures add the focus view: the step's nodes at full size under the
+    /// map, see ``FocusView``). Without `maxWidth` only the first rung is drawn.
     static func ladder(_ style: RenderStyle, tensor: Bool) -> [RenderStyle] {
         var rungs = [style]
         guard style.maxWidth != nil else { return rungs }
@@ -76,7 +87,8 @@ public struct Diagram: Sendable {
         if !tensor && s.labels != .numbers { s.labels = .numbers; rungs.append(s) }
         s.tight = true
         rungs.append(s)
-        if !tensor { s.outline = true; rungs.append(s) }
+        s.outline = true
+        rungs.append(s)
         return rungs
     }
 
@@ -119,7 +131,21 @@ public struct Diagram: Sendable {
         } else {
             tensorScales = nil
         }
-        tensorPanels = panels
+        // Every tensor node's full-size box: on the graph, or in the focus view's panel area, where a
+        // panel wider than the area (a long vector with its numbers) sets its gradient under its value.
+        var fullSizes: [NodeID: (width: Double, height: Double)] = [:], stackedSizes = fullSizes
+        for (k, n) in first.nodes.enumerated() {
+            guard var p = panels[n.id] else { continue }
+            fullSizes[n.id] = Diagram.panelSize(p, titles: layoutText.nodes[k][0], style: style, text: text)
+            p.stacked = true
+            stackedSizes[n.id] = Diagram.panelSize(p, titles: layoutText.nodes[k][0], style: style, text: text)
+        }
+        func focusSizes(width: Double) -> [NodeID: (width: Double, height: Double)] {
+            var sizes = fullSizes
+            for (id, s) in fullSizes where s.width > width { sizes[id] = stackedSizes[id] }
+            return sizes
+        }
+        let widestPanel = FocusView.widest(focusSizes(width: (style.maxWidth ?? 900) - 32))
 
         let directions: [RenderStyle.RankDir] = style.rankdir != .auto ? [style.rankdir]
             : first.nodes.count <= Diagram.autoLayoutLimit ? [.LR, .TB] : [Diagram.estimatedDirection(first, limit: style.maxWidth ?? 900)]
@@ -134,8 +160,10 @@ public struct Diagram: Sendable {
                 c.rankdir = d
                 let (m, layout) = try Diagram.lay(graph: graph, pass: pass, style: c, title: title, text: text, first: first, layoutText: layoutText,
                                                   panels: panels, scales: tensorScales)
-                let w = max(layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin)
-                let h = layout.graphHeight + 2 * m.margin + m.headerHeight + m.footerHeight
+                // The focus view needs room for its widest panel (its height is estimated as the map's third).
+                let focused = c.outline && pass.isTensor
+                let w = max(layout.graphWidth, m.legendWidth, focused ? widestPanel : 0) + 2 * m.margin
+                let h = layout.graphHeight * (focused ? 1.3 : 1) + 2 * m.margin + m.headerHeight + m.footerHeight
                 // Fitting the width limit matters most; then the aspect nearest 4:3; the earlier direction wins ties.
                 var score = w > limit ? 10 + w / limit : 0
                 score += Swift.abs(log(w / max(h, 1) / (4.0 / 3.0)))
@@ -147,7 +175,7 @@ public struct Diagram: Sendable {
         }
         if let maxWidth = style.maxWidth, let b = best, b.width > maxWidth + 0.5 {
             fitWarning = "the picture is \(Int(b.width.rounded(.up))) pt wide, more than the \(Int(maxWidth)) pt asked for, even with "
-                + (pass.isTensor ? "numbers-only labels and tight spacing" : "nodes as small labelled boxes and tight spacing")
+                + (pass.isTensor ? "nodes as small labelled boxes (the focus view) and tight spacing" : "nodes as small labelled boxes and tight spacing")
                 + ": draw a part of it (--result NAME), collapse it (--collapse neuron or layer), or allow more width"
         } else {
             fitWarning = nil
@@ -156,9 +184,21 @@ public struct Diagram: Sendable {
         self.style = chosen.style
         self.metrics = chosen.metrics
         self.layout = chosen.layout
+        if chosen.style.outline && pass.isTensor {
+            self.metrics.focusWidth = widestPanel
+            let area = self.metrics.canvasWidth(graphWidth: chosen.layout.graphWidth).rounded(.up) - 2 * chosen.metrics.margin
+            let sizes = focusSizes(width: area)
+            for (id, s) in fullSizes where s.width > area { panels[id]?.stacked = true }
+            let f = FocusView(pass: pass, graph: graph, sizes: sizes, width: area)
+            self.metrics.focusHeight = FocusView.top + f.height + FocusView.bottom
+            focus = f
+        } else {
+            focus = nil
+        }
+        tensorPanels = panels
         // The footer makes room for the longest caption any frame shows, wrapped at the canvas width.
-        let m = chosen.metrics
-        let width = max(chosen.layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin).rounded(.up) - 2 * m.margin
+        let m = self.metrics
+        let width = m.canvasWidth(graphWidth: chosen.layout.graphWidth).rounded(.up) - 2 * m.margin
         let count = pass.stepCount
         var lines = 1
         let captions = Scene.captions(graph: graph, pass: pass)
@@ -231,14 +271,22 @@ public struct Diagram: Sendable {
         for (k, id) in visible.enumerated() { index[id] = k }
         var sizes: [(width: Double, height: Double)] = []
         for (k, lines) in nodeTexts.enumerated() {
-            if let p = panels[visible[k]] {
+            if let p = panels[visible[k]], !style.outline {
                 // A tensor node: the title, the grids, and the small captions and stats lines.
-                var w = p.width
-                for c in lines[0] { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: true).width) }
-                sizes.append((w + 2 * m.nodePadX + 6, p.height(nodeLine: nodeLine, smallLine: small, pad: m.nodePadY)))
+                sizes.append(panelSize(p, titles: lines[0], style: style, text: text, metrics: m))
                 continue
             }
             var w = 0.0
+            if style.outline, case .tensor(let t) = pass {
+                // The focus view's map: the name, then the shape and the gradient's size.
+                let shape = t.graph[visible[k]].value.shape
+                for c in lines[0] { w = max(w, text.measure(Typography.picture(Scene.outlineTensorTitle(c)), size: style.nodeFontSize, bold: true).width) }
+                for c in lines[2] + ["", "grad ‖88.888‖"] {
+                    w = max(w, text.measure(Typography.picture(Scene.outlineTensorLine(shape: shape, gradText: c)), size: style.edgeFontSize).width)
+                }
+                sizes.append((w + 2 * m.nodePadX + 6, nodeLine + edgeLine + 2 * m.nodePadY))
+                continue
+            }
             if style.outline {
                 for c in lines[0] { w = max(w, text.measure(Typography.picture(Scene.outlineTitle(c)), size: style.nodeFontSize, bold: true).width) }
                 for c in lines[2] { w = max(w, text.measure(Typography.picture(Scene.outlineGrad(c)), size: style.nodeFontSize).width) }
@@ -275,6 +323,16 @@ public struct Diagram: Sendable {
         return (m, try Graphviz.shared.layout(request))
     }
 
+    /// A tensor node's full-size box: its title (the widest of `titles`), shape line, and the value
+    /// and gradient heatmaps side by side.
+    static func panelSize(_ p: Heatmap.Panel, titles: [String], style: RenderStyle, text: TextEngine,
+                          metrics: Metrics? = nil) -> (width: Double, height: Double) {
+        let padX = metrics?.nodePadX ?? 10, padY = metrics?.nodePadY ?? 6
+        var w = p.width
+        for c in titles { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: true).width) }
+        return (w + 2 * padX + 6, p.height(nodeLine: text.lineHeight(size: style.nodeFontSize), smallLine: text.lineHeight(size: Heatmap.cellFontSize), pad: padY))
+    }
+
     /// The number of steps (frames are 0…stepCount).
     public var stepCount: Int { pass.stepCount }
 
@@ -286,8 +344,8 @@ public struct Diagram: Sendable {
     /// The canvas size in points (every step has the same).
     public var canvasSize: (width: Double, height: Double) {
         let m = metrics
-        let w = max(layout.graphWidth + 2 * m.margin, m.legendWidth + 2 * m.margin)
-        return (w.rounded(.up), (layout.graphHeight + 2 * m.margin + m.headerHeight + m.footerHeight).rounded(.up))
+        let w = m.canvasWidth(graphWidth: layout.graphWidth)
+        return (w.rounded(.up), (layout.graphHeight + 2 * m.margin + m.headerHeight + m.focusHeight + m.footerHeight).rounded(.up))
     }
 
     /// Pixel size of a PNG at `scale`.

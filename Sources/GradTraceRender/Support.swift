@@ -1,4 +1,7 @@
 import Foundation
+// The atomic writer and RenderError live in GradTraceFiles (the lean `gradtrace` executable writes files
+// without the drawing libraries); they stay part of this module's API.
+@_exported import GradTraceFiles
 
 /// A lock with a closure helper.
 final class NSLockShim: @unchecked Sendable {

@@ -337,6 +337,11 @@ struct CLITests {
         #expect(g.status == 0)
         #expect(g.stdout.contains("--at"))
         #expect(g.stdout.contains("--result"))
+        // Drawing options take their help from the one option table that fences read too (OptionSchema).
+        let r = try gradtrace(["render", "--help"])
+        let words = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(words.contains("for large tensor graphs, nodes drawn as small boxes with each step's nodes in full under them"))
+        #expect(words.contains("Node colours: state (default) or grad"))
         let v = try gradtrace(["--version"])
         #expect(v.status == 0)
         #expect(!v.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)

@@ -249,6 +249,26 @@ struct MarkdownReuseCLITests {
         #expect(try Data(contentsOf: rendered) == Data(contentsOf: d.appendingPathComponent("site/pages").appendingPathComponent(String(still))))
     }
 
+    /// A `src=` file ending in .json is a graph as JSON (what the Python bridges write): the image is exactly
+    /// `gradtrace render` of that file, and a broken one is refused at the fence.
+    @Test func srcReadsGraphJSON() throws {
+        let d = try docs()
+        let graph = #"{"output": "L", "nodes": [{"id": 0, "name": "a", "op": "input", "value": 2}, {"id": 1, "name": "b", "op": "input", "value": -3}, {"id": 2, "name": "L", "op": "mul", "inputs": [0, 1]}]}"#
+        try Data(graph.utf8).write(to: d.appendingPathComponent("docs/g.json"))
+        try Data("```gradtrace src=../g.json\n```\n".utf8).write(to: d.appendingPathComponent("docs/pages/g.md"))
+        let r = try gradtrace(["markdown", d.appendingPathComponent("docs").path, "-o", d.appendingPathComponent("site").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let md = try String(contentsOf: d.appendingPathComponent("site/pages/g.md"), encoding: .utf8)
+        let image = try #require(md.split(separator: "(").dropFirst().first?.split(separator: ")").first)
+        let rendered = d.appendingPathComponent("g.svg")
+        #expect(try gradtrace(["render", d.appendingPathComponent("docs/g.json").path, "-o", rendered.path]).status == 0)
+        #expect(try Data(contentsOf: rendered) == Data(contentsOf: d.appendingPathComponent("site/pages").appendingPathComponent(String(image))))
+        try Data(#"{"nodes": [{"id": 0, "op": "mul", "inputs": [0]}]}"#.utf8).write(to: d.appendingPathComponent("docs/g.json"))
+        try? fm.removeItem(at: d.appendingPathComponent("site"))
+        let bad = try gradtrace(["markdown", d.appendingPathComponent("docs").path, "-o", d.appendingPathComponent("site").path])
+        #expect(bad.status == 2 && bad.stderr.contains("pages/g.md:1:") && bad.stderr.contains("src=../g.json"), "\(bad.stderr)")
+    }
+
     @Test("broken src= and ref=: located at the fence, exit 2, nothing written", arguments: [
         ("```gradtrace src=../../elsewhere/secret.grad\n```\n", "leaves the docs root"),
         ("```gradtrace src=missing.grad\n```\n", "cannot read"),

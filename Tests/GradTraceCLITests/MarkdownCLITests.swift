@@ -385,12 +385,13 @@ struct MarkdownCLITests {
         return out
     }
 
-    /// The DocC articles in the catalog are what `gradtrace markdown` makes of docs/ (every *.md there), and every
-    /// image they link to is in the catalog's Resources.
+    /// The DocC articles in the catalog are what `gradtrace markdown` makes of docs/ (every *.md there; `src=` may
+    /// read the package's samples, as the gradtrace-docs plugin allows), and every image they link to is in the
+    /// catalog's Resources.
     @Test func theDocCArticlesAreCurrent() throws {
         let d = try folder("docc")
         let catalog = packageRoot.appendingPathComponent("Sources/GradTrace/GradTrace.docc")
-        let r = try gradtrace(["markdown", "docs", "-o", d.path,
+        let r = try gradtrace(["markdown", "docs", "-o", d.path, "--root", ".",
                                "--assets", d.appendingPathComponent("Resources").path, "--link-style", "docc"])
         #expect(r.status == 0, "\(r.stderr)")
         let articles = try fm.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("docs").path).filter { $0.hasSuffix(".md") }.sorted()

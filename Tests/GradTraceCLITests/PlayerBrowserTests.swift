@@ -66,11 +66,38 @@ struct PlayerBrowserTests {
             #expect(attribute("data-step", in: body) == "1")
             #expect(attribute("data-zoom", in: body) == "fit")
             #expect(attribute("data-active-visible", in: body) == "true", "step 1's active node is off screen at \(w)×\(h)")
-            let svg = try #require(tag("svg", in: page))
+            let svg = try #require(tag("svg", in: shownLayout(page)))
             let width = try #require(Double(attribute("width", in: svg) ?? ""))
             let height = try #require(Double(attribute("height", in: svg) ?? ""))
             #expect(width >= Double(w) * 0.5 || height >= Double(h) * 0.5, "fit should fill the window, got \(width)×\(height)")
         }
+    }
+
+    /// The part of the player's DOM holding the picture shown: the page carries one layout per rank
+    /// direction and hides all but the one chosen for the window.
+    func shownLayout(_ page: String) -> String {
+        let parts = page.components(separatedBy: "<div class=\"layout\"").dropFirst()
+        return parts.first { part in !(part.prefix(while: { $0 != ">" }).contains("display: none")) } ?? page
+    }
+
+    /// With `--rankdir auto` the player holds both directions and shows left to right in a wide window,
+    /// top to bottom in a tall one (the tensor MLP demo: a chain of 11 layers).
+    @Test func picksTheDirectionForTheWindow() throws {
+        let d = try folder("direction")
+        let html = d.appendingPathComponent("tmlp.html")
+        #expect(try gradtrace(["animate", "samples/tensors/mlp-demo.grad", "-o", html.path]).status == 0)
+        let text = try String(contentsOf: html, encoding: .utf8)
+        #expect(text.contains("data-rankdir=\"LR\"") && text.contains("data-rankdir=\"TB\""))
+        for (w, h, want) in [(1800, 450, "LR"), (500, 1400, "TB")] {
+            let page = try dom(html.absoluteString + "#step=3", in: d, window: (w, h))
+            let body = try #require(tag("body", in: page))
+            #expect(attribute("data-rankdir", in: body) == want, "\(w)×\(h)")
+            #expect(attribute("data-active-visible", in: body) == "true", "\(w)×\(h)")
+            #expect(shownLayout(page).contains("data-rankdir=\"\(want)\""))
+        }
+        // A direction given on the command line is kept: one picture.
+        #expect(try gradtrace(["animate", "samples/tensors/mlp-demo.grad", "--rankdir", "TB", "-o", html.path]).status == 0)
+        #expect(try String(contentsOf: html, encoding: .utf8).components(separatedBy: "class=\"layout\"").count == 2)
     }
 
     /// Keys through a page that holds the player in a frame and sends it key presses.
@@ -134,7 +161,7 @@ struct PlayerBrowserTests {
         #expect(try gradtrace(["animate", "samples/micrograd-chain.grad", "-o", html.path]).status == 0)
         let page = try dom(html.absoluteString + "#step=2", in: d)
         #expect(attribute("data-step", in: try #require(tag("body", in: page))) == "2")
-        let svg = try #require(tag("svg", in: page))
+        let svg = try #require(tag("svg", in: shownLayout(page)))
         #expect(attribute("role", in: svg) == "img")
         let label = try #require(attribute("aria-label", in: svg))
         #expect(label.hasPrefix("step 2 of "))

@@ -192,6 +192,37 @@ struct MarkdownFenceTests {
         _ = try MarkdownBlockOptions.parse("gradtrace animate mode=forward wrt=x wiggle=1")
     }
 
+    /// One table (``OptionSchema``) names a fence's options and builds its image key: the key of every
+    /// block written before the table existed is unchanged, and every keyed option changes it.
+    @Test func theOptionSchemaKeepsImageKeysAndKeysEveryDrawingOption() throws {
+        #expect(MarkdownBlockOptions.names == OptionSchema.fenceNames)
+        let plain = try MarkdownBlockOptions.parse("gradtrace")
+        #expect(plain.normalized(defaultFormat: .svg) == "format=svg\nstep=final\nanimate=false\ntitle=-\nat=\nrankdir=auto\ntheme=light\n"
+                + "mode=reverse\nwrt=-\nwiggle=-\ncolor=state\nlabels=compact\nmax-width=-\n")
+        let all = try MarkdownBlockOptions.parse(#"gradtrace step=all title="t" at="x=2" seed=3 rankdir=TB theme=dark color=grad labels=full max-width=600"#)
+        #expect(all.normalized(defaultFormat: .png) == "format=png\nstep=all\nlegend=last\nanimate=false\ntitle=1:t\nat=x=2.0\nseed=3\nrankdir=TB\n"
+                + "theme=dark\nmode=reverse\nwrt=-\nwiggle=-\ncolor=grad\nlabels=full\nmax-width=600.0\n")
+        // Each option with a key line changes the key when given; the others (alt, width, id, ref, src) do not.
+        let base = plain.normalized(defaultFormat: .svg)
+        for spec in OptionSchema.all {
+            guard let name = spec.fence else { continue }
+            let value: String
+            switch name {
+            case "animate": value = "animate"
+            case "wrt", "wiggle": value = "mode=forward wrt=x" + (name == "wiggle" ? " wiggle=0.5" : "")
+            case "mode": value = "mode=forward wrt=x"
+            case "format": value = "format=png"
+            case "step": value = "step=2"  // its example, final, is the default
+            default: value = "\(name)=\(spec.example)"
+            }
+            let o = try MarkdownBlockOptions.parse("gradtrace " + value)
+            #expect((o.normalized(defaultFormat: .svg) != base) == spec.changesPicture, "\(name)")
+        }
+        // The command line's help comes from the same table.
+        #expect(OptionSchema.spec(cli: "color-by")?.fence == "color")
+        #expect(OptionSchema.help(cli: "max-width").contains("small boxes"))
+    }
+
     @Test func normalizedOptionsIgnoreAltAndOrder() throws {
         let a = try MarkdownBlockOptions.parse(#"gradtrace at="x=2,w=3" alt="one" theme=dark"#)
         let b = try MarkdownBlockOptions.parse(#"gradtrace theme=dark at="w=3.0, x=2" alt="two""#)

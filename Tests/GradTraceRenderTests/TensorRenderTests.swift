@@ -52,6 +52,43 @@ struct TensorRenderTests {
         #expect(sizes.count == 1)
     }
 
+    /// The last rung of the width ladder: a transformer block (2363 pt wide drawn whole) fits a 660-pt
+    /// column as a map of small boxes, with each step's nodes at full size in the panel area under it.
+    @Test func aTransformerBlockFitsAColumnAsAFocusView() throws {
+        let p = try Fixtures.program("tensors/transformer-block")
+        let t = try #require(p.tensor)
+        var style = RenderStyle()
+        style.maxWidth = 660
+        let d = try Diagram(tensor: TensorTrace(graph: t.graph, output: t.output), style: style)
+        let f = try #require(d.focus)
+        #expect(d.style.outline)
+        let c = d.canvasSize
+        #expect(c.width <= 760 && c.height / c.width <= 2.5, "\(c.width) × \(c.height)")
+        #expect(f.height > 0)
+        func id(_ n: String) throws -> NodeID { try #require((0..<p.graph.count).first { p.graph.name(of: $0) == n }) }
+        // A step of `attn.q = linear(ln1.out, attn.q.weight)`: the map names it, the panels show it and its two inputs whole.
+        let q = try id("attn.q")
+        let step = try #require((1...d.stepCount).first { d.scene(step: $0).activeNode == q })
+        let drawing = d.drawing(step: step)
+        let texts = drawing.textRuns.map(\.text)
+        #expect(texts.contains("attn.q = linear(ln1.out, attn.q.weight)"))
+        #expect(texts.contains("attn.q.weight = randn(4, 4)") || texts.contains { $0.hasPrefix("attn.q.weight") })
+        #expect(texts.contains("ln1.out = layer_norm(x, ln1.weight, ln1.bias)"))
+        #expect(texts.contains("attn.q") && texts.contains("attn.v.weight"))
+        #expect(texts.contains { $0.hasPrefix("[3, 4]  grad ‖") })
+        // 3 panels of value and gradient: [3, 4], [4, 4] and [3, 4] numbers.
+        #expect(cells(drawing).filter { $0.width >= 24 }.count >= 2 * (12 + 16 + 12))
+        #expect((drawing.textRuns.map(\.size).min() ?? 0) >= 8)
+        // Every frame has the same canvas, and the final state shows the parameters' panels.
+        let sizes = Set((0...d.stepCount).map { k -> String in let x = d.drawing(step: k); return "\(x.width)x\(x.height)" })
+        #expect(sizes.count == 1)
+        let final = d.drawing(step: d.stepCount, summary: true).textRuns.map(\.text)
+        #expect(final.contains("ln1.weight") && final.contains("value"))
+        // Drawn whole (no width asked), the picture keeps its full-size nodes.
+        let whole = try Diagram(tensor: TensorTrace(graph: t.graph, output: t.output), style: RenderStyle())
+        #expect(whole.focus == nil && !whole.style.outline)
+    }
+
     @Test func tensorValueDrawsToEveryFormatByteStably() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gradtrace-tensor-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

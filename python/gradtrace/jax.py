@@ -3,13 +3,14 @@
 The bridge interprets ``jax.make_jaxpr(fn)(params, *args)`` (in float64) equation by equation through one table,
 ``PRIMITIVES``, of jaxpr primitives to GradTrace functions. Values that depend on no parameter (index arithmetic,
 ``iota``, the data), and values used only under ``stop_gradient`` (softmax's max shift), are computed by JAX itself
-and enter the graph as constants; the named sub-computations ``log_softmax``, ``softmax``, ``logsumexp``, ``gelu``
-(the erf form), ``silu``, ``softplus`` and ``relu`` stay one node (while ``capture`` runs, ``jax.nn``'s and
-``jax.scipy.special``'s functions of those names are wrapped in a ``jax.jit`` of that name, so that they reach the
+and enter the graph as constants; the named sub-computations ``mean``, ``log_softmax``, ``softmax``, ``logsumexp``,
+``gelu`` (the erf form), ``silu``, ``softplus`` and ``relu`` stay one node (while ``capture`` runs, ``jnp.mean`` and
+``jax.nn``'s and ``jax.scipy.special``'s functions of those names are wrapped in a ``jax.jit`` of that name, so that they reach the
 jaxpr as one named call even where JAX inlines them); a ``broadcast_in_dim`` that only adds or stretches axes is
 absorbed (a reshape at most), so the picture shows the broadcast sum on the edge as it does for hand-written
 programs. Parameters are named by pytree path (``params["layers"][0]["w"]`` → ``layers.0.w``), the
-other arguments by ``fn``'s parameter names. ``jax.grad``'s gradients go into the graph's reference gradients.
+other arguments by ``fn``'s parameter names, and an operation whose value a local variable of ``fn`` holds when
+``fn`` returns by that variable (``h``, ``logits``). ``jax.grad``'s gradients go into the graph's reference gradients.
 
 ``stop_gradient`` needs no entry: what feeds only it is never part of the graph (``_shown``), so its operand, and
 with it its result, is a constant holding the value. An equation the table cannot express is refused with ``Unsupported`` naming the primitive: never dropped.
@@ -90,6 +91,7 @@ class _Interpreter:
         self.made = {}             # id(argument array) → its const node
         self.args = {}             # id(argument array) → the array
         self.used = set()          # the primitives the table mapped (the tests check every entry is exercised)
+        self.values = {}           # node id → its value (full shape), to match fn's local variables
 
     # -- values ------------------------------------------------------------------------------------------
     def read(self, env, v):
@@ -185,6 +187,8 @@ class _Interpreter:
             outs = outs if isinstance(outs, list) else [outs]
             for v, o in zip(eqn.outvars, outs):
                 env[v] = o
+                if isinstance(o, Traced) and tuple(o.shape) == tuple(val[v].shape):
+                    self.values[o.node] = val[v]
         return [read(env, v) for v in jaxpr.outvars]
 
 
@@ -530,6 +534,18 @@ def _call(it, eqn, ins, shapes):
             y = it.b.node("logsumexp", [x.node], shape=tuple(kept), axis=axis)
             return it.reshape(y, shapes[0])
         return it.b.node(op, [x.node], shape=shapes[0], axis=axis)
+    if name == "mean" and traced == [0]:
+        # jnp.mean: one mean node over all axes, or one per axis (kept with size 1), then the output's shape
+        in_shape = it._in_shape(eqn, 0)
+        x = it.exact(ins[0], in_shape)
+        axes = _reduced_axes(inner)
+        if axes is None or len(axes) == len(in_shape):
+            return it.reshape(it.b.node("mean", [x.node], shape=()), shapes[0])
+        kept = list(in_shape)
+        for a in axes:
+            kept[a] = 1
+            x = it.b.node("mean", [x.node], shape=tuple(kept), axis=a)
+        return it.reshape(x, shapes[0])
     if name in _NAMED_UNARY and traced == [0] and tuple(it._in_shape(eqn, 0)) == tuple(shapes[0]):
         return it.b.node(_NAMED_UNARY[name], [it.exact(ins[0], shapes[0]).node], shape=shapes[0])
     if inner is None:
@@ -538,6 +554,20 @@ def _call(it, eqn, ins, shapes):
     jaxpr = getattr(closed, "jaxpr", closed)
     consts = getattr(closed, "consts", [])
     return it.run(jaxpr, consts, ins, list(it.concrete))
+
+
+def _reduced_axes(inner):
+    """The axes of the first reduce_sum of a sub-computation (nested calls too); None when there is none."""
+    jaxpr = getattr(inner, "jaxpr", inner)
+    for e in jaxpr.eqns:
+        if e.primitive.name == "reduce_sum":
+            return sorted(int(a) for a in e.params["axes"])
+        nested = e.params.get("jaxpr") or e.params.get("call_jaxpr")
+        if nested is not None:
+            found = _reduced_axes(nested)
+            if found is not None:
+                return found
+    return None
 
 
 def _reduced_axis(inner):
@@ -607,6 +637,7 @@ def _named_functions(jax):
     """(module, attribute, wrapper) for the jax.nn / jax.scipy.special functions that stay one node: each wrapper
     calls the original inside a ``jax.jit`` named after it when its options are ones GradTrace's function takes
     (one integer axis; gelu's erf form), and the original as it is otherwise."""
+    import jax.numpy  # noqa: F401
     import jax.scipy.special as special
 
     def named(name, original, accepts):
@@ -631,14 +662,63 @@ def _named_functions(jax):
     def erf_form(rest, options):
         return (rest[:1] or [options.get("approximate", True)])[0] is False and len(rest) <= 1 and set(options) <= {"approximate"}
 
+    def mean_options(rest, options):
+        axis = rest[0] if rest else options.get("axis")
+        return (axis is None or isinstance(axis, int)) and len(rest) <= 1 and set(options) <= {"axis", "keepdims"}
+
     out = []
-    for module, attr, accepts in ((jax.nn, "softmax", one_axis), (jax.nn, "log_softmax", one_axis),
+    for module, attr, accepts in ((jax.numpy, "mean", mean_options), (jax.nn, "softmax", one_axis), (jax.nn, "log_softmax", one_axis),
                                   (jax.nn, "logsumexp", lse_options), (special, "logsumexp", lse_options),
                                   (jax.nn, "gelu", erf_form)):
         original = getattr(module, attr, None)
         if original is not None:
             out.append((module, attr, named(attr, original, accepts)))
     return out
+
+
+def _locals_of(fn, params, args, np):
+    """fn's local variables when it returns (run once more, eagerly, under a profile hook that watches only fn's own
+    frame): name → float64 array, in the order fn assigned them; arguments, ``_names`` and non-arrays left out."""
+    import sys
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return {}
+    found = {}
+
+    def profile(frame, event, result):
+        if event == "return" and frame.f_code is code:
+            found.clear()
+            found.update(frame.f_locals)
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        fn(params, *args)
+    finally:
+        sys.setprofile(previous)
+    arguments = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    out = {}
+    for var, value in found.items():
+        if var in arguments or var.startswith("_") or not hasattr(value, "shape") or not hasattr(value, "dtype"):
+            continue
+        a = np.asarray(value)
+        if a.dtype.kind == "f":
+            out[var] = a.astype(np.float64)
+    return out
+
+
+def _name_locals(nodes, values, local, skip, np):
+    """Names the operations that hold a local variable's value (the last one made, when several do; equal to 1e-12
+    relative, since JAX's eager run may round a fused sub-computation differently), once per name."""
+    used = {n["name"] for n in nodes if n["name"]}
+    for var, value in local.items():
+        if var in used:
+            continue
+        same = [k for k, v in values.items() if k != skip and nodes[k]["name"] is None and nodes[k]["op"] not in ("input", "const")
+                and v.shape == value.shape and np.allclose(v, value, rtol=1e-12, atol=1e-300)]
+        if same:
+            nodes[max(same)]["name"] = var
+            used.add(var)
 
 
 def capture(fn, params, *args, name="loss"):
@@ -688,6 +768,7 @@ def capture(fn, params, *args, name="loss"):
     if out.shape not in ((), (1,)):
         raise Unsupported("the result has shape %s; capture a scalar loss" % (out.shape,))
     b.nodes[out.node]["name"] = b.nodes[out.node]["name"] or name
+    _name_locals(b.nodes, it.values, _locals_of(fn, params, args, np), out.node, np)
     grads = jax.grad(fn)(params, *args)
     ref = {}
     for (path, g) in jax.tree_util.tree_flatten_with_path(grads)[0]:

@@ -173,23 +173,21 @@ extension Scene {
             var state: NodeState
             var grad: String
             var gradient: Double?
-            if step == 0 {
-                state = .forward
+            let progress = Scene.progress(step: step, isOutput: u == c.outputUnit, received: received[u], consumers: total[u])
+            state = progress.state
+            switch progress {
+            case .forward:
                 grad = ""
-            } else if u == c.outputUnit || (total[u] > 0 && received[u] == total[u]) {
-                state = .done
+            case .done:
                 gradient = c.unitNorms[u]
                 grad = text.gradLine(u, value: c.unitGradients[u], partialOf: nil)
-            } else if received[u] > 0 {
-                state = .accumulating
+            case .accumulating:
                 gradient = partial[u]
                 grad = text.gradLine(u, value: partial[u], partialOf: (received[u], total[u]))
-            } else if total[u] == 0 {
-                state = .done
+            case .unused:
                 gradient = 0
-                grad = "grad 0 (unused)"
-            } else {
-                state = .pending
+                grad = Scene.unusedGradText
+            case .pending:
                 grad = "grad ?"
             }
             if u == active { state = .active }

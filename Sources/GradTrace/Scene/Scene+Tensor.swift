@@ -59,22 +59,21 @@ extension Scene {
             var state: NodeState
             var label = "grad"
             var shown: Tensor?
-            if step == 0 {
-                state = .forward
-            } else if id == t.output || (total > 0 && received[id] == total) {
-                state = .done
+            let progress = Scene.progress(step: step, isOutput: id == t.output, received: received[id], consumers: total)
+            state = progress.state
+            switch progress {
+            case .forward:
+                break
+            case .done:
                 shown = grad[id] ?? Tensor.zeros(n.value.shape)
                 if total > 1 { label = "grad (sum of \(total))" }
-            } else if received[id] > 0 {
-                state = .accumulating
+            case .accumulating:
                 shown = grad[id] ?? Tensor.zeros(n.value.shape)
                 label = "grad (\(received[id]) of \(total) arrived)"
-            } else if total == 0 {
-                state = .done
+            case .unused:
                 shown = Tensor.zeros(n.value.shape)
-                label = "grad 0 (unused)"
-            } else {
-                state = .pending
+                label = Scene.unusedGradText
+            case .pending:
                 label = "grad pending"
             }
             let labels = structure.labelsOnly[id]
@@ -187,5 +186,15 @@ struct TensorCaption {
         return shown.prefix(Scene.captionEdges).map { e in
             words.formulaLine(e, output: t.output, consumers: t.consumers) + (words.reductionLine(e).map { " (\($0))" } ?? "")
         }.joined(separator: "; ") + Scene.moreEdges(shown.count)
+    }
+}
+
+extension Scene {
+    /// The inputs of a tensor pass in the order a learner looks for them: parameters, then data
+    /// (class labels, which take no gradient, left out). Empty for scalar passes.
+    public static func inputsInReadingOrder(pass: Pass, graph: Graph) -> [NodeID] {
+        guard case .tensor(let t) = pass else { return [] }
+        let (parameters, data) = TensorCaption(t).inputsInReadingOrder
+        return parameters + data
     }
 }

@@ -30,6 +30,43 @@ public struct Scene: Sendable {
         case idle, active, done
     }
 
+    /// How far a node's gradient has got, before the active step is marked: the one rule that
+    /// turns "contributions received" against "consumers" into a state, shared by the scalar,
+    /// tensor and collapsed scenes.
+    enum Progress: Equatable {
+        /// Step 0: the forward pass only.
+        case forward
+        /// Every consumer has passed its contribution (or the node is the output).
+        case done
+        /// Some, not all, contributions have arrived.
+        case accumulating
+        /// Not on any path to the output: its gradient is 0 from the start.
+        case unused
+        /// No contribution has arrived yet.
+        case pending
+
+        /// The node state this progress is drawn with (unused nodes are drawn as done).
+        var state: NodeState {
+            switch self {
+            case .forward: return .forward
+            case .done, .unused: return .done
+            case .accumulating: return .accumulating
+            case .pending: return .pending
+            }
+        }
+    }
+
+    /// The gradient text of a node no path to the output reaches.
+    static let unusedGradText = "grad 0 (unused)"
+
+    /// The progress of a node at `step` that has received `received` of its `consumers` contributions.
+    static func progress(step: Int, isOutput: Bool, received: Int, consumers: Int) -> Progress {
+        if step == 0 { return .forward }
+        if isOutput || (consumers > 0 && received == consumers) { return .done }
+        if received > 0 { return .accumulating }
+        return consumers == 0 ? .unused : .pending
+    }
+
     /// One node as drawn.
     public struct NodeView: Sendable {
         /// The node's id in the graph.
@@ -150,24 +187,20 @@ public struct Scene: Sendable {
             var state: NodeState
             var gradText = ""
             var gradient: Double?
-            if step == 0 {
-                state = .forward
-            } else if id == trace.output || (total > 0 && received[id] == total) {
-                state = .done
+            let progress = Scene.progress(step: step, isOutput: id == trace.output, received: received[id], consumers: total)
+            state = progress.state
+            switch progress {
+            case .forward, .pending:
+                gradText = progress == .pending ? "grad ?" : ""
+            case .done:
                 gradient = grad[id]
                 gradText = text.finalGrad(grad[id], contributions: contributions[id], total: total)
-            } else if received[id] > 0 {
-                state = .accumulating
+            case .accumulating:
                 gradient = grad[id]
                 gradText = text.partialGrad(grad[id], received: received[id], total: total)
-            } else if total == 0 {
-                // Not on any path to the output: its gradient is 0 from the start.
-                state = .done
+            case .unused:
                 gradient = 0
-                gradText = "grad 0 (unused)"
-            } else {
-                state = .pending
-                gradText = "grad ?"
+                gradText = Scene.unusedGradText
             }
             if id == activeNode || (activeNode != nil && activeConsumers.contains(id)) { state = .active }
             let nonFinite = !n.value.isFinite || (gradient.map { !$0.isFinite } ?? false)
@@ -220,7 +253,7 @@ public struct Scene: Sendable {
             if id == trace.output || total > 0 {
                 grads.append(text.finalGrad(trace.gradients[id], contributions: contributions[id], total: total))
             } else {
-                grads.append("grad 0 (unused)")
+                grads.append(Scene.unusedGradText)
             }
             nodes.append([[text.title(id)], [text.valueLine(graph[id].value)], grads])
         }
@@ -282,6 +315,29 @@ extension Scene {
     public static func outlineTitle(_ title: String) -> String {
         guard let r = title.firstRange(of: " · ") else { return title }
         return String(title[..<r.lowerBound])
+    }
+
+    /// A tensor node's title in a small box (the focus view's map): its name without the expression
+    /// (`attn.q = linear(ln1.out, attn.q.weight)` → `attn.q`); an unnamed node keeps its expression.
+    public static func outlineTensorTitle(_ title: String) -> String {
+        guard let r = title.firstRange(of: " = ") else { return title }
+        return String(title[..<r.lowerBound])
+    }
+
+    /// A tensor node's second line in a small box: its shape and the size of its gradient as it
+    /// stands (`[3, 4]  grad ‖2.1‖`, `[4]  grad pending`; at step 0 the shape alone).
+    public static func outlineTensorLine(shape: [Int], gradText: String) -> String {
+        let shapeText = Tensor.text(shape: shape)
+        if gradText.isEmpty { return shapeText }
+        let grad = gradText.hasPrefix("labels") ? "labels" : outlineGrad(gradText)
+        return shapeText + "  " + grad
+    }
+
+    /// The two lines of a node drawn as a small box (the last rung of the width ladder): one rule
+    /// for the picture, its layout and its DOT text.
+    public static func outlineLines(_ n: NodeView) -> [String] {
+        if let p = n.tensor { return [outlineTensorTitle(n.title), outlineTensorLine(shape: p.shape, gradText: n.gradText)] }
+        return [outlineTitle(n.title), outlineGrad(n.gradText.isEmpty ? n.valueText : n.gradText)]
     }
 }
 

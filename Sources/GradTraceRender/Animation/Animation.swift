@@ -37,11 +37,18 @@ public enum Animation {
 
     /// One self-contained HTML file: the graph, play/pause, previous/next, a slider, arrow keys,
     /// the caption of the current step; `#step=K` in the URL opens step K. Loads nothing from the network.
-    public static func html(_ diagram: Diagram, fps: Double, title: String) -> [UInt8] {
+    ///
+    /// With `alternative` (the same pass laid out in the other direction) the page carries both
+    /// pictures and shows the one that reads larger in the window (left to right in a wide window,
+    /// top to bottom in a tall one), choosing again when the window is resized.
+    public static func html(_ diagram: Diagram, alternative: Diagram? = nil, fps: Double, title: String) -> [UInt8] {
         let timeline = Timeline(diagram: diagram)
-        var w = SVGWriter(DrawingBuilder(diagram: diagram).drawing(timeline), mode: .player)
-        let svg = PlayerSupport.withFocus(w.document(), PlayerSupport.focusBoxes(diagram))
-        return Array(HTMLPlayer.page(svg: svg, captions: timeline.captions, fps: fps, title: title,
+        var svgs: [(rankdir: String, svg: String)] = []
+        for (k, d) in ([diagram] + (alternative.map { [$0] } ?? [])).enumerated() {
+            var w = SVGWriter(DrawingBuilder(diagram: d).drawing(k == 0 ? timeline : Timeline(diagram: d)), mode: .player)
+            svgs.append((d.style.rankdir.rawValue, PlayerSupport.withFocus(w.document(), PlayerSupport.focusBoxes(d))))
+        }
+        return Array(HTMLPlayer.page(svgs: svgs, captions: timeline.captions, fps: fps, title: title,
                                      theme: diagram.style.theme).utf8)
     }
 }

@@ -2,7 +2,10 @@ import GradTrace
 
 /// The self-contained step player: inline SVG, inline CSS and script, nothing fetched.
 enum HTMLPlayer {
-    static func page(svg: String, captions: [String], fps: Double, title: String, theme: Theme) -> String {
+    /// The page of one or more pictures of the same pass (`svgs`: each with its rank direction); the
+    /// script shows the one whose steps read largest in the window, and picks again on resize.
+    static func page(svgs: [(rankdir: String, svg: String)], captions: [String], fps: Double, title: String, theme: Theme) -> String {
+        let layouts = svgs.map { "<div class=\"layout\" data-rankdir=\"\($0.rankdir)\">\n\($0.svg)\n</div>" }.joined(separator: "\n")
         let captionsJSON = "[" + captions.map { Report.jsonString($0, inScript: true) }.joined(separator: ",") + "]"
         let interval = Int((1000 / fps).rounded())
         let esc = SVGNormalizer.xml
@@ -47,7 +50,7 @@ enum HTMLPlayer {
         </header>
         <div id="caption" aria-live="polite"></div>
         <div id="stage">
-        \(svg)
+        \(layouts)
         </div>
         <script>
         (function () {
@@ -55,41 +58,56 @@ enum HTMLPlayer {
           var captions = \(captionsJSON);
           var last = captions.length - 1;
           var stage = document.getElementById("stage");
-          var svg = stage.querySelector("svg");
-          // Each step's active-node box [x, y, width, height] in SVG units (PlayerSupport.withFocus), or null.
-          var focus = JSON.parse(svg.getAttribute("data-focus") || "[]");
-          var items = Array.prototype.slice.call(document.querySelectorAll(".tl"));
-          var spans = items.map(function (el) { return [+el.getAttribute("data-from"), +el.getAttribute("data-to")]; });
           // The caption is shown above the picture: hide the copy the picture carries.
           function plain(t) { return String(t).replace(/\\u2212/g, "-").replace(/\\s+/g, " ").trim(); }
-          items.forEach(function (el, i) {
-            if (spans[i][1] === spans[i][0] + 1 && plain(el.textContent) === plain(captions[spans[i][0]])) {
-              el.classList.add("caption-in-svg");
-            }
+          // One layout per rank direction (LR, TB): its picture, timed items, step regions and size.
+          var layouts = Array.prototype.slice.call(stage.querySelectorAll(".layout")).map(function (div) {
+            var svg = div.querySelector("svg");
+            var items = Array.prototype.slice.call(div.querySelectorAll(".tl"));
+            var spans = items.map(function (el) { return [+el.getAttribute("data-from"), +el.getAttribute("data-to")]; });
+            items.forEach(function (el, i) {
+              if (spans[i][1] === spans[i][0] + 1 && plain(el.textContent) === plain(captions[spans[i][0]])) {
+                el.classList.add("caption-in-svg");
+              }
+            });
+            // Each step's active region [x, y, width, height] in SVG units (PlayerSupport.withFocus), or null.
+            var focus = JSON.parse(svg.getAttribute("data-focus") || "[]");
+            var box = svg.viewBox && svg.viewBox.baseVal && svg.viewBox.baseVal.width ? svg.viewBox.baseVal : { width: svg.getBBox().width, height: svg.getBBox().height };
+            var regionW = 0, regionH = 0;
+            focus.forEach(function (f) { if (f) { regionW = Math.max(regionW, f[2]); regionH = Math.max(regionH, f[3]); } });
+            svg.setAttribute("role", "img");
+            return { div: div, svg: svg, items: items, spans: spans, focus: focus, W: box.width, H: box.height, regionW: regionW, regionH: regionH };
           });
+          var L = layouts[0];
           var slider = document.getElementById("slider");
           var playButton = document.getElementById("play");
           var step = 0, timer = null;
           // Zoom: null fits the picture to the window; otherwise a scale chosen with the zoom buttons.
-          var box = svg.viewBox && svg.viewBox.baseVal && svg.viewBox.baseVal.width ? svg.viewBox.baseVal : { width: svg.getBBox().width, height: svg.getBBox().height };
-          var W = box.width, H = box.height, zoom = null, scale = 1;
-          svg.setAttribute("role", "img");
+          var zoom = null, scale = 1;
           // Fit: the whole picture when it reads at that size; else the largest step's active region
           // (never below the whole-picture fit, never above 125%), scrolled into view step by step.
-          var regionW = 0, regionH = 0;
-          focus.forEach(function (f) { if (f) { regionW = Math.max(regionW, f[2]); regionH = Math.max(regionH, f[3]); } });
-          function fitScale() {
+          function fitScaleOf(l) {
             var w = stage.clientWidth - 16, h = stage.clientHeight - 16;
-            var whole = Math.min(1.5, w / W, h / H);
-            if (whole >= 1 || !regionW) { return Math.max(0.05, whole); }
-            return Math.max(0.05, whole, Math.min(1.25, w / regionW, h / regionH));
+            var whole = Math.min(1.5, w / l.W, h / l.H);
+            if (whole >= 1 || !l.regionW) { return Math.max(0.05, whole); }
+            return Math.max(0.05, whole, Math.min(1.25, w / l.regionW, h / l.regionH));
+          }
+          function fitScale() { return fitScaleOf(L); }
+          // The direction for the window: the layout whose steps read largest (the first unless another is clearly larger).
+          function pick() {
+            var best = layouts[0], bestScale = fitScaleOf(best);
+            layouts.forEach(function (l) { var s = fitScaleOf(l); if (s > bestScale * 1.05) { best = l; bestScale = s; } });
+            L = best;
+            layouts.forEach(function (l) { l.div.style.display = l === L ? "" : "none"; });
+            document.body.setAttribute("data-rankdir", L.div.getAttribute("data-rankdir"));
           }
           function applyZoom() {
             scale = zoom === null ? fitScale() : zoom;
-            svg.style.width = (W * scale) + "px";
-            svg.style.height = (H * scale) + "px";
-            svg.setAttribute("width", String(W * scale));
-            svg.setAttribute("height", String(H * scale));
+            var svg = L.svg;
+            svg.style.width = (L.W * scale) + "px";
+            svg.style.height = (L.H * scale) + "px";
+            svg.setAttribute("width", String(L.W * scale));
+            svg.setAttribute("height", String(L.H * scale));
             document.getElementById("zoomlevel").textContent = Math.round(scale * 100) + "%";
             document.body.setAttribute("data-zoom", zoom === null ? "fit" : String(scale));
             reveal();
@@ -97,7 +115,7 @@ enum HTMLPlayer {
           function setZoom(z) { zoom = z === null ? null : Math.max(0.05, Math.min(8, z)); applyZoom(); }
           // Scrolls the active node into view, and records whether it is visible.
           function reveal() {
-            var f = focus[step];
+            var f = L.focus[step], svg = L.svg;
             var visible = true;
             if (f) {
               var s0 = stage.getBoundingClientRect(), r0 = svg.getBoundingClientRect();
@@ -118,13 +136,13 @@ enum HTMLPlayer {
           }
           function show(k) {
             step = Math.max(0, Math.min(last, k | 0));
-            for (var i = 0; i < items.length; i++) {
-              items[i].style.display = (spans[i][0] <= step && step < spans[i][1]) ? "inline" : "none";
+            for (var i = 0; i < L.items.length; i++) {
+              L.items[i].style.display = (L.spans[i][0] <= step && step < L.spans[i][1]) ? "inline" : "none";
             }
             slider.value = step;
             document.getElementById("counter").textContent = "step " + step + " / " + last;
             document.getElementById("caption").textContent = captions[step];
-            svg.setAttribute("aria-label", captions[step]);
+            L.svg.setAttribute("aria-label", captions[step]);
             document.body.setAttribute("data-step", String(step));
             if (location.hash !== "#step=" + step && history.replaceState) { history.replaceState(null, "", "#step=" + step); }
             reveal();
@@ -180,8 +198,15 @@ enum HTMLPlayer {
             stage.scrollTop = drag.top - (e.clientY - drag.y);
           });
           window.addEventListener("pointerup", function () { drag = null; stage.classList.remove("panning"); });
-          window.addEventListener("resize", function () { if (zoom === null) { applyZoom(); } });
+          window.addEventListener("resize", function () {
+            if (zoom !== null) { return; }
+            var before = L;
+            pick();
+            applyZoom();
+            if (L !== before) { show(step); }
+          });
           window.addEventListener("hashchange", function () { show(fromHash()); });
+          pick();
           applyZoom();
           show(fromHash());
         })();

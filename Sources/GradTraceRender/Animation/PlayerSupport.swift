@@ -30,6 +30,11 @@ enum PlayerSupport {
                 let path = diagram.layout.edges[e.index]
                 if let c = path.labelCenter { add(c.x, c.y, path.labelSize.width, path.labelSize.height) }
             }
+            if diagram.focus != nil {
+                // The focus view: the region is the panel area under the map, where the step's nodes are drawn in full.
+                let m = diagram.metrics
+                return [m.margin, oy + diagram.layout.graphHeight + m.margin, size.width - 2 * m.margin, m.focusHeight]
+            }
             return [ox + x0, oy + y0, x1 - x0, y1 - y0]
         }
     }

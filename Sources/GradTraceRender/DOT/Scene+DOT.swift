@@ -102,7 +102,7 @@ extension Scene {
             if s.dashed { styles.append("dashed") }
             if n.isOutput { styles.append("bold") }
             var attrs = [
-                DOTAttribute("label", (style.outline ? [Scene.outlineTitle(n.title), Scene.outlineGrad(n.gradText.isEmpty ? n.valueText : n.gradText)] : n.lines)
+                DOTAttribute("label", (style.outline ? Scene.outlineLines(n) : n.lines)
                     .filter { !$0.isEmpty }.joined(separator: "\n")),
                 DOTAttribute("style", styles.joined(separator: ",")),
                 DOTAttribute("fillcolor", colors.fill.hex),

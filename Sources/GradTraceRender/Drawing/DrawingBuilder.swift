@@ -140,11 +140,17 @@ struct DrawingBuilder {
         static let all: NodeParts = [.frame, .title, .value, .grad]
     }
 
+    /// Node `index` of the layout, drawn in place (a small box on the focus view's map).
     func nodeItems(_ n: Scene.NodeView, index: Int, parts: NodeParts = .all) -> [Drawing.Item] {
-        let box = diagram.layout.nodes[index], o = origin
+        let b = diagram.layout.nodes[index], o = origin
+        return nodeItems(n, at: Layout.Box(x: o.x + b.x, y: o.y + b.y, width: b.width, height: b.height), parts: parts, small: diagram.style.outline)
+    }
+
+    /// A node drawn in `box` (centre and size on the canvas): in full, or as a small labelled box.
+    func nodeItems(_ n: Scene.NodeView, at box: Layout.Box, parts: NodeParts = .all, small: Bool) -> [Drawing.Item] {
         let theme = diagram.style.theme, s = theme.style(n.state), m = diagram.metrics
         let colors = diagram.style.nodeColors(n, scale: diagram.colorScale)
-        let cx = o.x + box.x, x0 = cx - box.width / 2, y0 = o.y + box.y - box.height / 2
+        let cx = box.x, x0 = cx - box.width / 2, y0 = box.y - box.height / 2
         var items: [Drawing.Item] = []
         if parts.contains(.frame) {
             items.append(.box(Drawing.Box(
@@ -158,18 +164,20 @@ struct DrawingBuilder {
                                               radius: Self.nodeRadius - 2, fill: nil, stroke: Drawing.Stroke(color: s.border, width: 1))))
             }
         }
-        if let p = n.tensor {
+        if let p = n.tensor, !small {
             return items + tensorNodeItems(n, panel: p, box: box, parts: parts, colors: colors)
         }
         let fs = diagram.style.nodeFontSize
-        if diagram.style.outline {
+        if small {
             // A small labelled box: the title and the gradient's number (the caption tells the chain).
-            if parts.contains(.title), !n.title.isEmpty {
-                items.append(run(Scene.outlineTitle(n.title), x: cx, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true))
+            let lines = Scene.outlineLines(n)
+            if parts.contains(.title), !lines[0].isEmpty {
+                items.append(run(lines[0], x: cx, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true))
             }
-            let line = n.nonFinite ? "⚠ " + Scene.outlineGrad(n.gradText) : Scene.outlineGrad(n.gradText.isEmpty ? n.valueText : n.gradText)
+            let line = !n.nonFinite ? lines[1] : "⚠ " + (n.tensor == nil ? Scene.outlineGrad(n.gradText) : lines[1])
             if parts.contains(.grad) || (parts.contains(.value) && n.gradText.isEmpty) {
-                items.append(run(line, x: cx, y: y0 + m.nodePadY + m.nodeLine, size: fs,
+                // A tensor's shape and gradient size are set smaller: the focus view's map stays narrow.
+                items.append(run(line, x: cx, y: y0 + m.nodePadY + m.nodeLine, size: n.tensor == nil ? fs : diagram.style.edgeFontSize,
                                  color: n.state == .pending ? colors.muted : colors.text, centered: true))
             }
             return items
@@ -316,9 +324,34 @@ struct DrawingBuilder {
         for state in [Scene.EdgeState.done, .active] {
             for e in scene.edges where e.state == state { items += edgeLabelItems(index: e.index, lines: e.lines, state: e.state, contribution: e.contribution) }
         }
+        items += focusItems(scene)
         items += captionItems(Self.captionHead(step: scene.step, of: scene.stepCount) + scene.caption)
         items += footerItems(shown: diagram.legendStates ?? Set(scene.nodes.map(\.state)))
         return frame(items: items, title: scene.title, description: scene.caption)
+    }
+
+    /// The focus view's rule under the map (drawn once; see ``FocusView``).
+    func focusRuleItems() -> [Drawing.Item] {
+        guard diagram.focus != nil else { return [] }
+        let m = diagram.metrics, size = diagram.canvasSize
+        let y = m.margin + m.headerHeight + diagram.layout.graphHeight + m.margin + FocusView.top / 2
+        return [.curve(Drawing.Curve(pieces: [[Point(m.margin, y), Point(m.margin, y), Point(size.width - m.margin, y), Point(size.width - m.margin, y)]],
+                                     stroke: Drawing.Stroke(color: diagram.style.theme.mutedText, width: 0.6, opacity: 0.5)))]
+    }
+
+    /// The focus view's panels of one step: the nodes it is about, at full size under the map.
+    func focusItems(_ scene: Scene, rule: Bool = true) -> [Drawing.Item] {
+        guard let f = diagram.focus else { return [] }
+        let m = diagram.metrics
+        let x0 = m.margin, y0 = m.margin + m.headerHeight + diagram.layout.graphHeight + m.margin + FocusView.top
+        var index: [NodeID: Int] = [:]
+        for (k, n) in scene.nodes.enumerated() { index[n.id] = k }
+        var items = rule ? focusRuleItems() : []
+        for p in f.placed(scene) {
+            guard let k = index[p.id] else { continue }
+            items += nodeItems(scene.nodes[k], at: Layout.Box(x: x0 + p.box.x, y: y0 + p.box.y, width: p.box.width, height: p.box.height), small: false)
+        }
+        return items
     }
 
     static func captionHead(step: Int, of count: Int) -> String { "step \(step) of \(count) · " }
@@ -350,6 +383,12 @@ struct DrawingBuilder {
         for (i, runs) in timeline.edges.enumerated() where !d.style.outline {
             for run in runs where !run.lines.isEmpty {
                 items.append(group(run.span, edgeLabelItems(index: i, lines: run.lines, state: run.state, contribution: run.contribution)))
+            }
+        }
+        if d.focus != nil {
+            items += focusRuleItems()
+            for k in 0..<timeline.frameCount {
+                items.append(group(Timeline.Span(from: k, to: k + 1), focusItems(d.scene(step: k), rule: false)))
             }
         }
         for (k, caption) in timeline.captions.enumerated() {

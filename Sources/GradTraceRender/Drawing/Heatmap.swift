@@ -111,12 +111,14 @@ enum Heatmap {
         var numbers: Bool
         /// The grid's cells a side at most (larger tensors are shown as block means).
         var maxCells: Int
+        /// The value above the gradient instead of beside it (a panel too wide for the focus view's area).
+        var stacked = false
         /// The gap between the two columns.
         static let gap = 10.0
         var gridWidth: Double { Double(grid.cols) * cell.width }
         var gridHeight: Double { Double(grid.rows) * cell.height }
-        /// Both columns and the gap.
-        var width: Double { 2 * column + Panel.gap }
+        /// Both columns and the gap (one column when stacked).
+        var width: Double { stacked ? column : 2 * column + Panel.gap }
 
         /// `captionWidth`: the widest caption a column shows ("value", "grad (1 of 2 arrived)", …).
         /// `all` (`--cells all`): every element in a cell of its own, with its number.
@@ -132,11 +134,16 @@ enum Heatmap {
 
         /// Heights: title, shape line, the columns' captions, the grids, and a stats line if any.
         func height(nodeLine: Double, smallLine: Double, pad: Double) -> Double {
-            pad + nodeLine + smallLine + smallLine + gridHeight + (showsStats ? smallLine : 0) + 4 + pad
+            pad + nodeLine + smallLine + smallLine + gridHeight + (showsStats ? smallLine : 0) + 4 + pad + rowOffset(1, smallLine: smallLine)
         }
 
         /// The left edge of column `k` (0 value, 1 gradient) in a node centred on `cx`.
-        func columnX(_ k: Int, centre cx: Double) -> Double { cx - width / 2 + Double(k) * (column + Panel.gap) }
+        func columnX(_ k: Int, centre cx: Double) -> Double { cx - width / 2 + (stacked ? 0 : Double(k) * (column + Panel.gap)) }
+
+        /// How far column `k` sits below the first (a stacked panel's gradient is under its value).
+        func rowOffset(_ k: Int, smallLine: Double) -> Double {
+            stacked && k == 1 ? smallLine + gridHeight + (showsStats ? smallLine : 0) + 4 : 0
+        }
     }
 
     /// Decades a heatmap's colour spans: entries down to 1/1000 of the picture's largest still show.
@@ -237,9 +244,9 @@ extension DrawingBuilder {
     func tensorNodeItems(_ n: Scene.NodeView, panel p: Scene.TensorPanel, box: Layout.Box, parts: NodeParts,
                          colors: (fill: RGB, text: RGB, muted: RGB)) -> [Drawing.Item] {
         guard let scales = diagram.tensorScales, let index = diagram.tensorPanels[n.id] else { return [] }
-        let m = diagram.metrics, o = origin, fs = diagram.style.nodeFontSize
+        let m = diagram.metrics, fs = diagram.style.nodeFontSize
         let small = text.lineHeight(size: Heatmap.cellFontSize)
-        let cx = o.x + box.x, y0 = o.y + box.y - box.height / 2
+        let cx = box.x, y0 = box.y - box.height / 2
         let numbers = index.numbers
         let name = n.title.firstRange(of: " = ").map { String(n.title[..<$0.lowerBound]) } ?? n.title
         var items: [Drawing.Item] = []
@@ -267,12 +274,13 @@ extension DrawingBuilder {
         }
         if parts.contains(.grad), n.state != .forward || p.isLabels {
             let pending = n.state == .pending
-            items.append(run(p.gradLabel, x: gradX + (p.isLabels ? 0 : inset), y: y, size: Heatmap.cellFontSize, color: pending ? colors.muted : colors.text))
+            let down = index.rowOffset(1, smallLine: small)
+            items.append(run(p.gradLabel, x: gradX + (p.isLabels ? 0 : inset), y: y + down, size: Heatmap.cellFontSize, color: pending ? colors.muted : colors.text))
             if n.state != .forward && !p.isLabels {
-                items += gridItems(p.grad, x: gradX + inset, y: gridTop, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers,
+                items += gridItems(p.grad, x: gradX + inset, y: gridTop + down, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers,
                                    maxCells: index.maxCells, tip: "grad " + name)
                 if index.showsStats, let g = p.grad {
-                    items.append(run(Heatmap.stats(g), x: gradX + index.column / 2, y: gridTop + index.gridHeight, size: Heatmap.statsFontSize,
+                    items.append(run(Heatmap.stats(g), x: gradX + index.column / 2, y: gridTop + down + index.gridHeight, size: Heatmap.statsFontSize,
                                      color: colors.muted, centered: true))
                 }
             }

@@ -219,9 +219,8 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     /// The pass drawn.
     public enum Mode: String, Sendable, CaseIterable { case reverse, forward }
 
-    /// Every option name, in the order they are documented.
-    public static let names = ["format", "step", "animate", "alt", "title", "at", "seed", "rankdir", "theme", "mode", "wrt", "wiggle", "color", "collapse", "labels", "max-width",
-                               "width", "id", "ref", "src"]
+    /// Every option name, in the order they are documented (``OptionSchema``'s fence names).
+    public static var names: [String] { OptionSchema.fenceNames }
 
     /// nil: the document's default (`--format`).
     public var format: ImageFormat?
@@ -434,7 +433,10 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
                 }
                 o.collapse = level
             case "max-width":
-                guard let w = Double(value), w >= 100, w <= 100_000 else { throw bad("expected a width in points between 100 and 100000") }
+                let range = OptionSchema.maxWidthRange
+                guard let w = Double(value), range.contains(w) else {
+                    throw bad("expected a width in points between \(Int(range.lowerBound)) and \(Int(range.upperBound))")
+                }
                 o.maxWidth = w
             case "width":
                 let digits = value.hasSuffix("%") ? String(value.dropLast()) : value
@@ -480,51 +482,13 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
         return o
     }
 
-    static func example(_ key: String) -> String {
-        switch key {
-        case "format": return "svg"
-        case "step": return "final"
-        case "at": return "\"x=2,w=3\""
-        case "seed": return "7"
-        case "rankdir": return "TB"
-        case "theme": return "dark"
-        case "mode": return "forward"
-        case "wrt": return "x"
-        case "wiggle": return "0.01"
-        case "color": return "grad"
-        case "collapse": return "module:2"
-        case "labels": return "numbers"
-        case "max-width": return "600"
-        case "width": return "600"
-        case "id", "ref": return "neuron"
-        case "src": return "samples/neuron.grad"
-        default: return "\"…\""
-        }
-    }
+    static func example(_ key: String) -> String { OptionSchema.spec(fence: key)?.example ?? "\"…\"" }
 
     /// Every option that changes the picture, with defaults filled in, in a fixed order: two blocks
     /// with the same normalized options and program draw the same images. (`alt` is left out: it
     /// only changes the Markdown.)
     public func normalized(defaultFormat: ImageFormat) -> String {
-        var s = "format=\((format ?? defaultFormat).rawValue)\n"
-        switch step {
-        case .final: s += "step=final\n"
-        case .all: s += "step=all\nlegend=last\n"  // the strip draws its legend once, under the last frame
-        case .number(let k): s += "step=\(k)\n"
-        }
-        s += "animate=\(animate)\n"
-        s += "title=" + (title.map { "\($0.utf8.count):" + $0 } ?? "-") + "\n"
-        s += "at=" + at.sorted { $0.name < $1.name }.map { o -> String in
-            // A tensor value keys by its shape and every element (a number keys as before).
-            guard let t = o.tensor else { return "\(o.name)=\(o.value)" }
-            return "\(o.name)=\(t.shapeText){" + t.data.map { "\($0)" }.joined(separator: " ") + "}"
-        }.joined(separator: ",") + "\n"
-        if seed != 0 { s += "seed=\(seed)\n" }   // only when given, so earlier blocks keep their names
-        s += "rankdir=\(rankdir.rawValue)\ntheme=\(theme.rawValue)\nmode=\(mode.rawValue)\n"
-        s += "wrt=\(wrt ?? "-")\nwiggle=\(wiggle.map { "\($0)" } ?? "-")\ncolor=\(colorByGradient ? "grad" : "state")\n"
-        if let c = collapse { s += "collapse=\(c)\n" }   // only when given, so earlier blocks keep their names
-        s += "labels=\(labels.rawValue)\nmax-width=\(maxWidth.map { "\($0)" } ?? "-")\n"
-        return s
+        OptionSchema.key(self, defaultFormat: defaultFormat)
     }
 }
 

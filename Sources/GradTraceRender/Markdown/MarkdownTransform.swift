@@ -257,7 +257,12 @@ public struct MarkdownTransform: Sendable {
         do {
             var overrides: [String: Tensor] = [:]
             for o in options.at { overrides[o.name] = o.asTensor }
-            program = try Program.parse(bytes: source, file: sourceFile ?? doc.name, values: overrides, seed: options.seed)
+            if let file = sourceFile, file.lowercased().hasSuffix(".json") {
+                // A graph as JSON (what gradtrace.micrograd, .torch and .jax write), read as `gradtrace render FILE.json` reads it.
+                program = try GraphJSON.read(bytes: source, file: file, values: overrides)
+            } else {
+                program = try Program.parse(bytes: source, file: sourceFile ?? doc.name, values: overrides, seed: options.seed)
+            }
         } catch let d as Diagnostic where sourceFile != nil {
             // An error in a src= file is reported in that file, and at the fence that asked for it.
             throw Self.located(fence, file: doc.name, column: at(options.src != nil ? "src" : "ref"), "in the program: \(d.description)")

@@ -1,8 +1,8 @@
 import GradTrace
 
 /// The CLI's side of graph files: ``GradTrace/GraphJSON`` reads them; its errors become exit 2.
-enum GraphFile {
-    static func load(bytes: [UInt8], file: String, values: [String: Tensor], output: String?) throws -> Program {
+package enum GraphFile {
+    package static func load(bytes: [UInt8], file: String, values: [String: Tensor], output: String?) throws -> Program {
         do {
             return try GraphJSON.read(bytes: bytes, file: file, values: values, output: output)
         } catch let e as GraphJSONError {

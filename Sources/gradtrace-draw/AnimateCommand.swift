@@ -1,4 +1,5 @@
 import ArgumentParser
+import GradTraceCLI
 import GradTrace
 import GradTraceRender
 
@@ -50,7 +51,14 @@ struct AnimateCommand: ParsableCommand {
         case "svg":
             bytes = Animation.svg(diagram, fps: fps)
         default:
-            bytes = Animation.html(diagram, fps: fps, title: drawing.title ?? "GradTrace: backward pass of \(p.outputName)")
+            // With --rankdir auto the player carries both directions and picks the one for the window.
+            var other: Diagram?
+            if drawing.style.rankdir == .auto {
+                var s = drawing.style
+                s.rankdir = diagram.style.rankdir == .LR ? .TB : .LR
+                other = try Diagram(graph: p.graph, pass: pass, style: s, title: drawing.title)
+            }
+            bytes = Animation.html(diagram, alternative: other, fps: fps, title: drawing.title ?? "GradTrace: backward pass of \(p.outputName)")
         }
         try emit(bytes, to: outputFile, writer: program.writer)
     }

@@ -2,22 +2,24 @@ import ArgumentParser
 import GradTrace
 
 /// `gradtrace functions [NAME…]`: the functions a program may call, read from the registry.
-struct FunctionsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct FunctionsCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "functions",
         abstract: "List the functions a program may call, with their options and defaults (from the function registry)."
     )
 
     @Argument(help: "Show only these functions.")
-    var names: [String] = []
+    package var names: [String] = []
 
-    func validate() throws {
+    package func validate() throws {
         for n in names where !TensorFunctions.allNames.contains(n) {
             throw ValidationError("unknown function '\(n)': the functions are \(TensorFunctions.allNames.joined(separator: ", "))")
         }
     }
 
-    func run() throws {
+    package func run() throws {
         var rows: [(String, String)] = TensorFunctions.builtins.map { ($0.name, $0.usage) }
         rows += TensorFunctions.constructors.map { ($0, $0 == "arange" ? "arange(n)" : "\($0)(d1, d2, …)") }
         var out = ""

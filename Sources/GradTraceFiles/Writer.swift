@@ -1,5 +1,9 @@
 import CTempFiles
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -65,8 +69,7 @@ public struct Writer: Sendable {
         }
         // Write beside the real file (a symbolic link at `path` keeps pointing at it).
         let destination = existing != nil ? Writer.canonical(path) : path
-        let dir = (destination as NSString).deletingLastPathComponent
-        let base = (destination as NSString).lastPathComponent
+        let (dir, base) = Writer.splitPath(destination)
         let tmp = TemporaryFiles.create(folder: dir, base: base)
         guard let fd = tmp.descriptor else {
             let reason = errno == ENOENT ? "the folder '\(dir)' does not exist" : String(cString: strerror(errno))
@@ -89,6 +92,18 @@ public struct Writer: Sendable {
         }
         TemporaryFiles.forget(tmp)
         return .written
+    }
+
+    /// A path's folder and last component, as `NSString`'s `deletingLastPathComponent` and
+    /// `lastPathComponent` give them: `a/b.svg` → (`a`, `b.svg`), `b.svg` → (``, `b.svg`), `/b` → (`/`, `b`).
+    static func splitPath(_ path: String) -> (folder: String, base: String) {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        guard let slash = p.lastIndex(of: "/") else { return ("", String(p)) }
+        let base = p[p.index(after: slash)...]
+        var folder = p[..<slash]
+        while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+        return (folder.isEmpty ? "/" : String(folder), base.isEmpty ? "/" : String(base))
     }
 
     /// Creates a folder (and its parents) if missing.
@@ -187,14 +202,18 @@ struct FileIdentity: Equatable, Sendable {
 /// Names are our own (`.NAME.gradtrace-PID-N.tmp`), created with `O_EXCL`, so a file of someone
 /// else's is never opened or removed.
 public enum TemporaryFiles {
-    private static let lock = NSLock()
+    nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
     nonisolated(unsafe) private static var counter = 0
 
     struct Created { var path: String; var descriptor: Int32?; var slot: Int32 }
 
     static func create(folder: String, base: String) -> Created {
-        lock.lock()
-        defer { lock.unlock() }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
         while true {
             counter += 1
             let path = (folder.isEmpty ? "" : folder + "/") + ".\(base).gradtrace-\(getpid())-\(counter).tmp"

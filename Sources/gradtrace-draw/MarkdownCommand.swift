@@ -1,4 +1,5 @@
 import ArgumentParser
+import GradTraceCLI
 import Foundation
 import GradTrace
 import GradTraceRender

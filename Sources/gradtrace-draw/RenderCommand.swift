@@ -1,4 +1,5 @@
 import ArgumentParser
+import GradTraceCLI
 import GradTrace
 import GradTraceRender
 
@@ -11,42 +12,45 @@ extension ThemeName: ExpressibleByArgument {}
 
 /// Drawing options shared by render, frames and animate.
 struct DrawingOptions: ParsableArguments {
-    @Option(help: "Rank direction: auto (default: the one nearer a page's shape), LR (left to right) or TB (top to bottom).")
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "rankdir")))
     var rankdir: RenderStyle.RankDir = .auto
 
-    @Option(help: "Edge labels: compact (default: numbers, then the symbolic chain smaller), numbers, or full.")
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "labels")))
     var labels: RenderStyle.LabelMode = .compact
 
-    @Option(name: .customLong("max-width"), help: ArgumentHelp("The widest picture wanted, in points: labels are compacted and the direction switched to fit.", valueName: "pt"))
+    @Option(name: .customLong("max-width"), help: ArgumentHelp(OptionSchema.help(cli: "max-width"), valueName: "pt"))
     var maxWidth: Double?
 
-    @Option(name: .customLong("svg-text"), help: "SVG text: text (default, real <text> elements) or outlines (Cairo's glyph paths).")
+    @Option(name: .customLong("svg-text"), help: ArgumentHelp(OptionSchema.help(cli: "svg-text")))
     var svgText: SVGText = .text
 
-    @Option(help: "Colour theme: light or dark.")
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "theme")))
     var theme: ThemeName = .light
 
-    @Option(help: "Pixels per point for PNG, GIF and animated PNG (default 2; lowered automatically for very large graphs).")
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "scale")))
     var scale: Double?
 
-    @Option(help: "A title drawn above the graph.")
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "title")))
     var title: String?
 
-    @Option(help: "One backward step per node (default), per edge, or per layer (a run of one layer's nodes).")
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "granularity")))
     var granularity: Granularity = .node
 
-    @Flag(help: "Box every neuron and layer (groups from dotted names such as l1.n2.w0).")
+    @Flag(help: ArgumentHelp(OptionSchema.help(cli: "clusters")))
     var clusters = false
 
-    @Option(help: ArgumentHelp("Tensor cells: auto (default: numbers up to 16 elements, colours and a stats line beyond) or all (every element with its number).", valueName: "auto|all"))
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "cells"), valueName: "auto|all"))
     var cells: CellNumbers = .auto
 
-    @Option(name: .customLong("color-by"), help: "Node colours: state (default) or grad (log₁₀|gradient|, with a legend).")
+    @Option(name: .customLong("color-by"), help: ArgumentHelp(OptionSchema.help(cli: "color-by")))
     var colorBy: ColorBy = .state
 
     func validate() throws {
         if let s = scale, !(s > 0 && s <= 16) { throw ValidationError("--scale must be a number above 0 and at most 16") }
-        if let w = maxWidth, !(w >= 100 && w <= 100_000) { throw ValidationError("--max-width must be between 100 and 100000 points") }
+        let range = OptionSchema.maxWidthRange
+        if let w = maxWidth, !range.contains(w) {
+            throw ValidationError("--max-width must be between \(Int(range.lowerBound)) and \(Int(range.upperBound)) points")
+        }
     }
 
     /// Warns once on standard error when the pictures' font is missing.
@@ -118,7 +122,7 @@ struct RenderCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "The output format (default: from the file's extension).")
     var format: OutputFormat?
 
-    @Option(help: "The step to draw: 0 is the forward pass, the last step the final state (default).")
+    @Option(help: ArgumentHelp(OptionSchema.help(cli: "step")))
     var step: Int?
 
     @Flag(help: "Draw graphs above the node limit anyway (Graphviz may take minutes).")
@@ -168,15 +172,6 @@ struct RenderCommand: ParsableCommand {
         }
         try emit(bytes, to: outputFile, writer: program.writer)
     }
-}
-
-/// Writes bytes to a file (atomically, skipping unchanged files) or to standard output.
-func emit(_ bytes: [UInt8], to path: String, writer: Writer) throws {
-    if path == "-" {
-        StandardOutput.shared.write(bytes: bytes)
-        return
-    }
-    try writer.write(bytes, to: path)
 }
 
 /// Refuses graphs that Graphviz would take minutes over, before calling it.

@@ -1,42 +1,35 @@
 import ArgumentParser
 import GradTrace
 
-struct GradTraceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "gradtrace",
-        abstract: "Make the chain rule visible: record a computational graph, trace its backward pass step by step, and draw it.",
-        version: GradTraceVersion.string,
-        subcommands: [TraceCommand.self, GradCommand.self, CheckCommand.self, RenderCommand.self, FramesCommand.self, AnimateCommand.self, GenerateCommand.self, MarkdownCommand.self, FunctionsCommand.self]
-    )
+package enum GradTraceVersion {
+    package static let string = "0.1.0"
 }
 
-enum GradTraceVersion {
-    static let string = "0.1.0"
-}
+package struct TraceCommand: ParsableCommand {
+    package init() {}
 
-struct TraceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    package static let configuration = CommandConfiguration(
         commandName: "trace",
         abstract: "Print the backward pass step by step: local × upstream = contribution, and each input's running sum."
     )
 
-    @OptionGroup var program: ProgramOptions
+    @OptionGroup package var program: ProgramOptions
 
     @Flag(help: "Print JSON (output, value, inputs, nodes, steps) instead of the table.")
-    var json = false
+    package var json = false
 
     @Option(help: "One step per node (default), per edge, or per layer (a run of one layer's nodes).")
-    var granularity: Granularity = .node
+    package var granularity: Granularity = .node
 
-    @OptionGroup var passOptions: PassOptions
+    @OptionGroup package var passOptions: PassOptions
 
-    func validate() throws {
+    package func validate() throws {
         if passOptions.collapse != nil {
             throw ValidationError("--collapse is for the drawing commands (render, frames, animate); trace prints every node's step")
         }
     }
 
-    func run() throws {
+    package func run() throws {
         let p = try program.load()
         var out = StandardOutput.shared
         // A tensor program's pass (forward mode is refused by the one rule of PassRequest).
@@ -67,18 +60,20 @@ struct TraceCommand: ParsableCommand {
 
 extension Granularity: ExpressibleByArgument {}
 
-struct GradCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct GradCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "grad",
         abstract: "Print the output's value and its gradient with respect to every input."
     )
 
-    @OptionGroup var program: ProgramOptions
+    @OptionGroup package var program: ProgramOptions
 
     @Flag(help: "Print JSON {\"output\", \"value\", \"inputs\"}.")
-    var json = false
+    package var json = false
 
-    func run() throws {
+    package func run() throws {
         let p = try program.load()
         var out = StandardOutput.shared
         if let t = p.tensor {
@@ -95,18 +90,20 @@ struct GradCommand: ParsableCommand {
     }
 }
 
-struct CheckCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct CheckCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check every gradient against central finite differences; exit 1 when one disagrees."
     )
 
-    @OptionGroup var program: ProgramOptions
+    @OptionGroup package var program: ProgramOptions
 
     @Flag(name: .customLong("all-inputs"), help: "Check every input even when there are so many that only a sample is checked by default.")
-    var allInputs = false
+    package var allInputs = false
 
-    func run() throws {
+    package func run() throws {
         let p = try program.load()
         // A framework's own gradients (a graph file's "reference") are compared first: a mismatch of names or shapes is bad input.
         var reference: ReferenceCheck?

@@ -1,12 +1,13 @@
 import ArgumentParser
-import Foundation
 import GradTrace
-import GradTraceRender
+import GradTraceFiles
 
 extension Activation: ExpressibleByArgument {}
 
-struct GenerateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct GenerateCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Write a program for a network: `generate mlp` builds micrograd's MLP with GradTrace's nn helpers and writes it out node for node.",
         discussion: """
@@ -17,34 +18,43 @@ struct GenerateCommand: ParsableCommand {
     )
 
     @Argument(help: "What to generate: mlp.")
-    var kind: String
+    package var kind: String
 
     @Option(help: "Inputs per sample.")
-    var inputs: Int = 3
+    package var inputs: Int = 3
 
     @Option(help: "Layer sizes, comma-separated (the last is the output layer).")
-    var layers: String = "4,4,1"
+    package var layers: String = "4,4,1"
 
     @Option(help: "Hidden-layer activation: tanh, relu or linear.")
-    var activation: Activation = .tanh
+    package var activation: Activation = .tanh
 
     @Option(help: "Seed of the weight initialisation.")
-    var seed: UInt64 = 1337
+    package var seed: UInt64 = 1337
 
     @Option(help: "Number of demo samples to use (1…4).")
-    var samples: Int = 4
+    package var samples: Int = 4
 
     @Flag(help: "Write the network as matrix layers (h1 = tanh(X @ W1 + b1), …) with the same weights and data: a tensor program of a few nodes.")
-    var tensor = false
+    package var tensor = false
 
     @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The program file to write, or - for standard output.", valueName: "file"),
             completion: .file(extensions: ["grad"]))
-    var outputFile: String = "-"
+    package var outputFile: String = "-"
 
-    func run() throws {
+    /// `s` without leading and trailing blanks: tabs and Unicode space separators (Foundation's `.whitespaces`).
+    static func trimmingBlanks(_ s: Substring) -> Substring {
+        func blank(_ u: Unicode.Scalar) -> Bool { u == "\t" || u.properties.generalCategory == .spaceSeparator }
+        var scalars = s.unicodeScalars[...]
+        while let f = scalars.first, blank(f) { scalars.removeFirst() }
+        while let l = scalars.last, blank(l) { scalars.removeLast() }
+        return Substring(scalars)
+    }
+
+    package func run() throws {
         guard kind == "mlp" else { throw CLIError("generate knows 'mlp' only, not '\(kind)'") }
         let parts = layers.split(separator: ",", omittingEmptySubsequences: false)
-        let sizes = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let sizes = parts.compactMap { Int(Self.trimmingBlanks($0)) }
         guard !sizes.isEmpty, sizes.count == parts.count, sizes.allSatisfy({ $0 > 0 && $0 <= 64 }) else {
             throw CLIError("--layers needs positive sizes up to 64, such as 4,4,1")
         }

@@ -1,49 +1,51 @@
 import ArgumentParser
 import GradTrace
-import GradTraceRender
+import GradTraceFiles
 
 /// INPUT, `-e`, `--at`, `--result` and `--from`: how every command gets its program.
-struct ProgramOptions: ParsableArguments {
+package struct ProgramOptions: ParsableArguments {
+    package init() {}
+
     @Argument(help: ArgumentHelp("A program file (*.grad), a graph as JSON (*.json), or - for standard input.", valueName: "input"),
               completion: .file())
-    var input: String?
+    package var input: String?
 
     @Option(name: .customShort("e"), help: ArgumentHelp("Program text given on the command line.", valueName: "program"))
-    var expression: String?
+    package var expression: String?
 
-    @Option(name: .customLong("at"), help: ArgumentHelp("Override an input's value (repeatable).", valueName: "name=value"))
-    var at: [String] = []
+    @Option(name: .customLong("at"), help: ArgumentHelp(SharedOptionHelp.text("at"), valueName: "name=value"))
+    package var at: [String] = []
 
     @Option(name: .customLong("result"), help: ArgumentHelp("The name whose value and gradients to report (default: the last assignment).", valueName: "name"))
-    var outputName: String?
+    package var outputName: String?
 
-    @Option(help: ArgumentHelp("Seed of randn(…) in tensor programs (default 0): the same seed gives the same numbers everywhere.", valueName: "S"))
-    var seed: UInt64 = 0
+    @Option(help: ArgumentHelp(SharedOptionHelp.text("seed"), valueName: "S"))
+    package var seed: UInt64 = 0
 
     @Option(name: .customLong("memory-budget"), help: ArgumentHelp("The most memory a tensor program may hold for its values, gradients and index maps (default 2G): a number of bytes with an optional K, M, G or T.", valueName: "size"))
-    var memoryBudget: ByteSize = ByteSize(bytes: TensorGraph.defaultMemoryBudget)
+    package var memoryBudget: ByteSize = ByteSize(bytes: TensorGraph.defaultMemoryBudget)
 
     @Option(name: .customLong("from"), help: ArgumentHelp("How to read INPUT: grad (the program language) or json (a graph as JSON); default: json for *.json files, grad otherwise.", valueName: "grad|json"))
-    var from: InputKind?
+    package var from: InputKind?
 
-    func validate() throws {
+    package func validate() throws {
         if input != nil && expression != nil { throw ValidationError("give either INPUT or -e 'program', not both") }
         if input == nil && expression == nil { throw ValidationError("missing INPUT: give a program file, - for standard input, or -e 'program'") }
     }
 
     /// The name used in diagnostics.
-    var displayName: String { expression != nil ? "<expr>" : (input == "-" ? "<stdin>" : input ?? "<expr>") }
+    package var displayName: String { expression != nil ? "<expr>" : (input == "-" ? "<stdin>" : input ?? "<expr>") }
 
     /// The input file path, when the program comes from a file (to refuse writing over it).
-    var inputPath: String? { expression == nil && input != "-" ? input : nil }
+    package var inputPath: String? { expression == nil && input != "-" ? input : nil }
 
     /// A writer that refuses to write over the program: its file, or the file standard input comes from.
-    var writer: Writer {
+    package var writer: Writer {
         Writer(protecting: inputPath.map { [$0] } ?? [], protectingStandardInput: expression == nil && input == "-")
     }
 
     /// Parsed `--at` values.
-    func overrides() throws -> [String: Tensor] {
+    package func overrides() throws -> [String: Tensor] {
         var values: [String: Tensor] = [:]
         for item in at {
             guard let eq = item.firstIndex(of: "=") else {
@@ -70,7 +72,7 @@ struct ProgramOptions: ParsableArguments {
 
     /// A decimal number as the program language writes it (`2`, `-0.5`, `1e-3`), or `inf`,
     /// `-inf`, `nan`; not hexadecimal (`0x10`), and not a finite literal that overflows (`1e309`).
-    static func number(_ text: String, for name: String) throws -> Double {
+    package static func number(_ text: String, for name: String) throws -> Double {
         let lower = text.lowercased()
         if ["inf", "+inf", "infinity", "+infinity"].contains(lower) { return .infinity }
         if ["-inf", "-infinity"].contains(lower) { return -.infinity }
@@ -99,21 +101,21 @@ struct ProgramOptions: ParsableArguments {
     }
 
     /// The program source bytes.
-    func source() throws -> [UInt8] {
+    package func source() throws -> [UInt8] {
         if let e = expression { return Array(e.utf8) }
         if input == "-" { return try Files.readAll(fd: 0, name: "standard input") }
         return try Files.read(input!)
     }
 
     /// How INPUT is read: `--from`, else by the file's extension.
-    var kind: InputKind {
+    package var kind: InputKind {
         if let from { return from }
         if expression == nil, let input, input.lowercased().hasSuffix(".json") { return .json }
         return .grad
     }
 
     /// Reads, parses and evaluates the program (or reads the JSON graph).
-    func load() throws -> Program {
+    package func load() throws -> Program {
         switch kind {
         case .grad:
             return try Program.parse(bytes: source(), file: displayName, values: overrides(), output: outputName, seed: seed,
@@ -125,12 +127,12 @@ struct ProgramOptions: ParsableArguments {
 }
 
 /// A size in bytes as the command line writes it: `2000000000`, `512M`, `8G`, `1.5G` (binary units: K = 1024).
-struct ByteSize: ExpressibleByArgument {
-    var bytes: Int
+package struct ByteSize: ExpressibleByArgument {
+    package var bytes: Int
 
-    init(bytes: Int) { self.bytes = bytes }
+    package init(bytes: Int) { self.bytes = bytes }
 
-    init?(argument: String) {
+    package init?(argument: String) {
         var text = Substring(argument.uppercased())
         if text.hasSuffix("B") { text.removeLast() }
         var unit = 1.0
@@ -144,17 +146,26 @@ struct ByteSize: ExpressibleByArgument {
         bytes = Int(b)
     }
 
-    var defaultValueDescription: String { "2G" }
+    package var defaultValueDescription: String { "2G" }
 }
 
 /// The two input languages.
-enum InputKind: String, ExpressibleByArgument, CaseIterable { case grad, json }
+package enum InputKind: String, ExpressibleByArgument, CaseIterable { case grad, json }
 
 extension String {
-    var trimmingSpaces: String {
+    package var trimmingSpaces: String {
         var s = Substring(self)
         while s.first == " " { s.removeFirst() }
         while s.last == " " { s.removeLast() }
         return String(s)
     }
+}
+
+/// The help of the shared options that the one table of drawing options (GradTraceRender's `OptionSchema`)
+/// holds: gradtrace-draw installs that table's lookup before parsing. The lean `gradtrace` never prints
+/// help: it hands every help request to gradtrace-draw.
+package enum SharedOptionHelp {
+    nonisolated(unsafe) package static var lookup: (String) -> String = { _ in "" }
+
+    package static func text(_ cli: String) -> String { lookup(cli) }
 }

@@ -7,24 +7,26 @@ extension Grouping.Level: ExpressibleByArgument {
     public var defaultValueDescription: String { description }
 }
 
-enum PassMode: String, ExpressibleByArgument, CaseIterable { case reverse, forward }
-enum ColorBy: String, ExpressibleByArgument, CaseIterable { case state, grad }
+package enum PassMode: String, ExpressibleByArgument, CaseIterable { case reverse, forward }
+package enum ColorBy: String, ExpressibleByArgument, CaseIterable { case state, grad }
 
 /// `--mode reverse|forward`, `--wrt NAME`, `--wiggle H`: which pass to show.
-struct PassOptions: ParsableArguments {
-    @Option(help: "reverse (default): gradients flow back from the output; forward: tangents flow from --wrt towards the output.")
-    var mode: PassMode = .reverse
+package struct PassOptions: ParsableArguments {
+    package init() {}
 
-    @Option(help: ArgumentHelp("Forward mode: the input to take tangents with respect to.", valueName: "name"))
-    var wrt: String?
+    @Option(help: ArgumentHelp(SharedOptionHelp.text("mode")))
+    package var mode: PassMode = .reverse
 
-    @Option(help: ArgumentHelp("Draw each neuron or layer (or, on tensor programs, each module: attn from attn.q.weight; module:2 one level deeper: attn.q) as one node, with its parameters' gradients; groups come from dotted names such as l1.n2.w0, and edges sum the gradients they stand for.", valueName: "neuron|layer|module|module:N"))
-    var collapse: Grouping.Level?
+    @Option(help: ArgumentHelp(SharedOptionHelp.text("wrt"), valueName: "name"))
+    package var wrt: String?
 
-    @Option(help: ArgumentHelp("Forward mode: also run the program with --wrt moved by H and show the actual change beside the prediction.", valueName: "h"))
-    var wiggle: Double?
+    @Option(help: ArgumentHelp(SharedOptionHelp.text("collapse"), valueName: "neuron|layer|module|module:N"))
+    package var collapse: Grouping.Level?
 
-    func validate() throws {
+    @Option(help: ArgumentHelp(SharedOptionHelp.text("wiggle"), valueName: "h"))
+    package var wiggle: Double?
+
+    package func validate() throws {
         if mode == .reverse && (wrt != nil || wiggle != nil) {
             throw ValidationError("--wrt and --wiggle belong to --mode forward")
         }
@@ -34,7 +36,7 @@ struct PassOptions: ParsableArguments {
     }
 
     /// The pass to draw (one rule with the Markdown fences: ``PassRequest``).
-    func pass(_ p: Program, granularity: Granularity) throws -> Pass {
+    package func pass(_ p: Program, granularity: Granularity) throws -> Pass {
         let request = PassRequest(wrt: mode == .forward ? wrt : nil, wiggle: wiggle, collapse: collapse, granularity: granularity)
         do {
             return try request.pass(for: p)

@@ -1,5 +1,5 @@
 import GradTrace
-import GradTraceRender
+import GradTraceFiles
 
 #if canImport(Glibc)
 import Glibc
@@ -9,18 +9,18 @@ import Glibc
 ///
 /// A failed write (a full disk, a closed descriptor) is remembered, not ignored: ``finish()``
 /// reports it, so `gradtrace trace … > /dev/full` exits non-zero.
-final class StandardOutput: UTF8OutputStream, @unchecked Sendable {
-    static let shared = StandardOutput()
+package final class StandardOutput: UTF8OutputStream, @unchecked Sendable {
+    package static let shared = StandardOutput()
     private var buffer: [UInt8] = []
     /// Why standard output could not be written, once a write has failed.
     private(set) var failure: String?
 
-    func write(_ string: String) {
+    package func write(_ string: String) {
         buffer.append(contentsOf: string.utf8)
         if buffer.count >= 1 << 16 { flush() }
     }
 
-    func write(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+    package func write(utf8 bytes: UnsafeBufferPointer<UInt8>) {
         if buffer.count + bytes.count > 1 << 16 { flush() }
         if bytes.count >= 1 << 16 {
             writeAll(UnsafeRawBufferPointer(bytes))
@@ -29,19 +29,19 @@ final class StandardOutput: UTF8OutputStream, @unchecked Sendable {
         }
     }
 
-    func write(bytes: [UInt8]) {
+    package func write(bytes: [UInt8]) {
         flush()
         writeAll(bytes)
     }
 
-    func flush() {
+    package func flush() {
         guard !buffer.isEmpty else { return }
         writeAll(buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 
     /// Flushes, then throws when any write to standard output failed.
-    func finish() throws {
+    package func finish() throws {
         flush()
         if let failure { throw CLIError("cannot write to standard output: \(failure)") }
     }
@@ -66,13 +66,13 @@ final class StandardOutput: UTF8OutputStream, @unchecked Sendable {
 }
 
 /// Start-up care of descriptors 0, 1 and 2, and of signals.
-enum StandardStreams {
+package enum StandardStreams {
     /// True when the process started with descriptor 1 closed (`gradtrace trace x >&-`).
     nonisolated(unsafe) private(set) static var outputWasClosed = false
 
     /// A closed 0, 1 or 2 gets /dev/null, so that no file we open later takes its number and
     /// receives what was meant for standard output; a closed 1 is remembered and reported.
-    static func prepare() {
+    package static func prepare() {
         for fd: Int32 in [0, 1, 2] where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
             if fd == 1 { outputWasClosed = true }
             let n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
@@ -82,8 +82,8 @@ enum StandardStreams {
 
 }
 
-enum StandardError {
-    static func write(_ s: String) {
+package enum StandardError {
+    package static func write(_ s: String) {
         var bytes = Array(s.utf8)
         bytes.withUnsafeMutableBytes { raw in
             var off = 0
@@ -96,28 +96,28 @@ enum StandardError {
     }
 
     /// True when standard error is a terminal (progress bars are shown only then).
-    static var isTerminal: Bool { isatty(2) != 0 }
+    package static var isTerminal: Bool { isatty(2) != 0 }
 }
 
 /// A failure the CLI reports itself: message and exit code.
-struct CLIError: Error {
-    var message: String
-    var exitCode: Int32 = 2
+package struct CLIError: Error {
+    package var message: String
+    package var exitCode: Int32 = 2
 
-    init(_ message: String, exitCode: Int32 = 2) {
+    package init(_ message: String, exitCode: Int32 = 2) {
         self.message = "gradtrace: error: " + message
         self.exitCode = exitCode
     }
 
     /// A message that is already located (`file:line:column: error: …` with its excerpt), printed as it is.
-    init(located message: String) {
+    package init(located message: String) {
         self.message = message
     }
 }
 
 /// Whole-file reads through POSIX calls.
-enum Files {
-    static func read(_ path: String) throws -> [UInt8] {
+package enum Files {
+    package static func read(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
             throw CLIError("cannot read '\(path)': \(String(cString: strerror(errno)))")
@@ -133,7 +133,7 @@ enum Files {
 
     /// Reads a regular file of at most `limit` bytes: a FIFO, a device, a socket or a directory is refused
     /// without waiting on it (opened non-blocking, checked with fstat before any read), and so is a larger file.
-    static func readRegular(_ path: String, limit: Int) throws -> [UInt8] {
+    package static func readRegular(_ path: String, limit: Int) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else {
             throw CLIError("cannot read '\(path)': \(String(cString: strerror(errno)))")
@@ -158,7 +158,7 @@ enum Files {
 
     /// Reads to the end; `expected` (a regular file's size) reserves room once, and more than `limit` bytes
     /// are refused as soon as they have been read.
-    static func readAll(fd: Int32, name: String, expected: Int = 0, limit: Int = .max) throws -> [UInt8] {
+    package static func readAll(fd: Int32, name: String, expected: Int = 0, limit: Int = .max) throws -> [UInt8] {
         // Straight into the array's storage (no chunk copies): sized for the whole file when its size is known.
         var failure: Int32 = 0
         var end = false
@@ -189,4 +189,13 @@ enum Files {
         if out.count > limit { throw CLIError("\(name) is more than \(limit) bytes; program files are at most \(limit) bytes") }
         return out
     }
+}
+
+/// Writes bytes to a file (atomically, skipping unchanged files) or to standard output.
+package func emit(_ bytes: [UInt8], to path: String, writer: Writer) throws {
+    if path == "-" {
+        StandardOutput.shared.write(bytes: bytes)
+        return
+    }
+    try writer.write(bytes, to: path)
 }
