@@ -89,7 +89,7 @@ public struct Program: Sendable {
         // keep the scalar fast path, anything with a tensor construct runs on the tensor engine.
         let lexer = Lexer(bytes: body, file: file)
         var parser = Parser(lexer: lexer)
-        let syntax = try parser.run()
+        let syntax = parser.run()
         if !syntax.usesTensors && values.values.allSatisfy(\.isScalar) {
             var lowering = ScalarLowering(syntax: syntax, lexer: lexer, overrides: values.mapValues(\.scalar))
             return try lowering.run(outputName: output)
@@ -157,50 +157,9 @@ struct ScalarLowering {
         var operands: [Operand] = []
         var k = 0
         var order: [Int32] = []
-        let nodes = syntax.nodes
         for st in syntax.statements {
-            let end = Int(st.end)
             operands.removeAll(keepingCapacity: true)
-            while k < end {
-                switch nodes[k] {
-                case .number(let v):
-                    operands.append(.literal(v))
-                case .name(let id):
-                    operands.append(.node(scope[Int(id)]))
-                case .negate:
-                    let x = operands.removeLast()
-                    if case .literal(let v) = x { operands.append(.literal(-v)) }
-                    else { operands.append(.node(graph.add(.neg, materialize(x)))) }
-                case .binary(let o):
-                    let rhs = operands.removeLast()
-                    let lhs = operands.removeLast()
-                    if o == .pow, case .literal(let c) = rhs {
-                        operands.append(.node(graph.add(.powConst(c), materialize(lhs))))
-                    } else {
-                        let a = materialize(lhs)
-                        let b = materialize(rhs)
-                        operands.append(.node(graph.add(o.op!, a, b)))
-                    }
-                case .call(let f, let n):
-                    let name = syntax.names[Int(f)]
-                    if name == "pow" {
-                        // pow(a, b) is always a·b-style two-input node (use a^2 for a constant exponent).
-                        let b = materialize(operands.removeLast())
-                        let a = materialize(operands.removeLast())
-                        operands.append(.node(graph.add(.pow, a, b)))
-                    } else {
-                        let op = Op.namedFunctions.first { $0.name == name }!.op
-                        precondition(n == 1)
-                        let x = materialize(operands.removeLast())
-                        operands.append(.node(graph.add(op, x)))
-                    }
-                case .argument:
-                    break
-                case .tensor, .bound, .item, .subscriptAccess:
-                    preconditionFailure("a tensor construct in a scalar program")
-                }
-                k += 1
-            }
+            evaluate(&k, to: Int(st.end), &operands)
             let value = operands.removeLast()
             let name = syntax.names[Int(st.name)]
             switch value {
@@ -230,6 +189,10 @@ struct ScalarLowering {
                 scope[Int(st.name)] = id
             }
         }
+        if let failure = syntax.failure {
+            // The part of the failing statement read before the error builds nothing that can fail here.
+            throw failure
+        }
         let unknown = overrides.keys.filter { !usedOverrides.contains($0) }.sorted()
         if let u = unknown.first {
             throw Program.Problem.unknownInput(u, known: graph.inputIDs.compactMap { graph.name(of: $0) })
@@ -242,5 +205,50 @@ struct ScalarLowering {
         }
         return Program(graph: graph, output: id, outputName: name,
                        bindings: order.map { (syntax.names[Int($0)], scope[Int($0)]) })
+    }
+
+    /// Runs the nodes `k..<end` of one statement, leaving its value on `operands`.
+    mutating func evaluate(_ k: inout Int, to end: Int, _ operands: inout [Operand]) {
+        let nodes = syntax.nodes
+        while k < end {
+            switch nodes[k] {
+            case .number(let v):
+                operands.append(.literal(v))
+            case .name(let id):
+                operands.append(.node(scope[Int(id)]))
+            case .negate:
+                let x = operands.removeLast()
+                if case .literal(let v) = x { operands.append(.literal(-v)) }
+                else { operands.append(.node(graph.add(.neg, materialize(x)))) }
+            case .binary(let o):
+                let rhs = operands.removeLast()
+                let lhs = operands.removeLast()
+                if o == .pow, case .literal(let c) = rhs {
+                    operands.append(.node(graph.add(.powConst(c), materialize(lhs))))
+                } else {
+                    let a = materialize(lhs)
+                    let b = materialize(rhs)
+                    operands.append(.node(graph.add(o.op!, a, b)))
+                }
+            case .call(let f, let n):
+                let name = syntax.names[Int(f)]
+                if name == "pow" {
+                    // pow(a, b) is always a·b-style two-input node (use a^2 for a constant exponent).
+                    let b = materialize(operands.removeLast())
+                    let a = materialize(operands.removeLast())
+                    operands.append(.node(graph.add(.pow, a, b)))
+                } else {
+                    let op = Op.namedFunctions.first { $0.name == name }!.op
+                    precondition(n == 1)
+                    let x = materialize(operands.removeLast())
+                    operands.append(.node(graph.add(op, x)))
+                }
+            case .argument:
+                break
+            case .tensor, .bound, .item, .subscriptAccess:
+                preconditionFailure("a tensor construct in a scalar program")
+            }
+            k += 1
+        }
     }
 }

@@ -44,7 +44,8 @@ struct Syntax {
     enum Node {
         /// A number literal.
         case number(Double)
-        /// A tensor literal `[…]` (``Syntax/literals`` holds its value).
+        /// A tensor literal `[…]`: ``Syntax/literals`` says where it starts; the engine reads its values
+        /// when it reaches it (so a program's literals are held once, and by the graph's memory budget).
         case tensor(Int32)
         /// A name read (it was bound earlier: the parser checks).
         case name(Int32)
@@ -82,18 +83,30 @@ struct Syntax {
         var end: Int32
     }
 
+    /// Where a tensor literal's `[` is: its byte offset, line, and the offset its line starts at.
+    struct LiteralSite {
+        var offset: Int32
+        var line: Int32
+        var lineStart: Int32
+    }
+
     var nodes: [Node] = []
     /// The byte offset each node came from.
     var offsets: [Int32] = []
-    var literals: [Tensor] = []
+    /// The tensor literals, checked (shape, size, rank) but not yet read.
+    var literals: [LiteralSite] = []
     /// Every name, in order of first appearance (variables, functions and keywords).
     var names: [String] = []
     var statements: [Statement] = []
     /// True when the program uses a construct only the tensor engine runs: a tensor literal, `@`, a
     /// comparison, a slice or index, a keyword option, or a function that is not a scalar ``Op``.
     var usesTensors = false
-    /// Where the input ended (for errors about the whole program).
-    var eofOffset = 0
+    /// The first error in the text, if any. The statements before it are complete; the nodes after the
+    /// last statement's end are the part of the failing statement (named `failingName`) read before it.
+    /// The engines run all of them before reporting it, so errors come in reading order: a shape error
+    /// in line 3 is reported before a syntax error in line 5, as a parser that evaluates as it reads would.
+    var failure: Diagnostic?
+    var failingName: Int32 = -1
 }
 
 extension Lexer {
@@ -127,6 +140,8 @@ struct Parser {
     /// Bound names in order of first binding (for messages).
     var order: [Int32] = []
     var ahead: [Token] = []
+    /// The `]` that closed the last tensor literal read.
+    var literalClose: Token?
     /// Nesting of tensor literals (recursive, so capped).
     var depth = 0
     static let maxDepth = 200
@@ -171,8 +186,17 @@ struct Parser {
 
     // MARK: program
 
-    /// Parses the whole program.
-    mutating func run() throws(Diagnostic) -> Syntax {
+    /// Parses the whole program; the first error stops it and is kept in ``Syntax/failure``.
+    mutating func run() -> Syntax {
+        do {
+            try statements()
+        } catch {
+            syntax.failure = error
+        }
+        return syntax
+    }
+
+    mutating func statements() throws(Diagnostic) {
         guard lexer.bytes.count < Int(Int32.max) else {
             throw lexer.diagnostic(at: 0, line: 1, column: 1, "the program is larger than 2 GiB")
         }
@@ -183,8 +207,7 @@ struct Parser {
                 guard !syntax.statements.isEmpty else {
                     throw error(t, "empty program: expected an assignment such as 'x = 2'")
                 }
-                syntax.eofOffset = t.offset
-                return syntax
+                return
             case .end:
                 continue
             case .name(let name):
@@ -205,6 +228,7 @@ struct Parser {
             throw error(op, "expected '=' after '\(name)', found \(op.described)")
         }
         let id = intern(name)
+        syntax.failingName = id
         if compound != 0 && !defined[Int(id)] {
             throw error(nameToken, "'\(name)' is not defined yet, so '\(op.text)' has nothing to update")
         }
@@ -323,12 +347,15 @@ struct Parser {
                 case .lbracket:
                     depth += 1
                     if depth > Parser.maxDepth { throw error(t, "expression nested too deeply (more than \(Parser.maxDepth) levels)") }
-                    let value = try literal(open: t)
+                    var unread: [Double]? = nil
+                    _ = try literal(open: t, values: &unread)
                     depth -= 1
                     syntax.usesTensors = true
-                    syntax.literals.append(value)
+                    syntax.literals.append(lexer.site(of: t))
                     emit(.tensor(Int32(syntax.literals.count - 1)), t)
                     expectOperand = false
+                    previous = literalClose ?? t
+                    continue
                 case .rparen:
                     if case .call(let n, let ft, let args, _, _, _, _)? = pending.last, args == 0, previous.kind == .lparen {
                         let name = syntax.names[Int(n)]
@@ -446,7 +473,7 @@ struct Parser {
                 case .colon, .rbracket:
                     reduceToBarrier(&pending)
                     guard case .subscriptAccess(let open, let items, let part, let mask, let itemStart, let partStart)? = pending.last else {
-                        throw error(t, "expected an operator or the end of the statement after \(previous.described), found \(t.described)")
+                        throw operatorExpected(t, previous, pending)
                     }
                     if t.kind == .colon {
                         if part == 2 { throw error(t, "expected ',' or ']' in the index, found \(t.described)") }
@@ -476,7 +503,7 @@ struct Parser {
                     if t.kind == .eof { ahead.insert(t, at: 0) }
                     return
                 default:
-                    throw error(t, "expected an operator or the end of the statement after \(previous.described), found \(t.described)")
+                    throw operatorExpected(t, previous, pending)
                 }
             }
             previous = t
@@ -500,6 +527,23 @@ struct Parser {
         }
     }
 
+    /// The error when `t` follows a complete operand: what may come next depends on the innermost open bracket.
+    func operatorExpected(_ t: Token, _ previous: Token, _ pending: [Pending]) -> Diagnostic {
+        for p in pending.reversed() {
+            switch p {
+            case .call(let n, _, _, _, _, _, _):
+                return error(t, "expected ',' or ')' in the call of \(syntax.names[Int(n)]), found \(t.described)")
+            case .subscriptAccess:
+                return error(t, "expected ',' or ']' in the index, found \(t.described)")
+            case .paren:
+                return error(t, "expected an operator or ')' after \(previous.described), found \(t.described)")
+            default:
+                continue
+            }
+        }
+        return error(t, "expected an operator or the end of the statement after \(previous.described), found \(t.described)")
+    }
+
     func operandExpected(_ t: Token, _ previous: Token) -> Diagnostic {
         let what: String
         switch previous.kind {
@@ -513,13 +557,14 @@ struct Parser {
 
     // MARK: literals
 
-    /// A tensor literal after its `[`: numbers (with signs) or nested literals of equal shapes.
-    mutating func literal(open: Token) throws(Diagnostic) -> Tensor {
-        var rows: [Tensor] = []
-        var numbers: [Double] = []
+    /// A tensor literal after its `[`: numbers (with signs) or nested literals of equal shapes. Returns
+    /// its shape; its values are appended to `values` (row-major) unless that is nil (a check only).
+    mutating func literal(open: Token, values: inout [Double]?) throws(Diagnostic) -> [Int] {
+        var rowShape: [Int]?
+        var rows = 0, numbers = 0
         while true {
             var t = try next()
-            if t.kind == .rbracket && rows.isEmpty && numbers.isEmpty {
+            if t.kind == .rbracket && rows == 0 && numbers == 0 {
                 throw error(t, "an empty literal '[]' has no shape: write at least one number")
             }
             var sign = 1.0
@@ -529,31 +574,42 @@ struct Parser {
             }
             switch t.kind {
             case .number(let v):
-                guard rows.isEmpty else { throw error(t, "a number among rows: every element of this literal must be a row '[…]'") }
-                guard numbers.count < maxLiteralElements else { throw literalTooLarge(t) }
-                numbers.append(sign * v)
+                guard rows == 0 else { throw error(t, "a number among rows: every element of this literal must be a row '[…]'") }
+                guard numbers < maxLiteralElements else { throw literalTooLarge(t) }
+                values?.append(sign * v)
+                numbers += 1
             case .lbracket where sign == 1:
-                guard numbers.isEmpty else { throw error(t, "a row among numbers: every element of this literal must be a number") }
+                guard numbers == 0 else { throw error(t, "a row among numbers: every element of this literal must be a number") }
                 depth += 1
                 if depth > Parser.maxDepth { throw error(t, "expression nested too deeply (more than \(Parser.maxDepth) levels)") }
-                let row = try literal(open: t)
+                let row = try literal(open: t, values: &values)
                 depth -= 1
-                if let r = rows.first, r.shape != row.shape {
-                    throw error(t, "ragged literal: this row has shape \(row.shapeText), the first has \(r.shapeText); rows must have equal lengths")
+                if let r = rowShape, r != row {
+                    throw error(t, "ragged literal: this row has shape \(Tensor.text(shape: row)), the first has \(Tensor.text(shape: r)); rows must have equal lengths")
                 }
-                rows.append(row)
-                guard Tensor.saturatingCount([rows.count, row.count]) <= maxLiteralElements else { throw literalTooLarge(t) }
+                rowShape = row
+                rows += 1
+                guard Tensor.saturatingCount([rows] + row) <= maxLiteralElements else { throw literalTooLarge(t) }
             default:
                 throw error(t, "expected a number or '[' in the literal, found \(t.described)")
             }
             let sep = try next()
-            if sep.kind == .rbracket { break }
+            if sep.kind == .rbracket { literalClose = sep; break }
             guard sep.kind == .comma else { throw error(sep, "expected ',' or ']' in the literal opened at column \(open.column), found \(sep.described)") }
         }
-        if !numbers.isEmpty { return Tensor(shape: [numbers.count], data: numbers) }
-        let shape = [rows.count] + rows[0].shape
+        guard let row = rowShape else { return [numbers] }
+        let shape = [rows] + row
         guard shape.count <= Tensor.maxRank else { throw error(open, "a literal of rank \(shape.count): tensors have rank 4 at most") }
-        return Tensor(shape: shape, data: rows.flatMap(\.data))
+        return shape
+    }
+
+    /// The value of the tensor literal whose `[` is at `site` (checked by an earlier reading of the same bytes).
+    static func literalValue(_ bytes: [UInt8], file: String, at site: Syntax.LiteralSite) throws(Diagnostic) -> Tensor {
+        var parser = Parser(lexer: Lexer(bytes: bytes, file: file, resumingAt: site))
+        let open = try parser.next()
+        var values: [Double]? = []
+        let shape = try parser.literal(open: open, values: &values)
+        return Tensor(shape: shape, data: values ?? [])
     }
 
     func literalTooLarge(_ t: Token) -> Diagnostic {
@@ -578,7 +634,10 @@ extension Tensor {
         let value: Tensor
         switch t.kind {
         case .number(let v): value = Tensor(sign * v)
-        case .lbracket: value = try parser.literal(open: t).map { sign * $0 }
+        case .lbracket:
+            var values: [Double]? = []
+            let shape = try parser.literal(open: t, values: &values)
+            value = Tensor(shape: shape, data: (values ?? []).map { sign * $0 })
         default: throw parser.error(t, "expected a number or a tensor literal '[…]', found \(t.described)")
         }
         let end = try parser.next()

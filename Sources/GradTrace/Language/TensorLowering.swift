@@ -53,64 +53,24 @@ struct TensorLowering {
     // MARK: program
 
     mutating func run(outputName: String?) throws -> TensorProgram {
-        var operands: [Operand] = []
-        var arguments: [Argument] = []
-        var bounds: [(Operand, Token)] = []
-        var items: [IndexItem] = []
+        var stacks = Stacks()
         var k = 0
-        let nodes = syntax.nodes
         for st in syntax.statements {
-            let end = Int(st.end)
             statementName = syntax.names[Int(st.name)]
             draws = 0
-            operands.removeAll(keepingCapacity: true)
-            while k < end {
-                let at = Int(syntax.offsets[k])
-                switch nodes[k] {
-                case .number(let v):
-                    operands.append(.literal(Tensor(v), at))
-                case .tensor(let i):
-                    operands.append(.literal(syntax.literals[Int(i)], at))
-                case .name(let id):
-                    operands.append(.node(scope[Int(id)]))
-                case .negate:
-                    let x = operands.removeLast()
-                    if case .literal(let v, let tok) = x { operands.append(.literal(v.map { -$0 }, tok)) }
-                    else { operands.append(.node(try add(.elementwise(.neg), materialize(x), at: at))) }
-                case .binary(let o):
-                    let rhs = operands.removeLast()
-                    let lhs = operands.removeLast()
-                    if let c = o.comparison {
-                        let index = TensorFunctions.indexOf[c]!
-                        let a = materialize(lhs), b = materialize(rhs)
-                        operands.append(.node(try add(.call(TensorCall(index: index, arity: 2, options: [])), inputs: [a, b], at: at)))
-                    } else if o == .matmul {
-                        let a = materialize(lhs), b = materialize(rhs)
-                        operands.append(.node(try add(.matmul, a, b, at: at)))
-                    } else if o == .pow, case .literal(let c, _) = rhs, c.isScalar {
-                        operands.append(.node(try add(.elementwise(.powConst(c.scalar)), materialize(lhs), at: at)))
-                    } else {
-                        operands.append(try binary(o.op!, lhs, rhs, at: at))
-                    }
-                case .argument(let kw):
-                    arguments.append(Argument(operand: operands.removeLast(), token: at, keyword: kw < 0 ? nil : syntax.names[Int(kw)]))
-                case .call(let f, let n):
-                    let args = Array(arguments.suffix(Int(n)))
-                    arguments.removeLast(Int(n))
-                    operands.append(try call(syntax.names[Int(f)], at: at, args))
-                case .bound:
-                    bounds.append((operands.removeLast(), at))
-                case .item(let mask):
-                    items.append(try item(mask, at: at, &bounds))
-                case .subscriptAccess(let n):
-                    let its = Array(items.suffix(Int(n)))
-                    items.removeLast(Int(n))
-                    let x = operands.removeLast()
-                    operands.append(try subscriptAccess(x, its, at: at))
-                }
-                k += 1
+            stacks.operands.removeAll(keepingCapacity: true)
+            try evaluate(&k, to: Int(st.end), &stacks)
+            try assign(st, stacks.operands.removeLast())
+        }
+        if let failure = syntax.failure {
+            // The part of the failing statement read before the error runs first: a shape error there
+            // comes before the error after it, as in reading order.
+            if k < syntax.nodes.count {
+                statementName = syntax.names[Int(syntax.failingName)]
+                draws = 0
+                try evaluate(&k, to: syntax.nodes.count, &stacks)
             }
-            try assign(st, operands.removeLast())
+            throw failure
         }
         let lastStatement = syntax.statements[syntax.statements.count - 1]
         if let u = overrides.keys.filter({ !usedOverrides.contains($0) }).sorted().first {
@@ -126,6 +86,66 @@ struct TensorLowering {
             throw error(at, "the result '\(name)' has shape \(Tensor.text(shape: shape)); gradients start from a single number: reduce it, as in 'L = sum(\(name))'")
         }
         return TensorProgram(graph: graph, output: out, outputName: name, bindings: order.map { (syntax.names[Int($0)], scope[Int($0)]) }, seed: seed)
+    }
+
+    /// The operand stacks of the walk over the postfix nodes.
+    struct Stacks {
+        var operands: [Operand] = []
+        var arguments: [Argument] = []
+        var bounds: [(Operand, Token)] = []
+        var items: [IndexItem] = []
+    }
+
+    /// Runs the nodes `k..<end` (one statement, or the part of one read before a syntax error), leaving
+    /// its value on the operand stack.
+    mutating func evaluate(_ k: inout Int, to end: Int, _ stacks: inout Stacks) throws {
+        let nodes = syntax.nodes
+        while k < end {
+            let at = Int(syntax.offsets[k])
+            switch nodes[k] {
+            case .number(let v):
+                stacks.operands.append(.literal(Tensor(v), at))
+            case .tensor(let i):
+                stacks.operands.append(.literal(try Parser.literalValue(lexer.bytes, file: lexer.file, at: syntax.literals[Int(i)]), at))
+            case .name(let id):
+                stacks.operands.append(.node(scope[Int(id)]))
+            case .negate:
+                let x = stacks.operands.removeLast()
+                if case .literal(let v, let tok) = x { stacks.operands.append(.literal(v.map { -$0 }, tok)) }
+                else { stacks.operands.append(.node(try add(.elementwise(.neg), materialize(x), at: at))) }
+            case .binary(let o):
+                let rhs = stacks.operands.removeLast()
+                let lhs = stacks.operands.removeLast()
+                if let c = o.comparison {
+                    let index = TensorFunctions.indexOf[c]!
+                    let a = materialize(lhs), b = materialize(rhs)
+                    stacks.operands.append(.node(try add(.call(TensorCall(index: index, arity: 2, options: [])), inputs: [a, b], at: at)))
+                } else if o == .matmul {
+                    let a = materialize(lhs), b = materialize(rhs)
+                    stacks.operands.append(.node(try add(.matmul, a, b, at: at)))
+                } else if o == .pow, case .literal(let c, _) = rhs, c.isScalar {
+                    stacks.operands.append(.node(try add(.elementwise(.powConst(c.scalar)), materialize(lhs), at: at)))
+                } else {
+                    stacks.operands.append(try binary(o.op!, lhs, rhs, at: at))
+                }
+            case .argument(let kw):
+                stacks.arguments.append(Argument(operand: stacks.operands.removeLast(), token: at, keyword: kw < 0 ? nil : syntax.names[Int(kw)]))
+            case .call(let f, let n):
+                let args = Array(stacks.arguments.suffix(Int(n)))
+                stacks.arguments.removeLast(Int(n))
+                stacks.operands.append(try call(syntax.names[Int(f)], at: at, args))
+            case .bound:
+                stacks.bounds.append((stacks.operands.removeLast(), at))
+            case .item(let mask):
+                stacks.items.append(try item(mask, at: at, &stacks.bounds))
+            case .subscriptAccess(let n):
+                let its = Array(stacks.items.suffix(Int(n)))
+                stacks.items.removeLast(Int(n))
+                let x = stacks.operands.removeLast()
+                stacks.operands.append(try subscriptAccess(x, its, at: at))
+            }
+            k += 1
+        }
     }
 
     /// Binds a statement's value: a literal or a constructor's result alone is an input (its value replaced by
