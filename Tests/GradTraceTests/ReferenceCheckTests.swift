@@ -26,4 +26,18 @@ import GradTrace
         #expect(!(try check([2.0, -1.02, 3e-7, 0], tolerance: 1e-3)).passed)
         #expect(!(try check([2.0, -1.0, 0.004, 0], tolerance: 1e-3)).passed)
     }
+
+    @Test func aGradientThatIsNoiseOnBothSidesAgreesWhenTheGraphHasRealOnes() throws {
+        // An attention key's bias: zero in theory, 1e-19 of rounding on each side, next to gradients of 0.1.
+        let reference = ReferenceGradients(grads: [("w", Tensor(shape: [2], data: [0.1, -0.05])),
+                                                   ("k.bias", Tensor(shape: [2], data: [5.7e-19, -2e-19]))], tolerance: 1e-9)
+        let same = try ReferenceCheck(reference: reference, gradients: [("w", Tensor(shape: [2], data: [0.1, -0.05])),
+                                                                        ("k.bias", Tensor(shape: [2], data: [-1.1e-19, 3e-19]))])
+        #expect(same.passed, "\(same.rows)")
+        // A small gradient that really differs (1e-12 against 2e-12, far above 1e-15 of the largest) still fails.
+        let off = try ReferenceCheck(reference: ReferenceGradients(grads: [("w", Tensor(shape: [2], data: [0.1, -0.05])),
+                                                                           ("k.bias", Tensor(shape: [2], data: [1e-12, 0]))], tolerance: 1e-9),
+                                     gradients: [("w", Tensor(shape: [2], data: [0.1, -0.05])), ("k.bias", Tensor(shape: [2], data: [2e-12, 0]))])
+        #expect(!off.passed && off.rows[1].name == "k.bias")
+    }
 }

@@ -4,7 +4,8 @@ import Testing
 
 /// The backward pass as it was recorded before the single-sweep ledger (issue 14): a marking
 /// sweep that counts each node's consumers, then the recording sweep, completing a node when its
-/// count reaches zero. Kept here, verbatim in behaviour, as the reference the new pass must match.
+/// count reaches zero. Kept here, verbatim in behaviour, as the reference the new pass must match
+/// (layer steps are the node steps merged by the one merging rule, Step.mergingLayerRuns).
 private func referenceTrace(graph: Graph, output: NodeID, granularity: Granularity)
     -> (steps: [Step], edges: [EdgeRecord], gradients: [Double], completedAt: [Int]) {
     let n = output + 1
@@ -45,22 +46,8 @@ private func referenceTrace(graph: Graph, output: NodeID, granularity: Granulari
         }
     }
     if granularity == .layer {
-        let groups = Grouping(graph: graph, output: output, level: .layer).groupOf
-        var merged: [Step] = []
-        var newIndex = [Int](repeating: 0, count: steps.count + 1)
-        var lastKey: String?
-        for s in steps {
-            let key = groups[s.node] ?? "#\(s.node)"
-            if let last = merged.last, key == lastKey, last.edgeRange.upperBound == s.edgeRange.lowerBound {
-                merged[merged.count - 1].edgeRange = last.edgeRange.lowerBound..<s.edgeRange.upperBound
-            } else {
-                merged.append(Step(index: merged.count + 1, node: s.node, upstream: s.upstream, edgeRange: s.edgeRange))
-            }
-            newIndex[s.index] = merged.count
-            lastKey = key
-        }
-        for i in completed.indices where completed[i] != .max && completed[i] > 0 { completed[i] = newIndex[completed[i]] }
-        steps = merged
+        // Layer steps are node steps merged by Step.mergingLayerRuns (tested in CollapsedTests), apart from the sweep.
+        steps = Step.mergingLayerRuns(steps, graph: graph, output: output, completedAt: &completed)
     }
     return (steps, edges, grad, completed)
 }

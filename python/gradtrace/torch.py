@@ -1146,7 +1146,9 @@ def capture(fn, *args, model=None, name="loss", **kwargs):
         if frame.f_code is fn_code:
             prefix = ""
         else:
-            path = cap.modules.get(id(local.get("self")))
+            # The module is the forward's first argument, whatever it is called (`self` by convention).
+            first = frame.f_code.co_varnames[0] if frame.f_code.co_argcount else None
+            path = cap.modules.get(id(local.get(first))) if first else None
             if path is None:
                 return
             prefix = path + "." if path else ""

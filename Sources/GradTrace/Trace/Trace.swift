@@ -193,23 +193,7 @@ public struct Trace: Sendable {
             initializedEdges = e
         }
         if granularity == .layer {
-            // Merge runs of consecutive steps whose nodes share a layer group; renumber.
-            let groups = Grouping(graph: graph, output: output, level: .layer).groupOf
-            var merged: [Step] = []
-            var newIndex = [Int](repeating: 0, count: steps.count + 1)
-            var lastKey: String?
-            for s in steps {
-                let key = groups[s.node] ?? "#\(s.node)"
-                if let last = merged.last, key == lastKey, last.edgeRange.upperBound == s.edgeRange.lowerBound {
-                    merged[merged.count - 1].edgeRange = last.edgeRange.lowerBound..<s.edgeRange.upperBound
-                } else {
-                    merged.append(Step(index: merged.count + 1, node: s.node, upstream: s.upstream, edgeRange: s.edgeRange))
-                }
-                newIndex[s.index] = merged.count
-                lastKey = key
-            }
-            for i in completed.indices where completed[i] != .max && completed[i] > 0 { completed[i] = newIndex[completed[i]] }
-            steps = merged
+            steps = Step.mergingLayerRuns(steps, graph: graph, output: output, completedAt: &completed)
         }
         self.output = output
         self.granularity = granularity
@@ -284,5 +268,28 @@ public struct Trace: Sendable {
             }
         }
         return grad
+    }
+}
+
+extension Step {
+    /// Node steps merged into layer steps: each run of consecutive steps whose nodes share a layer group (and
+    /// whose edge records are contiguous) becomes one step, renumbered from 1; `completedAt` is renumbered to match.
+    static func mergingLayerRuns(_ steps: [Step], graph: Graph, output: NodeID, completedAt completed: inout [Int]) -> [Step] {
+        let groups = Grouping(graph: graph, output: output, level: .layer).groupOf
+        var merged: [Step] = []
+        var newIndex = [Int](repeating: 0, count: steps.count + 1)
+        var lastKey: String?
+        for s in steps {
+            let key = groups[s.node] ?? "#\(s.node)"
+            if let last = merged.last, key == lastKey, last.edgeRange.upperBound == s.edgeRange.lowerBound {
+                merged[merged.count - 1].edgeRange = last.edgeRange.lowerBound..<s.edgeRange.upperBound
+            } else {
+                merged.append(Step(index: merged.count + 1, node: s.node, upstream: s.upstream, edgeRange: s.edgeRange))
+            }
+            newIndex[s.index] = merged.count
+            lastKey = key
+        }
+        for i in completed.indices where completed[i] != .max && completed[i] > 0 { completed[i] = newIndex[completed[i]] }
+        return merged
     }
 }
