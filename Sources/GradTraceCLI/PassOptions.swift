@@ -35,9 +35,14 @@ package struct PassOptions: ParsableArguments {
         if collapse != nil && mode == .forward { throw ValidationError("--collapse draws the backward pass; it does not combine with --mode forward") }
     }
 
+    /// The request these options make (one rule with the Markdown fences: ``PassRequest``).
+    package func request(granularity: Granularity) -> PassRequest {
+        PassRequest(wrt: mode == .forward ? wrt : nil, wiggle: wiggle, collapse: collapse, granularity: granularity)
+    }
+
     /// The pass to draw (one rule with the Markdown fences: ``PassRequest``).
     package func pass(_ p: Program, granularity: Granularity) throws -> Pass {
-        let request = PassRequest(wrt: mode == .forward ? wrt : nil, wiggle: wiggle, collapse: collapse, granularity: granularity)
+        let request = request(granularity: granularity)
         do {
             return try request.pass(for: p)
         } catch {

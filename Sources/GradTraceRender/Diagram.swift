@@ -404,6 +404,10 @@ public struct Diagram: Sendable {
         request.tight = style.tight || pass.isTensor  // a network's spine is long: tensor pictures keep their ranks close
         if pass.isTensor { request.spine = Diagram.spine(first, index: index) }
         if style.clusters, !pass.isCollapsed { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
+        // A module expanded in a collapsed view (the player's expand in place) is boxed, with its name.
+        if case .tensor(let t) = pass, let view = t.collapse, !view.expanded.isEmpty {
+            request.clusters = view.expanded.map { m in (m.name, m.members.compactMap { $0 < index.count && index[$0] >= 0 ? index[$0] : nil }) }
+        }
         request.repeats = Diagram.repeats(graph: graph, visible: visible)
         return (m, try Graphviz.shared.layout(request))
     }

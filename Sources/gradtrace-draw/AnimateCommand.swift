@@ -7,7 +7,7 @@ struct AnimateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "animate",
         abstract: "Animate the whole backward pass: a looping GIF, an animated PNG, a self-animating SVG, or a self-contained HTML step player.",
-        discussion: "The kind follows the extension of -o: .gif, .png or .apng (an animated PNG of frame differences: lossless, every colour), .svg or .html. The HTML player opens at step K with #step=K in its URL."
+        discussion: "The kind follows the extension of -o: .gif, .png or .apng (an animated PNG of frame differences: lossless, every colour), .svg or .html. The HTML player opens at step K with #step=K in its URL; with --collapse module on a tensor program a click on a module expands it in place, and #step=K&expand=NAME opens it expanded."
     )
 
     @OptionGroup var program: ProgramOptions
@@ -52,13 +52,22 @@ struct AnimateCommand: ParsableCommand {
             bytes = Animation.svg(diagram, fps: fps)
         default:
             // With --rankdir auto the player carries both directions and picks the one for the window.
-            var other: Diagram?
-            if drawing.style.rankdir == .auto {
+            func alternative(_ d: Diagram, _ pass: Pass) throws -> Diagram? {
+                guard drawing.style.rankdir == .auto else { return nil }
                 var s = drawing.style
-                s.rankdir = diagram.style.rankdir == .LR ? .TB : .LR
-                other = try Diagram(graph: p.graph, pass: pass, style: s, title: drawing.title)
+                s.rankdir = d.style.rankdir == .LR ? .TB : .LR
+                return try Diagram(graph: p.graph, pass: pass, style: s, title: drawing.title)
             }
-            bytes = Animation.html(diagram, alternative: other, fps: fps, title: drawing.title ?? "GradTrace: backward pass of \(p.outputName)")
+            // A collapsed tensor pass: each module also drawn expanded, in the direction the collapsed picture took.
+            var expansions: [(module: String, diagram: Diagram, alternative: Diagram?)] = []
+            for (module, expanded) in passOptions.request(granularity: drawing.granularity).moduleExpansions(for: p) {
+                var s = drawing.style
+                if s.rankdir == .auto { s.rankdir = diagram.style.rankdir }
+                let d = try Diagram(graph: p.graph, pass: expanded, style: s, title: drawing.title)
+                expansions.append((module, d, try alternative(d, expanded)))
+            }
+            bytes = Animation.html(diagram, alternative: try alternative(diagram, pass), expansions: expansions, fps: fps,
+                                   title: drawing.title ?? "GradTrace: backward pass of \(p.outputName)")
         }
         try emit(bytes, to: outputFile, writer: program.writer)
     }

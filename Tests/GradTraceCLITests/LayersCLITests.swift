@@ -48,6 +48,47 @@ struct LayersCLITests {
         #expect(collapsed.stdout.contains("∂L/∂ln1.out = ∂L/∂attn carried back through attn"))
     }
 
+    /// The player of a collapsed pass carries each module expanded too: one picture per module (both
+    /// directions), click targets on the module nodes and on each expanded module's box, a module picker,
+    /// and the step map between views. Same bytes on every run.
+    @Test func playerCarriesEachModuleExpanded() throws {
+        let dir = try scratchDirectory().appendingPathComponent("player-modules", isDirectory: true)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let html = dir.appendingPathComponent("tb.html").path
+        let r = try gradtrace(["animate", "samples/tensors/transformer-block.grad", "--collapse", "module", "-o", html])
+        #expect(r.status == 0, "\(r.stderr)")
+        let first = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(try gradtrace(["animate", "samples/tensors/transformer-block.grad", "--collapse", "module", "-o", html]).status == 0)
+        #expect(try String(contentsOfFile: html, encoding: .utf8) == first, "the player is not the same bytes run to run")
+        func count(_ s: String) -> Int { first.components(separatedBy: s).count - 1 }
+        // Three views (all collapsed, attn expanded, mlp expanded), each in both directions.
+        for v in 0..<3 { #expect(count("data-view=\"\(v)\"") == 2, "view \(v)") }
+        #expect(count("data-view=\"3\"") == 0)
+        #expect(first.contains("<option value=\"\">all collapsed</option><option value=\"attn\">attn expanded</option><option value=\"mlp\">mlp expanded</option>"))
+        // Targets: attn and mlp expand from view 0; in view 1 attn's box (9 operations, 4 weights) collapses and mlp expands.
+        let layouts: [String] = Array(first.components(separatedBy: "<div class=\"layout\"").dropFirst())
+        func targets(_ layout: String) -> [String] {
+            layout.components(separatedBy: "<g class=\"gt-").dropFirst().filter { !$0.hasPrefix("modules") }.map { part in
+                let kind = part.prefix { $0 != "\"" }
+                let module = part.components(separatedBy: "data-module=\"")[1].prefix { $0 != "\"" }
+                let inner = part.prefix { $0 != ">" }.components(separatedBy: "data-inner=\"").dropFirst().first?.prefix { $0 != "\"" }
+                return "\(kind) \(module)" + (inner.map { " \($0.split(separator: ";").count)" } ?? "")
+            }
+        }
+        #expect(targets(layouts[0]) == ["expand attn", "expand mlp"])
+        #expect(targets(layouts[2]) == ["collapse attn 13", "expand mlp"])
+        #expect(targets(layouts[4]) == ["collapse mlp 7", "expand attn"])
+        // The expanded module is boxed with its name.
+        #expect(layouts[2].contains(">attn</text>"))
+        // Step maps: the collapsed attn step (full steps 8…16) opens as nine steps.
+        #expect(first.contains("\"source\":[0,1,2,3,6,7,8,17]"))
+        #expect(first.contains("\"source\":[0,1,2,3,6,7,8,9,10,11,12,13,14,15,16,17]"))
+        // Without --collapse: one view, no targets, no picker.
+        #expect(try gradtrace(["animate", "samples/tensors/transformer-block.grad", "-o", html]).status == 0)
+        let plain = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(!plain.contains("class=\"gt-expand") && !plain.contains("<select") && !plain.contains("data-view=\"1\""))
+    }
+
     /// `--collapse module:2` merges one level deeper: attn's output projection becomes its own node, the MLP's
     /// single-operation modules stay drawn, and the parameters keep their gradient heatmaps on the edges into it.
     @Test func collapseToADepth() throws {

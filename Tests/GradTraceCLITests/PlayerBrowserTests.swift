@@ -100,6 +100,79 @@ struct PlayerBrowserTests {
         #expect(try String(contentsOf: html, encoding: .utf8).components(separatedBy: "class=\"layout\"").count == 2)
     }
 
+    /// A collapsed transformer block: a click on the attn node opens its operations in place at the same
+    /// step (the module's first operation), arrows walk through them, a click on an operation inside does
+    /// nothing, a click on the module's box (outside its nodes) collapses it, and `#step=K&expand=NAME`
+    /// opens a module expanded.
+    @Test func expandsAModuleInPlace() throws {
+        let d = try folder("modules")
+        let html = d.appendingPathComponent("tb.html")
+        #expect(try gradtrace(["animate", "samples/tensors/transformer-block.grad", "--collapse", "module", "-o", html.path]).status == 0)
+        let harness = d.appendingPathComponent("harness.html")
+        try Data("""
+            <!DOCTYPE html><html><body style="margin:0"><iframe id="f" style="width:1400px;height:900px;border:0" src="tb.html#step=6"></iframe>
+            <script>
+            document.getElementById("f").onload = function () {
+              var f = document.getElementById("f"), doc = f.contentDocument, win = f.contentWindow, out = [];
+              var stage = doc.getElementById("stage");
+              function shown() { return Array.prototype.filter.call(doc.querySelectorAll(".layout"), function (l) { return l.style.display !== "none"; })[0]; }
+              function target(kind, module) { return shown().querySelector(".gt-" + kind + "[data-module='" + module + "']"); }
+              function center(b) { return { x: b.left + b.width / 2, y: b.top + b.height / 2 }; }
+              function click(p) { stage.dispatchEvent(new win.MouseEvent("click", { clientX: p.x, clientY: p.y, bubbles: true })); }
+              function state(name) {
+                out.push(name + "=" + doc.body.getAttribute("data-step") + "," + doc.body.getAttribute("data-expanded") + ","
+                  + doc.body.getAttribute("data-active-visible") + "," + win.location.hash + "," + doc.getElementById("counter").textContent);
+              }
+              state("start");
+              var node = target("expand", "attn").querySelector("rect").getBoundingClientRect();
+              click(center(node)); state("expanded");
+              // The module opened where its node was: its exit (attn.out, the step's active node) is where the node was.
+              var box = target("collapse", "attn").querySelector("rect").getBoundingClientRect(), p = center(node);
+              var svgRect = shown().querySelector("svg").getBoundingClientRect(), k = svgRect.width / shown().querySelector("svg").viewBox.baseVal.width;
+              var a = target("collapse", "attn").getAttribute("data-anchor").split(",").map(Number);
+              var c = { x: svgRect.left + (a[0] + a[2] / 2) * k, y: svgRect.top + (a[1] + a[3] / 2) * k };
+              // (unless the scroll stops at the picture's edge: then the stage is scrolled as far as it goes that way).
+              var atEdgeX = c.x > p.x ? stage.scrollLeft >= stage.scrollWidth - stage.clientWidth - 1 : stage.scrollLeft <= 1;
+              var atEdgeY = c.y > p.y ? stage.scrollTop >= stage.scrollHeight - stage.clientHeight - 1 : stage.scrollTop <= 1;
+              out.push("moved=" + Math.round(Math.abs(c.x - p.x) + Math.abs(c.y - p.y)) + "," + (Math.abs(c.x - p.x) <= 20 || atEdgeX) + "," + (Math.abs(c.y - p.y) <= 20 || atEdgeY));
+              doc.body.dispatchEvent(new win.KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true })); state("next");
+              // A click on an operation inside the box does not collapse it.
+              var r = shown().querySelector("svg").getBoundingClientRect(), scale = r.width / shown().querySelector("svg").viewBox.baseVal.width;
+              var inner = target("collapse", "attn").getAttribute("data-inner").split(";")[0].split(",").map(Number);
+              click({ x: r.left + (inner[0] + inner[2] / 2) * scale, y: r.top + (inner[1] + inner[3] / 2) * scale }); state("inner");
+              // Hovering the box outside its nodes outlines it.
+              var corner = { x: box.right - 6, y: box.top + 6 };
+              win.dispatchEvent(new win.PointerEvent("pointermove", { clientX: corner.x, clientY: corner.y, bubbles: true }));
+              out.push("hover=" + target("collapse", "attn").classList.contains("hover") + "," + stage.classList.contains("on-target"));
+              click(corner); state("collapsed");
+              document.body.setAttribute("data-results", out.join("|"));
+            };
+            </script></body></html>
+            """.utf8).write(to: harness)
+        let page = try dom(harness.absoluteString, in: d, window: (1400, 900)).replacingOccurrences(of: "&amp;", with: "&")
+        let body = try #require(tag("body", in: page))
+        let results = try #require(attribute("data-results", in: body), "the harness did not run: \(body)")
+        var r: [String: [String]] = [:]
+        for item in results.split(separator: "|") {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            r[String(parts[0])] = parts[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        // Collapsed step 6 is attn's (full steps 8…16); expanded, step 6 is its first operation, of 15 steps.
+        #expect(r["start"] == ["6", "", "true", "#step=6", "step 6 / 7"], "\(r["start"] ?? [])")
+        #expect(r["expanded"] == ["6", "attn", "true", "#step=6&expand=attn", "step 6 / 15"], "\(r["expanded"] ?? [])")
+        #expect(r["moved"]?.dropFirst() == ["true", "true"], "the module did not open in place: \(r["moved"] ?? [])")
+        #expect(r["next"]?.prefix(3) == ["7", "attn", "true"], "\(r["next"] ?? [])")
+        #expect(r["inner"]?.prefix(2) == ["7", "attn"], "\(r["inner"] ?? [])")
+        #expect(r["hover"] == ["true", "true"])
+        // Collapsing at attn's second operation returns to attn's step.
+        #expect(r["collapsed"] == ["6", "", "true", "#step=6", "step 6 / 7"], "\(r["collapsed"] ?? [])")
+        // A deep link opens the module expanded.
+        let linked = try dom(html.absoluteString + "#step=9&expand=mlp", in: d)
+        let b = try #require(tag("body", in: linked))
+        #expect(attribute("data-expanded", in: b) == "mlp" && attribute("data-step", in: b) == "9")
+        #expect(shownLayout(linked).contains("data-view=\"2\""))
+    }
+
     /// Keys through a page that holds the player in a frame and sends it key presses.
     @Test func keyboard() throws {
         let d = try folder("keys")

@@ -83,4 +83,16 @@ public struct PassRequest: Sendable, Equatable {
             throw .collapse("\(error)")
         }
     }
+
+    /// For a collapsed tensor pass, the same pass with each collapsed module expanded in turn (the others
+    /// stay collapsed): what the HTML player shows when a module is clicked. Empty for other passes.
+    /// Cost: one trace of the program, then one collapsed view per module.
+    public func moduleExpansions(for program: Program) -> [(module: String, pass: Pass)] {
+        guard let t = program.tensor, wrt == nil, let level = collapse else { return [] }
+        let trace = TensorTrace(graph: t.graph, output: t.output, granularity: granularity)
+        guard let view = trace.collapsedModules(depth: level.depth)?.collapse else { return [] }
+        return view.merged.compactMap { m in
+            trace.collapsedModules(depth: level.depth, expanding: [m]).map { (m, Pass.tensor($0)) }
+        }
+    }
 }

@@ -54,7 +54,10 @@ extension TensorTrace {
     ///
     /// A module is left expanded when more than one of its nodes is read outside it, or when an outside
     /// node both reads it and feeds it (it would be a cycle). Nil when no module has two operations to merge.
-    public func collapsedModules(depth: Int) -> TensorTrace? {
+    ///
+    /// Modules named in `expanding` stay drawn node by node, with their own steps, and are listed with their
+    /// drawn nodes in ``CollapsedView/expanded`` (the HTML player's "expand in place": one view per module).
+    public func collapsedModules(depth: Int, expanding: Set<String> = []) -> TensorTrace? {
         let g = graph
         let modules = TensorModules(graph: g, output: output)
         let mask = g.ancestors(of: output)
@@ -68,9 +71,11 @@ extension TensorTrace {
         }
         var unit = [String?](repeating: nil, count: g.count)
         var merged: [String] = []
+        var expandedOrder: [String] = []
         for m in order {
             let ms = members[m]!
             guard ms.count >= 2 else { continue }
+            if expanding.contains(m) { expandedOrder.append(m); continue }
             var inside = [Bool](repeating: false, count: g.count)
             for id in ms { inside[id] = true }
             // Exits: members read outside the module (or the output).
@@ -89,7 +94,7 @@ extension TensorTrace {
             for id in ms { unit[id] = m }
             merged.append(m)
         }
-        guard !merged.isEmpty else { return nil }
+        guard !merged.isEmpty || !expandedOrder.isEmpty else { return nil }
 
         // The collapsed graph: one node per drawn node, a module at its exit's place.
         var newID = [Int](repeating: -1, count: g.count)
@@ -116,6 +121,7 @@ extension TensorTrace {
         // into a module in one step combine.
         var steps: [TensorStep] = []
         var edges: [TensorEdgeRecord] = []
+        var sourceSteps = [0]
         var k = 0
         while k < self.steps.count {
             let node = newID[self.steps[k].node]
@@ -140,6 +146,7 @@ extension TensorTrace {
                                               accumulated: e.accumulated, reduced: unit[e.node] != nil ? [] : e.reduced, isLabels: e.isLabels))
             }
             steps.append(TensorStep(index: steps.count + 1, node: node, edgeRange: start..<edges.count))
+            sourceSteps.append(k + 1)
             k = end
         }
         var grads = [Tensor](repeating: Tensor(0), count: collapsed.count)
@@ -148,9 +155,36 @@ extension TensorTrace {
         var completed = [Int](repeating: .max, count: collapsed.count)
         completed[newID[output]] = 0
         for s in steps { for e in edges[s.edgeRange] { consumers[e.input] += 1; completed[e.input] = s.index } }
+        // An expanded module's drawn nodes: its operations and parameters (each drawn node once, in graph order).
+        var expanded: [(name: String, members: [NodeID], exit: NodeID)] = []
+        for m in expandedOrder {
+            var seen = Set<NodeID>(), drawn: [NodeID] = []
+            for id in 0...output where mask[id] && modules.module(of: id, depth: depth) == m && newID[id] >= 0 && seen.insert(newID[id]).inserted {
+                drawn.append(newID[id])
+            }
+            // Its exit: the operation read outside it (where the collapsed node stands).
+            let inside = Set(members[m]!)
+            let exit = members[m]!.last { id in id == output || (0...output).contains { mask[$0] && !inside.contains($0) && g[$0].inputs.contains(id) } }
+            expanded.append((m, drawn, newID[exit ?? members[m]!.last!]))
+        }
+        let view = CollapsedView(depth: depth, merged: merged, expanded: expanded, sourceSteps: sourceSteps)
         return TensorTrace(graph: collapsed, output: newID[output], granularity: granularity, steps: steps, edges: edges,
-                           gradients: grads, completedAt: completed, consumers: consumers)
+                           gradients: grads, completedAt: completed, consumers: consumers, collapse: view)
     }
+}
+
+/// How a collapsed view relates to the full trace it was made from (``TensorTrace/collapsedModules(depth:expanding:)``).
+public struct CollapsedView: Sendable {
+    /// Name parts a module keeps (`module:2`: 2).
+    public let depth: Int
+    /// The modules drawn as one node each, in order of their first operation.
+    public let merged: [String]
+    /// The modules asked to stay expanded, each with its drawn nodes (operations and parameters) and its
+    /// exit (the operation read outside it, drawn where the collapsed module's node would be).
+    public let expanded: [(name: String, members: [NodeID], exit: NodeID)]
+    /// For step 0…N of the view, the first step of the full trace it stands for (0 for step 0): a view's
+    /// step `s` covers full steps `sourceSteps[s]..<sourceSteps[s + 1]`. Maps a step between views.
+    public let sourceSteps: [Int]
 }
 
 extension TensorGraph {

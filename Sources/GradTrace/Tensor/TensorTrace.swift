@@ -44,15 +44,17 @@ public struct TensorTrace: Sendable {
     public let completedAt: [Int]
     /// Consumers of each node among the output's ancestors.
     public let consumers: [Int]
-    /// True for a view with modules drawn as single nodes (``collapsedModules(depth:)``).
-    public let isCollapsedView: Bool
+    /// How a collapsed view (``collapsedModules(depth:expanding:)``) was made from the full trace; nil for a full trace.
+    public let collapse: CollapsedView?
+    /// True for a view with modules drawn as single nodes (``collapsedModules(depth:expanding:)``).
+    public var isCollapsedView: Bool { collapse != nil }
     /// Pictures draw each element-wise chain as one node with a row per step (`h1 = tanh(X @ W1 + b1)`
     /// with the rows `X @ W1`, `X @ W1 + b1`, `h1`): a rung of the renderer's fitting ladder. Numbers are unchanged.
     public var fusesChains = false
 
     /// A trace assembled from its parts (the collapsed view).
     init(graph: TensorGraph, output: NodeID, granularity: Granularity, steps: [TensorStep], edges: [TensorEdgeRecord],
-         gradients: [Tensor], completedAt: [Int], consumers: [Int]) {
+         gradients: [Tensor], completedAt: [Int], consumers: [Int], collapse: CollapsedView) {
         self.graph = graph
         self.output = output
         self.granularity = granularity
@@ -61,7 +63,7 @@ public struct TensorTrace: Sendable {
         self.gradients = gradients
         self.completedAt = completedAt
         self.consumers = consumers
-        self.isCollapsedView = true
+        self.collapse = collapse
     }
 
     /// Runs and records the backward pass. `layer` granularity is the same as `node` here: a tensor node is a layer's op already.
@@ -105,7 +107,7 @@ public struct TensorTrace: Sendable {
         self.gradients = grad
         self.completedAt = completed
         self.consumers = consumers
-        self.isCollapsedView = false
+        self.collapse = nil
     }
 
     public func edges(of step: TensorStep) -> ArraySlice<TensorEdgeRecord> { edges[step.edgeRange] }

@@ -41,14 +41,29 @@ public enum Animation {
     /// With `alternative` (the same pass laid out in the other direction) the page carries both
     /// pictures and shows the one that reads larger in the window (left to right in a wide window,
     /// top to bottom in a tall one), choosing again when the window is resized.
-    public static func html(_ diagram: Diagram, alternative: Diagram? = nil, fps: Double, title: String) -> [UInt8] {
-        let timeline = Timeline(diagram: diagram)
-        var svgs: [(rankdir: String, svg: String)] = []
-        for (k, d) in ([diagram] + (alternative.map { [$0] } ?? [])).enumerated() {
-            var w = SVGWriter(DrawingBuilder(diagram: d).drawing(k == 0 ? timeline : Timeline(diagram: d)), mode: .player)
-            svgs.append((d.style.rankdir.rawValue, PlayerSupport.withFocus(w.document(), PlayerSupport.focusBoxes(d))))
+    ///
+    /// With `expansions` (a collapsed tensor pass with one module expanded, per module: see
+    /// ``PassRequest/moduleExpansions(for:)``) a click on a module's node shows that module's operations
+    /// in place, step by step, and a click on its box collapses it again; `#step=K&expand=NAME` opens
+    /// it expanded. Each expansion is its own pre-laid-out picture (one per module, not one per set of
+    /// modules: the page grows linearly with the modules).
+    public static func html(_ diagram: Diagram, alternative: Diagram? = nil,
+                            expansions: [(module: String, diagram: Diagram, alternative: Diagram?)] = [],
+                            fps: Double, title: String) -> [UInt8] {
+        var views: [HTMLPlayer.View] = []
+        for (module, primary, other) in [("", diagram, alternative)] + expansions {
+            let timeline = Timeline(diagram: primary)
+            var svgs: [(rankdir: String, svg: String)] = []
+            for (k, d) in ([primary] + (other.map { [$0] } ?? [])).enumerated() {
+                var w = SVGWriter(DrawingBuilder(diagram: d).drawing(k == 0 ? timeline : Timeline(diagram: d)), mode: .player)
+                var svg = PlayerSupport.withFocus(w.document(), PlayerSupport.focusBoxes(d))
+                svg = PlayerSupport.withModuleTargets(svg, PlayerSupport.moduleTargets(d), theme: d.style.theme)
+                svgs.append((d.style.rankdir.rawValue, svg))
+            }
+            var source = Array(0...primary.stepCount)
+            if case .tensor(let t) = primary.pass, let view = t.collapse { source = view.sourceSteps }
+            views.append(HTMLPlayer.View(module: module, svgs: svgs, captions: timeline.captions, sourceSteps: source))
         }
-        return Array(HTMLPlayer.page(svgs: svgs, captions: timeline.captions, fps: fps, title: title,
-                                     theme: diagram.style.theme).utf8)
+        return Array(HTMLPlayer.page(views: views, fps: fps, title: title, theme: diagram.style.theme).utf8)
     }
 }

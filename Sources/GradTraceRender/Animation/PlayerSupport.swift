@@ -54,6 +54,66 @@ enum PlayerSupport {
         return out
     }
 
+    /// A place on a picture of a collapsed tensor pass that a click changes: a module drawn as one node
+    /// (`expand`: its node's box) or an expanded module (its cluster's box, and the boxes of the nodes in it,
+    /// which keep their own hover texts: a click on the box outside them collapses the module).
+    struct ModuleTarget {
+        var module: String
+        var expand: Bool
+        /// `[x, y, width, height]` in the SVG's user units.
+        var box: [Double]
+        /// The box a switch of views keeps in place: the module's node, or the expanded module's exit node.
+        var anchor: [Double]
+        var inner: [[Double]] = []
+    }
+
+    /// The module targets of a picture, in drawing order (none unless the pass is a collapsed tensor view).
+    static func moduleTargets(_ diagram: Diagram) -> [ModuleTarget] {
+        guard case .tensor(let t) = diagram.pass, let view = t.collapse else { return [] }
+        let size = diagram.canvasSize
+        let ox = (size.width - diagram.layout.graphWidth) / 2
+        let oy = diagram.metrics.margin + diagram.metrics.headerHeight
+        let nodes = diagram.scene(step: 0).nodes
+        func box(_ k: Int) -> [Double] {
+            let b = diagram.layout.nodes[k]
+            return [ox + b.x - b.width / 2, oy + b.y - b.height / 2, b.width, b.height]
+        }
+        var out: [ModuleTarget] = []
+        for c in diagram.layout.clusters {
+            guard let m = view.expanded.first(where: { $0.name == c.name }) else { continue }
+            let drawn = nodes.indices.filter { $0 < diagram.layout.nodes.count }
+            let inner = drawn.filter { m.members.contains(nodes[$0].id) }.map(box)
+            let exit = drawn.first { nodes[$0].id == m.exit }.map(box) ?? [ox + c.x, oy + c.y, c.width, c.height]
+            out.append(ModuleTarget(module: c.name, expand: false, box: [ox + c.x, oy + c.y, c.width, c.height], anchor: exit, inner: inner))
+        }
+        for (k, n) in nodes.enumerated() where k < diagram.layout.nodes.count {
+            guard case .module(let name, _) = t.graph[n.id].op, view.merged.contains(name) else { continue }
+            out.append(ModuleTarget(module: name, expand: true, box: box(k), anchor: box(k)))
+        }
+        return out
+    }
+
+    /// The player's SVG with its module targets (``moduleTargets(_:)``) drawn on top: an outline the page
+    /// shows on hover, and a ⊕ (expand) or ⊖ (collapse) badge in the corner. They take no pointer events
+    /// (the heatmap cells under them keep their hover texts); the page's script hit-tests the boxes.
+    static func withModuleTargets(_ svg: String, _ targets: [ModuleTarget], theme: Theme) -> String {
+        guard !targets.isEmpty, let close = svg.range(of: "</svg>", options: .backwards) else { return svg }
+        func n(_ v: Double) -> String { DOTEscaping.number(v, decimals: 2) }
+        func list(_ b: [Double]) -> String { b.map(n).joined(separator: ",") }
+        var g = "<g class=\"gt-modules\">\n"
+        for t in targets {
+            let b = t.box
+            g += "<g class=\"\(t.expand ? "gt-expand" : "gt-collapse")\" data-module=\"\(SVGNormalizer.xml(t.module))\" data-box=\"\(list(b))\" data-anchor=\"\(list(t.anchor))\""
+            if !t.inner.isEmpty { g += " data-inner=\"\(t.inner.map(list).joined(separator: ";"))\"" }
+            g += "><rect x=\"\(n(b[0]))\" y=\"\(n(b[1]))\" width=\"\(n(b[2]))\" height=\"\(n(b[3]))\" rx=\"8\"/>"
+            g += "<text x=\"\(n(b[0] + b[2] - 4))\" y=\"\(n(b[1] + 14))\" text-anchor=\"end\" font-size=\"14\" font-weight=\"bold\" fill=\"\(theme.mutedText.hex)\">\(t.expand ? "⊕" : "⊖")</text></g>\n"
+        }
+        g += "</g>\n"
+        var out = svg
+        out.insert(contentsOf: g, at: close.lowerBound)
+        return out
+    }
+
     /// The animated SVG made accessible: `role="img"` with an `aria-label` naming every step's caption,
     /// and a `prefers-reduced-motion` rule that stops the animation on the final state.
     static func animatedSVG(_ svg: String, captions: [String]) -> String {
