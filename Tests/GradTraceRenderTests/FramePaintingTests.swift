@@ -384,6 +384,15 @@ struct FramePaintingTests {
                 if k == 0 { #expect(r.partial > 0, "\(sample): nothing was painted incrementally") }
             }
         }
+        // A tensor picture with fused nodes: a row's change repaints its whole node.
+        let p = try Program.parse(TensorRenderTests.deepMLP)
+        let t = try #require(p.tensor)
+        let d = try Diagram(tensor: TensorTrace(graph: t.graph, output: t.output), style: RenderStyle(rankdir: .TB))
+        let all = Array(0...d.stepCount)
+        for order in [all, all.reversed()] {
+            let r = try FrameSet(diagram: d, format: .png, scale: 0.5).repaintCheck(order: order)
+            #expect(r.mismatched.isEmpty, "fused MLP: frames \(r.mismatched) differ from their full paint")
+        }
     }
 
     @Test("the animated PNG holds every frame exactly, as frame differences")
