@@ -57,7 +57,7 @@ struct Lexer {
     let file: String
     private(set) var offset = 0
     private(set) var line = 1
-    private var lineStart = 0
+    private(set) var lineStart = 0
     /// Column bookkeeping: the column of byte `colOffset` on the current line (keeps long lines O(n)).
     private var colOffset = 0
     private var colValue = 1
@@ -65,6 +65,29 @@ struct Lexer {
     init(bytes: [UInt8], file: String) {
         self.bytes = bytes
         self.file = file
+    }
+
+    /// A lexer that resumes at a token read before (``Syntax/LiteralSite``): its tokens carry the
+    /// same lines and columns as the first reading's.
+    init(bytes: [UInt8], file: String, resumingAt site: Syntax.LiteralSite) {
+        self.bytes = bytes
+        self.file = file
+        offset = Int(site.offset)
+        line = Int(site.line)
+        lineStart = Int(site.lineStart)
+        colOffset = lineStart
+    }
+
+    /// Where token `t` (just read from this lexer) starts, for a later ``init(bytes:file:resumingAt:)``.
+    func site(of t: Token) -> Syntax.LiteralSite {
+        var start = lineStart
+        if t.line != line {
+            // Not on the current line (read before a line end that was peeked): count back to its line's start.
+            start = t.offset
+            while start > 0 && bytes[start - 1] != 10 { start -= 1 }
+        }
+        return Syntax.LiteralSite(offset: Int32(truncatingIfNeeded: t.offset), line: Int32(truncatingIfNeeded: t.line),
+                                  lineStart: Int32(truncatingIfNeeded: start))
     }
 
     /// The column of byte offset `o` (at or after the last asked) on the current line, in Unicode scalars (1-based).

@@ -85,16 +85,17 @@ public struct Program: Sendable {
         if let badLine = firstInvalidUTF8Line(bytes) { throw Problem.notUTF8(file: file, line: badLine) }
         // A UTF-8 byte-order mark (as some editors write) is not part of the first name.
         let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
-        // The scalar engine first: it hands over (having built nothing the tensor engine needs) at the
-        // first tensor construct it meets, so all-scalar programs keep their fast path.
-        if values.values.allSatisfy(\.isScalar) {
-            var parser = Parser(lexer: Lexer(bytes: body, file: file), overrides: values.mapValues(\.scalar))
-            do {
-                return try parser.run(outputName: output)
-            } catch let d as Diagnostic where d == Parser.needsTensors {}
+        // One parse; the engine is chosen from what was parsed: all-scalar programs (and scalar values)
+        // keep the scalar fast path, anything with a tensor construct runs on the tensor engine.
+        let lexer = Lexer(bytes: body, file: file)
+        var parser = Parser(lexer: lexer)
+        let syntax = parser.run()
+        if !syntax.usesTensors && values.values.allSatisfy(\.isScalar) {
+            var lowering = ScalarLowering(syntax: syntax, lexer: lexer, overrides: values.mapValues(\.scalar))
+            return try lowering.run(outputName: output)
         }
-        var parser = TensorParser(lexer: Lexer(bytes: body, file: file), overrides: values, seed: seed, memoryBudget: memoryBudget)
-        let t = try parser.run(outputName: output)
+        var lowering = TensorLowering(syntax: syntax, lexer: lexer, overrides: values, seed: seed, memoryBudget: memoryBudget)
+        let t = try lowering.run(outputName: output)
         return Program(graph: t.graph.outline, output: t.output, outputName: t.outputName, bindings: t.bindings, tensor: t)
     }
 
@@ -119,326 +120,135 @@ public struct Program: Sendable {
     }
 }
 
-/// Statement-by-statement parser that builds graph nodes directly with an operator stack
-/// (shunting-yard), so depth of nesting never touches the call stack.
-struct Parser {
-    var lexer: Lexer
+/// Builds the scalar graph of a parsed all-scalar program (the fast path: one walk over the postfix
+/// nodes with an operand stack, one graph node per operation, literals folded as before).
+struct ScalarLowering {
+    let syntax: Syntax
+    let lexer: Lexer
     var graph = Graph()
     let overrides: [String: Double]
     var usedOverrides: Set<String> = []
-    /// The current binding of each name.
-    var scope: [String: NodeID] = [:]
-    /// Names in order of first binding.
-    var order: [String] = []
-    /// Where each input was defined (line), to refuse a second definition.
-    var inputLines: [String: Int] = [:]
-    var lastAssigned: String?
-    var peeked: Token?
+    /// The node each name id is bound to (-1: not yet).
+    var scope: [NodeID]
+    /// Where each input was defined (the name's byte offset), to refuse a second definition.
+    var inputOffsets: [Int32]
 
-    init(lexer: Lexer, overrides: [String: Double]) {
+    init(syntax: Syntax, lexer: Lexer, overrides: [String: Double]) {
+        self.syntax = syntax
         self.lexer = lexer
         self.overrides = overrides
-    }
-
-    /// Thrown at the first construct only tensor programs have (`[`, `@`, a comparison, a slice's `:`,
-    /// a keyword option, a function of the tensor registry): the program is then parsed by ``TensorParser``.
-    /// (A sentinel ``Diagnostic``, as the parser's errors are typed; never shown.)
-    static let needsTensors = Diagnostic(file: "", line: 0, column: 0, message: "\u{0}hand over to the tensor parser", sourceLine: "")
-
-    static func isTensorToken(_ k: TokenKind) -> Bool {
-        switch k {
-        case .lbracket, .at, .compare, .colon: return true
-        default: return false
-        }
-    }
-
-    mutating func next() throws(Diagnostic) -> Token {
-        if let p = peeked { peeked = nil; return p }
-        return try lexer.next()
-    }
-
-    mutating func peek() throws(Diagnostic) -> Token {
-        if let p = peeked { return p }
-        let t = try lexer.next()
-        peeked = t
-        return t
-    }
-
-    mutating func run(outputName: String?) throws -> Program {
-        var first: Token?
-        while true {
-            let t = try next()
-            if first == nil { first = t }
-            switch t.kind {
-            case .eof:
-                guard let last = lastAssigned else {
-                    throw lexer.diagnostic(at: t, "empty program: expected an assignment such as 'x = 2'")
-                }
-                let unknown = overrides.keys.filter { !usedOverrides.contains($0) }.sorted()
-                if let u = unknown.first {
-                    throw Program.Problem.unknownInput(u, known: graph.inputIDs.compactMap { graph.name(of: $0) })
-                }
-                let name = outputName ?? last
-                guard let out = scope[name] else {
-                    throw Program.Problem.unknownOutput(name, known: order)
-                }
-                return Program(graph: graph, output: out, outputName: name,
-                               bindings: order.map { ($0, scope[$0]!) })
-            case .end:
-                continue
-            case .name(let name):
-                try statement(name: name, at: t)
-            default:
-                throw lexer.diagnostic(at: t, "expected a name at the start of a statement (as in 'x = 2'), found \(describe(t))")
-            }
-        }
-    }
-
-    func describe(_ t: Token) -> String { t.described }
-
-    mutating func statement(name: String, at nameToken: Token) throws(Diagnostic) {
-        let op = try next()
-        let compound: Character?
-        switch op.kind {
-        case .assign: compound = nil
-        case .compound(let c): compound = c
-        default:
-            throw lexer.diagnostic(at: op, "expected '=' after '\(name)', found \(describe(op))")
-        }
-        if compound != nil && scope[name] == nil {
-            throw lexer.diagnostic(at: nameToken, "'\(name)' is not defined yet, so '\(op.text)' has nothing to update")
-        }
-        let before = graph.count
-        let value = try expression(after: op)
-        switch value {
-        case .literal(let v, _) where compound == nil:
-            if let line = inputLines[name] {
-                throw lexer.diagnostic(at: nameToken, "input '\(name)' is already defined on line \(line); use --at \(name)=VALUE to change its value")
-            }
-            var x = v
-            if let o = overrides[name] { x = o; usedOverrides.insert(name) }
-            let id = graph.addInput(name, x)
-            inputLines[name] = nameToken.line
-            bind(name, id)
-        default:
-            var id = materialize(value)
-            if let c = compound {
-                let current = scope[name]!
-                let opKind: Op = c == "+" ? .add : c == "-" ? .sub : c == "*" ? .mul : .div
-                id = graph.add(opKind, current, id, name: name)
-            } else if id >= before {
-                graph.setName(name, for: id)
-            } else {
-                // `u = z`: a second name for an existing node.
-                graph.setName(name, for: id)
-            }
-            bind(name, id)
-        }
-        lastAssigned = name
-    }
-
-    mutating func bind(_ name: String, _ id: NodeID) {
-        if scope.updateValue(id, forKey: name) == nil { order.append(name) }
+        scope = [NodeID](repeating: -1, count: syntax.names.count)
+        inputOffsets = [Int32](repeating: -1, count: syntax.names.count)
     }
 
     enum Operand {
         case node(NodeID)
-        case literal(Double, Token)
-    }
-
-    enum Pending {
-        case binary(Op, Token)   // .add .sub .mul .div .pow
-        case negate(Token)
-        case paren(Token)
-        /// A function call: its name, the name's token, the arguments so far and the column of its '('.
-        case call(String, Token, args: Int, parenColumn: Int)
-    }
-
-    static func precedence(_ p: Pending) -> Int {
-        switch p {
-        case .binary(let op, _):
-            switch op {
-            case .add, .sub: return 1
-            case .mul, .div: return 2
-            default: return 4
-            }
-        case .negate: return 3
-        default: return 0
-        }
+        case literal(Double)
     }
 
     mutating func materialize(_ o: Operand) -> NodeID {
         switch o {
         case .node(let id): return id
-        case .literal(let v, _): return graph.addConstant(v)
+        case .literal(let v): return graph.addConstant(v)
         }
     }
 
-    mutating func reduce(_ p: Pending, _ operands: inout [Operand]) {
-        switch p {
-        case .negate:
-            let x = operands.removeLast()
-            if case .literal(let v, let t) = x { operands.append(.literal(-v, t)) }
-            else { operands.append(.node(graph.add(.neg, materialize(x)))) }
-        case .binary(let op, _):
-            let rhs = operands.removeLast()
-            let lhs = operands.removeLast()
-            if op == .pow, case .literal(let c, _) = rhs {
-                operands.append(.node(graph.add(.powConst(c), materialize(lhs))))
-            } else {
-                let a = materialize(lhs)
-                let b = materialize(rhs)
-                operands.append(.node(graph.add(op, a, b)))
-            }
-        default:
-            break
-        }
-    }
-
-    /// Parses one expression up to the end of the statement.
-    mutating func expression(after assign: Token) throws(Diagnostic) -> Operand {
+    mutating func run(outputName: String?) throws -> Program {
         var operands: [Operand] = []
-        var pending: [Pending] = []
-        var expectOperand = true
-        var previous = assign
-        while true {
-            let t = try next()
-            if expectOperand {
-                switch t.kind {
-                case .number(let v):
-                    operands.append(.literal(v, t))
-                    expectOperand = false
-                case .name(let n):
-                    if case .lparen = try peek().kind {
-                        let paren = try next()
-                        guard n == "pow" || Op.namedFunctions.contains(where: { $0.name == n }) else {
-                            if TensorFunctions.isTensorOnly(n) { throw Parser.needsTensors }
-                            let known = (Op.namedFunctions.map(\.name) + ["pow"]).joined(separator: ", ")
-                            throw lexer.diagnostic(at: t, "unknown function '\(n)': the functions are \(known)")
-                        }
-                        pending.append(.call(n, t, args: 0, parenColumn: paren.column))
-                    } else {
-                        guard let id = scope[n] else {
-                            var msg = "undefined name '\(n)'"
-                            if Op.namedFunctions.contains(where: { $0.name == n }) || n == "pow" {
-                                msg += ": '\(n)' is a function, call it as \(n)(…)"
-                            } else if !order.isEmpty {
-                                msg += ": define it first (as in '\(n) = 1'); defined so far: " + order.suffix(8).joined(separator: ", ")
-                            }
-                            throw lexer.diagnostic(at: t, msg)
-                        }
-                        operands.append(.node(id))
-                        expectOperand = false
-                    }
-                case .lparen:
-                    pending.append(.paren(t))
-                case .minus:
-                    pending.append(.negate(t))
-                case .plus:
-                    break  // unary plus changes nothing
-                case let k where Parser.isTensorToken(k):
-                    throw Parser.needsTensors
-                case .rparen:
-                    if case .call(let n, let ft, let args, _)? = pending.last, args == 0 {
-                        let want = n == "pow" ? 2 : 1
-                        throw lexer.diagnostic(at: ft, "\(n) takes \(want) argument\(want == 1 ? "" : "s"), got 0")
-                    }
-                    throw lexer.diagnostic(at: t, "expected an operand before ')' after \(describe(previous))")
-                default:
-                    let what: String
-                    switch previous.kind {
-                    case .assign, .compound: what = "an expression after '\(previous.text)'"
-                    case .lparen: what = "an operand after '('"
-                    case .comma: what = "an argument after ','"
-                    default: what = "an operand after '\(previous.text)'"
-                    }
-                    throw lexer.diagnostic(at: t, "expected \(what), found \(describe(t))")
+        var k = 0
+        var order: [Int32] = []
+        for st in syntax.statements {
+            operands.removeAll(keepingCapacity: true)
+            evaluate(&k, to: Int(st.end), &operands)
+            let value = operands.removeLast()
+            let name = syntax.names[Int(st.name)]
+            switch value {
+            case .literal(let v) where st.compound == 0:
+                if inputOffsets[Int(st.name)] >= 0 {
+                    let line = lexer.diagnostic(atOffset: Int(inputOffsets[Int(st.name)]), "").line
+                    throw lexer.diagnostic(atOffset: Int(st.nameOffset), "input '\(name)' is already defined on line \(line); use --at \(name)=VALUE to change its value")
                 }
-            } else {
-                switch t.kind {
-                case .plus, .minus, .star, .slash, .caret:
-                    let op: Op
-                    switch t.kind {
-                    case .plus: op = .add
-                    case .minus: op = .sub
-                    case .star: op = .mul
-                    case .slash: op = .div
-                    default: op = .pow
-                    }
-                    let incoming = Pending.binary(op, t)
-                    let p = Parser.precedence(incoming)
-                    let rightAssoc = op == .pow
-                    while let top = pending.last {
-                        let q = Parser.precedence(top)
-                        if q == 0 || q < p || (q == p && rightAssoc) { break }
-                        pending.removeLast()
-                        reduce(top, &operands)
-                    }
-                    pending.append(incoming)
-                    expectOperand = true
-                case .rparen, .comma:
-                    while let top = pending.last, Parser.precedence(top) > 0 {
-                        pending.removeLast()
-                        reduce(top, &operands)
-                    }
-                    guard let open = pending.last else {
-                        throw lexer.diagnostic(at: t, t.kind == .comma
-                            ? "unexpected ',' outside a function call"
-                            : "unbalanced ')': there is no '(' to close")
-                    }
-                    if case .call(let n, let ft, let args, let parenColumn) = open {
-                        if t.kind == .comma {
-                            pending[pending.count - 1] = .call(n, ft, args: args + 1, parenColumn: parenColumn)
-                            expectOperand = true
-                        } else {
-                            pending.removeLast()
-                            try call(n, at: ft, args: args + 1, &operands)
-                        }
-                    } else if t.kind == .comma {
-                        throw lexer.diagnostic(at: t, "unexpected ',' inside parentheses that are not a function call")
-                    } else {
-                        pending.removeLast()  // a plain '(' … ')'
-                    }
-                case .end, .eof:
-                    while let top = pending.last {
-                        switch top {
-                        case .paren(let open):
-                            throw lexer.diagnostic(at: t, "unbalanced parenthesis: expected ')' to close the '(' at column \(open.column), found \(describe(t))")
-                        case .call(_, _, _, let parenColumn):
-                            throw lexer.diagnostic(at: t, "unbalanced parenthesis: expected ')' to close the '(' at column \(parenColumn), found \(describe(t))")
-                        default:
-                            pending.removeLast()
-                            reduce(top, &operands)
-                        }
-                    }
-                    if t.kind == .eof { peeked = t }
-                    return operands.removeLast()
-                case let k where Parser.isTensorToken(k):
-                    throw Parser.needsTensors
-                case .assign where { if case .call? = pending.last { return true } else { return false } }():
-                    throw Parser.needsTensors   // a keyword option: `sin(x=1)` is not scalar syntax
-                default:
-                    throw lexer.diagnostic(at: t, "expected an operator or the end of the statement after \(describe(previous)), found \(describe(t))")
+                var x = v
+                if let o = overrides[name] { x = o; usedOverrides.insert(name) }
+                let id = graph.addInput(name, x)
+                inputOffsets[Int(st.name)] = st.nameOffset
+                if scope[Int(st.name)] < 0 { order.append(st.name) }
+                scope[Int(st.name)] = id
+            default:
+                var id = materialize(value)
+                if st.compound != 0 {
+                    let current = scope[Int(st.name)]
+                    let c = Character(Unicode.Scalar(st.compound))
+                    let opKind: Op = c == "+" ? .add : c == "-" ? .sub : c == "*" ? .mul : .div
+                    id = graph.add(opKind, current, id, name: name)
+                } else {
+                    // A new node takes the name; `u = z` gives an existing node a second name.
+                    graph.setName(name, for: id)
                 }
+                if scope[Int(st.name)] < 0 { order.append(st.name) }
+                scope[Int(st.name)] = id
             }
-            previous = t
         }
+        if let failure = syntax.failure {
+            // The part of the failing statement read before the error builds nothing that can fail here.
+            throw failure
+        }
+        let unknown = overrides.keys.filter { !usedOverrides.contains($0) }.sorted()
+        if let u = unknown.first {
+            throw Program.Problem.unknownInput(u, known: graph.inputIDs.compactMap { graph.name(of: $0) })
+        }
+        let last = syntax.names[Int(syntax.statements[syntax.statements.count - 1].name)]
+        let name = outputName ?? last
+        let names = order.map { syntax.names[Int($0)] }
+        guard let id = syntax.names.firstIndex(of: name).map({ scope[$0] }), id >= 0 else {
+            throw Program.Problem.unknownOutput(name, known: names)
+        }
+        return Program(graph: graph, output: id, outputName: name,
+                       bindings: order.map { (syntax.names[Int($0)], scope[Int($0)]) })
     }
 
-    mutating func call(_ name: String, at t: Token, args: Int, _ operands: inout [Operand]) throws(Diagnostic) {
-        let want = name == "pow" ? 2 : 1
-        guard args == want else {
-            throw lexer.diagnostic(at: t, "\(name) takes \(want) argument\(want == 1 ? "" : "s"), got \(args)")
+    /// Runs the nodes `k..<end` of one statement, leaving its value on `operands`.
+    mutating func evaluate(_ k: inout Int, to end: Int, _ operands: inout [Operand]) {
+        let nodes = syntax.nodes
+        while k < end {
+            switch nodes[k] {
+            case .number(let v):
+                operands.append(.literal(v))
+            case .name(let id):
+                operands.append(.node(scope[Int(id)]))
+            case .negate:
+                let x = operands.removeLast()
+                if case .literal(let v) = x { operands.append(.literal(-v)) }
+                else { operands.append(.node(graph.add(.neg, materialize(x)))) }
+            case .binary(let o):
+                let rhs = operands.removeLast()
+                let lhs = operands.removeLast()
+                if o == .pow, case .literal(let c) = rhs {
+                    operands.append(.node(graph.add(.powConst(c), materialize(lhs))))
+                } else {
+                    let a = materialize(lhs)
+                    let b = materialize(rhs)
+                    operands.append(.node(graph.add(o.op!, a, b)))
+                }
+            case .call(let f, let n):
+                let name = syntax.names[Int(f)]
+                if name == "pow" {
+                    // pow(a, b) is always a·b-style two-input node (use a^2 for a constant exponent).
+                    let b = materialize(operands.removeLast())
+                    let a = materialize(operands.removeLast())
+                    operands.append(.node(graph.add(.pow, a, b)))
+                } else {
+                    let op = Op.namedFunctions.first { $0.name == name }!.op
+                    precondition(n == 1)
+                    let x = materialize(operands.removeLast())
+                    operands.append(.node(graph.add(op, x)))
+                }
+            case .argument:
+                break
+            case .tensor, .bound, .item, .subscriptAccess:
+                preconditionFailure("a tensor construct in a scalar program")
+            }
+            k += 1
         }
-        if name == "pow" {
-            // pow(a, b) is always a·b-style two-input node (use a^2 for a constant exponent).
-            let b = materialize(operands.removeLast())
-            let a = materialize(operands.removeLast())
-            operands.append(.node(graph.add(.pow, a, b)))
-            return
-        }
-        let op = Op.namedFunctions.first { $0.name == name }!.op
-        let x = materialize(operands.removeLast())
-        operands.append(.node(graph.add(op, x)))
     }
 }
