@@ -30,6 +30,8 @@ py=$(venv micrograd 'import micrograd, numpy, autograd' micrograd numpy autograd
 "$py" python/test_gradtrace_micrograd.py "$abs"
 "$py" python/test_micrograd_capture.py "$abs"
 "$py" python/test_tensors_autograd.py "$abs"
+# Frame PNGs (compressed in bands, recompressed from a cache) decoded by Python's zlib and compared with render --step.
+"$py" python/test_png_frames.py "$abs"
 # The layer functions against JAX in float64 (jax, jaxlib from PyPI).
 jpy=${GRADTRACE_JAX_VENV:+$GRADTRACE_JAX_VENV/bin/python}
 # JAX pinned: the jax bridge reads jaxprs, which are not a stable API (python/test_jax_bridge.py checks the version).

@@ -21,8 +21,10 @@ public struct Diagram: Sendable {
     let textSizes: [TextEngine.ShapedKey: TextEngine.TextSize]
     /// A tensor picture's two colour scales (nil for scalar graphs).
     let tensorScales: Heatmap.Scales?
-    /// A tensor picture's panel geometry per drawn node id.
+    /// A tensor picture's panel geometry per drawn node id (and per step fused into one).
     let tensorPanels: [NodeID: Heatmap.Panel]
+    /// A fused node's rows, per drawn node id (see ``Heatmap/Rows``).
+    let tensorRows: [NodeID: Heatmap.Rows]
 
     struct Metrics: Sendable {
         var nodeLine: Double
@@ -78,7 +80,9 @@ public struct Diagram: Sendable {
     /// The rungs of the width ladder, in order: the labels asked for; numbers only; numbers with tight
     /// spacing; and nodes as small labelled boxes with unlabelled edges, the caption telling each
     /// step's chain (tensor pictures add the focus view: the step's nodes at full size under the
-    /// map, see ``FocusView``). Without `maxWidth` only the first rung is drawn.
+    /// map, see ``FocusView``). Without `maxWidth` only the first rung is drawn. Tensor programs add a
+    /// rung after the first: the same picture with element-wise chains fused into one node each, and
+    /// keep them fused on the later rungs (the focus view's map).
     static func ladder(_ style: RenderStyle, tensor: Bool) -> [RenderStyle] {
         var rungs = [style]
         guard style.maxWidth != nil else { return rungs }
@@ -104,122 +108,199 @@ public struct Diagram: Sendable {
     /// for larger ones the direction is estimated from the ranks) and the one whose picture is nearer a page's shape wins: within
     /// the width limit (`maxWidth`, else 900 pt preferred) first, then the aspect nearer 4:3. With
     /// `maxWidth` set and full labels too wide, labels are compacted before giving up.
-    public init(graph programGraph: Graph, pass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
+    public init(graph programGraph: Graph, pass unfusedPass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
         // A collapsed tensor view has its own (smaller) graph: names and structure come from it.
         var graph = programGraph
-        if case .tensor(let t) = pass, t.isCollapsedView { graph = t.graph.outline }
+        if case .tensor(let t) = unfusedPass, t.isCollapsedView { graph = t.graph.outline }
         self.graph = graph
-        self.pass = pass
         self.title = title
         let text = TextEngine(family: style.fontFamily)
-        let first = Scene(graph: graph, pass: pass, step: 0)
-        let derivatives = pass.finalDerivatives
-        colorScale = style.colorByGradient ? ColorScale(derivatives: first.nodes.map { derivatives[$0.id] }) : nil
-        let layoutText = Scene.layoutText(graph: graph, pass: pass)
-        var panels: [NodeID: Heatmap.Panel] = [:]
-        if case .tensor(let t) = pass {
-            tensorScales = Heatmap.Scales(trace: t)
-            for (k, n) in first.nodes.enumerated() {
-                let (numbers, stats) = Heatmap.panelTexts(node: n.id, trace: t, all: style.allCells)
-                func widest(_ texts: [String], _ size: Double) -> Double {
-                    texts.map { text.measure(Typography.picture($0), size: size).width }.max() ?? 0
-                }
-                panels[n.id] = Heatmap.Panel(shape: t.graph[n.id].value.shape, numberWidth: widest(numbers, Heatmap.cellFontSize),
-                                             statsWidth: widest(stats, Heatmap.statsFontSize),
-                                             captionWidth: widest(["value"] + layoutText.nodes[k][2], Heatmap.cellFontSize), all: style.allCells)
-            }
-        } else {
-            tensorScales = nil
+        let plain = Diagram.prepare(graph: graph, pass: unfusedPass, style: style, text: text)
+        let derivatives = unfusedPass.finalDerivatives
+        colorScale = style.colorByGradient ? ColorScale(derivatives: plain.first.nodes.map { derivatives[$0.id] }) : nil
+        if case .tensor(let t) = unfusedPass { tensorScales = Heatmap.Scales(trace: t) } else { tensorScales = nil }
+        // The same pass with element-wise chains fused into one node each (tensor programs; made when a rung needs it).
+        var fusedPass: Pass?
+        if case .tensor(var t) = unfusedPass, !t.isCollapsedView {
+            t.fusesChains = true
+            fusedPass = .tensor(t)
         }
-        // Every tensor node's full-size box: on the graph, or in the focus view's panel area, where a
-        // panel wider than the area (a long vector with its numbers) sets its gradient under its value.
-        var fullSizes: [NodeID: (width: Double, height: Double)] = [:], stackedSizes = fullSizes
-        for (k, n) in first.nodes.enumerated() {
-            guard var p = panels[n.id] else { continue }
-            fullSizes[n.id] = Diagram.panelSize(p, titles: layoutText.nodes[k][0], style: style, text: text)
-            p.stacked = true
-            stackedSizes[n.id] = Diagram.panelSize(p, titles: layoutText.nodes[k][0], style: style, text: text)
+        var fusedPrepared: Prepared?
+        func prepared(_ fused: Bool) -> Prepared {
+            guard fused, let fusedPass else { return plain }
+            if fusedPrepared == nil { fusedPrepared = Diagram.prepare(graph: graph, pass: fusedPass, style: style, text: text) }
+            return fusedPrepared!
         }
+        var panels = plain.panels
         func focusSizes(width: Double) -> [NodeID: (width: Double, height: Double)] {
-            var sizes = fullSizes
-            for (id, s) in fullSizes where s.width > width { sizes[id] = stackedSizes[id] }
+            var sizes = plain.fullSizes
+            for (id, s) in plain.fullSizes where s.width > width { sizes[id] = plain.stackedSizes[id] }
             return sizes
         }
         let widestPanel = FocusView.widest(focusSizes(width: (style.maxWidth ?? 900) - 32))
 
         let directions: [RenderStyle.RankDir] = style.rankdir != .auto ? [style.rankdir]
-            : first.nodes.count <= Diagram.autoLayoutLimit ? [.LR, .TB] : [Diagram.estimatedDirection(first, limit: style.maxWidth ?? 900)]
+            : plain.first.nodes.count <= Diagram.autoLayoutLimit ? [.LR, .TB] : [Diagram.estimatedDirection(plain.first, limit: style.maxWidth ?? 900)]
         let limit = style.maxWidth ?? 900
-        var best: (style: RenderStyle, metrics: Metrics, layout: Layout, score: Double, width: Double)?
-        // The width ladder: each rung is tried in every direction, and the first rung whose picture
-        // fits `maxWidth` wins (without `maxWidth`, only the first rung: 900 pt is preferred, not forced).
-        for rung in Diagram.ladder(style, tensor: pass.isTensor) {
-            var bestInRung: (style: RenderStyle, metrics: Metrics, layout: Layout, score: Double, width: Double)?
+        typealias Candidate = (style: RenderStyle, fused: Bool, metrics: Metrics, layout: Layout, score: Double, width: Double, height: Double)
+        var tried: [Candidate] = []
+        // The fitting ladder: each rung is tried in every direction, and the first rung whose picture fits
+        // `maxWidth` (without it, any width) and, for tensor pictures, is at most ``tallest`` times as tall as
+        // wide wins. Tensor programs fuse their element-wise chains on every rung after the first.
+        var rungs = Diagram.ladder(style, tensor: unfusedPass.isTensor).enumerated().map { (style: $0.element, fused: fusedPass != nil && $0.offset > 0) }
+        if fusedPass != nil { rungs.insert((style, true), at: min(1, rungs.count)) }
+        for rung in rungs {
+            let prep = prepared(rung.fused)
+            var bestInRung: Candidate?
             for d in directions {
-                var c = rung
+                var c = rung.style
                 c.rankdir = d
-                let (m, layout) = try Diagram.lay(graph: graph, pass: pass, style: c, title: title, text: text, first: first, layoutText: layoutText,
-                                                  panels: panels, scales: tensorScales)
+                let (m, layout) = try Diagram.lay(graph: graph, pass: prep.pass, style: c, title: title, text: text, first: prep.first,
+                                                  layoutText: prep.layoutText, panels: prep.panels, rows: prep.rows, scales: tensorScales)
                 // The focus view needs room for its widest panel (its height is estimated as the map's third).
-                let focused = c.outline && pass.isTensor
+                let focused = c.outline && unfusedPass.isTensor
                 let w = max(layout.graphWidth, m.legendWidth, focused ? widestPanel : 0) + 2 * m.margin
                 let h = layout.graphHeight * (focused ? 1.3 : 1) + 2 * m.margin + m.headerHeight + m.footerHeight
                 // Fitting the width limit matters most; then the aspect nearest 4:3; the earlier direction wins ties.
                 var score = w > limit ? 10 + w / limit : 0
                 score += Swift.abs(log(w / max(h, 1) / (4.0 / 3.0)))
-                if bestInRung == nil || score < bestInRung!.score - 1e-9 { bestInRung = (c, m, layout, score, w) }
+                if bestInRung == nil || score < bestInRung!.score - 1e-9 { bestInRung = (c, rung.fused, m, layout, score, w, h) }
             }
             guard let b = bestInRung else { continue }
-            if best == nil || (best!.width > limit && b.width < best!.width) { best = b }
-            if b.width <= limit { break }
+            tried.append(b)
+            if b.width <= (style.maxWidth ?? .infinity) + 0.5 && (!unfusedPass.isTensor || b.height <= Diagram.tallest * b.width) { break }
         }
+        // None fits both: the first within the width, the least tall of those for tensor pictures; else the narrowest.
+        let fitsWidth = tried.filter { $0.width <= (style.maxWidth ?? .infinity) + 0.5 }
+        let best: Candidate? = tried.first { $0.width <= (style.maxWidth ?? .infinity) + 0.5 && (!unfusedPass.isTensor || $0.height <= Diagram.tallest * $0.width) }
+            ?? (unfusedPass.isTensor ? fitsWidth.min { $0.height / $0.width < $1.height / $1.width - 1e-9 } : fitsWidth.first)
+            ?? tried.min { $0.width < $1.width - 1e-9 }
         if let maxWidth = style.maxWidth, let b = best, b.width > maxWidth + 0.5 {
             fitWarning = "the picture is \(Int(b.width.rounded(.up))) pt wide, more than the \(Int(maxWidth)) pt asked for, even with "
-                + (pass.isTensor ? "nodes as small labelled boxes (the focus view) and tight spacing" : "nodes as small labelled boxes and tight spacing")
+                + (unfusedPass.isTensor ? "nodes as small labelled boxes (the focus view) and tight spacing" : "nodes as small labelled boxes and tight spacing")
                 + ": draw a part of it (--result NAME), collapse it (--collapse neuron or layer), or allow more width"
         } else {
             fitWarning = nil
         }
         guard let chosen = best else { throw RenderError.graphviz("no layout") }
+        let prep = prepared(chosen.fused)
+        let pass = prep.pass
+        self.pass = pass
         self.style = chosen.style
-        self.metrics = chosen.metrics
         self.layout = chosen.layout
+        // The footer makes room for the longest caption any frame shows, wrapped at the canvas width; tensor and
+        // collapsed pictures get their glossary (scalar passes use only everyday symbols: + − · ∂).
+        let captions = Scene.captions(graph: graph, pass: pass)
+        var noteText: String?
+        if style.showsLegend && (pass.isTensor || pass.isCollapsed) {
+            let layoutText = prep.layoutText
+            let shownTexts = captions + (chosen.style.outline ? [] : layoutText.edges.flatMap { $0 } + prep.ledgers)
+                + layoutText.nodes.flatMap { $0.flatMap { $0 } }
+            noteText = Glossary.note(texts: shownTexts, tensor: pass.isTensor)
+        }
+        note = noteText
+        func footer(_ m: inout Metrics) {
+            let width = m.canvasWidth(graphWidth: chosen.layout.graphWidth).rounded(.up) - 2 * m.margin
+            let count = pass.stepCount
+            var lines = 1
+            for (k, caption) in captions.enumerated() {
+                let head = DrawingBuilder.captionHead(step: min(k, count), of: count)
+                lines = max(lines, DrawingBuilder.wrap(head + caption, width: width, size: chosen.style.edgeFontSize + 1, text: text).count)
+            }
+            m.captionLines = lines
+            m.footerHeight = chosen.metrics.footerHeight + Double(lines - 1) * chosen.metrics.captionLine
+            if let noteText {
+                let noteLines = DrawingBuilder.wrap(noteText, width: width, size: chosen.style.edgeFontSize, text: text).count
+                m.footerHeight += Double(noteLines) * chosen.metrics.edgeLine + 4
+            }
+        }
+        var metrics = chosen.metrics
+        footer(&metrics)
         if chosen.style.outline && pass.isTensor {
-            self.metrics.focusWidth = widestPanel
-            let area = self.metrics.canvasWidth(graphWidth: chosen.layout.graphWidth).rounded(.up) - 2 * chosen.metrics.margin
-            let sizes = focusSizes(width: area)
-            for (id, s) in fullSizes where s.width > area { panels[id]?.stacked = true }
-            let f = FocusView(pass: pass, graph: graph, sizes: sizes, width: area)
-            self.metrics.focusHeight = FocusView.top + f.height + FocusView.bottom
+            // The focus view's panels show each step unfused: the step's own value and gradient, and its inputs'.
+            // A picture that would be taller than ``tallest`` sets them side by side in the whole width allowed.
+            var f: FocusView?
+            for wide in [false, true] {
+                var m = metrics
+                m.focusWidth = widestPanel
+                var area = m.canvasWidth(graphWidth: chosen.layout.graphWidth).rounded(.up) - 2 * m.margin
+                if wide {
+                    guard limit - 2 * m.margin > area + 1 else { break }
+                    area = (limit - 2 * m.margin).rounded(.down)
+                    m.focusWidth = area
+                }
+                footer(&m)
+                let view = FocusView(pass: unfusedPass, graph: graph, sizes: focusSizes(width: area), width: area)
+                m.focusHeight = FocusView.top + view.height + FocusView.bottom
+                f = view
+                metrics = m
+                if chosen.layout.graphHeight + 2 * m.margin + m.headerHeight + m.focusHeight + m.footerHeight <= Diagram.tallest * (area + 2 * m.margin) { break }
+            }
+            if let f { for (id, s) in plain.fullSizes where s.width > f.width { panels[id]?.stacked = true } }
             focus = f
         } else {
             focus = nil
         }
+        self.metrics = metrics
         tensorPanels = panels
-        // The footer makes room for the longest caption any frame shows, wrapped at the canvas width.
-        let m = self.metrics
-        let width = m.canvasWidth(graphWidth: chosen.layout.graphWidth).rounded(.up) - 2 * m.margin
-        let count = pass.stepCount
-        var lines = 1
-        let captions = Scene.captions(graph: graph, pass: pass)
-        for (k, caption) in captions.enumerated() {
-            let head = DrawingBuilder.captionHead(step: min(k, count), of: count)
-            lines = max(lines, DrawingBuilder.wrap(head + caption, width: width, size: chosen.style.edgeFontSize + 1, text: text).count)
-        }
-        self.metrics.captionLines = lines
-        self.metrics.footerHeight += Double(lines - 1) * chosen.metrics.captionLine
-        // Scalar passes use only everyday symbols (+ − · ∂); tensor and collapsed pictures get their glossary.
-        if style.showsLegend && (pass.isTensor || pass.isCollapsed) {
-            let shownTexts = captions + (chosen.style.outline ? [] : layoutText.edges.flatMap { $0 }) + layoutText.nodes.flatMap { $0.flatMap { $0 } }
-            note = Glossary.note(texts: shownTexts, tensor: pass.isTensor)
-        } else {
-            note = nil
-        }
-        if let note {
-            let noteLines = DrawingBuilder.wrap(note, width: width, size: chosen.style.edgeFontSize, text: text).count
-            self.metrics.footerHeight += Double(noteLines) * chosen.metrics.edgeLine + 4
-        }
+        tensorRows = prep.rows
         self.textSizes = text.sizes
+    }
+
+    /// A tensor picture is at most this many times as tall as it is wide when a rung of the ladder allows.
+    static let tallest = 2.5
+
+    /// What a pass needs measured before it is laid out: its first scene, the widest texts, and for
+    /// tensor passes every node's panel and full-size box (a fused node's rows).
+    struct Prepared {
+        var pass: Pass
+        var first: Scene
+        var layoutText: (nodes: [[[String]]], edges: [[String]])
+        var panels: [NodeID: Heatmap.Panel] = [:]
+        var rows: [NodeID: Heatmap.Rows] = [:]
+        /// The fused rows' final ledgers (for the glossary).
+        var ledgers: [String] = []
+        var fullSizes: [NodeID: (width: Double, height: Double)] = [:]
+        var stackedSizes: [NodeID: (width: Double, height: Double)] = [:]
+    }
+
+    static func prepare(graph: Graph, pass: Pass, style: RenderStyle, text: TextEngine) -> Prepared {
+        let first = Scene(graph: graph, pass: pass, step: 0)
+        let layoutText = Scene.layoutText(graph: graph, pass: pass)
+        var p = Prepared(pass: pass, first: first, layoutText: layoutText)
+        guard case .tensor(let t) = pass else { return p }
+        func widest(_ texts: [String], _ size: Double) -> Double {
+            texts.map { text.measure(Typography.picture($0), size: size).width }.max() ?? 0
+        }
+        func panel(_ id: NodeID, captions: [String]) -> Heatmap.Panel {
+            let (numbers, stats) = Heatmap.panelTexts(node: id, trace: t, all: style.allCells)
+            return Heatmap.Panel(shape: t.graph[id].value.shape, numberWidth: widest(numbers, Heatmap.cellFontSize),
+                                 statsWidth: widest(stats, Heatmap.statsFontSize), captionWidth: widest(["value"] + captions, Heatmap.cellFontSize),
+                                 all: style.allCells)
+        }
+        for (k, n) in first.nodes.enumerated() { p.panels[n.id] = panel(n.id, captions: layoutText.nodes[k][2]) }
+        // Fused chains: each step a row with its own panel, sized from the final state (every ledger shown).
+        if first.nodes.contains(where: { !($0.tensor?.rows.isEmpty ?? true) }) {
+            let last = Scene(graph: graph, pass: pass, step: pass.stepCount)
+            for (k, n) in last.nodes.enumerated() {
+                guard let steps = n.tensor?.rows, !steps.isEmpty else { continue }
+                let rowPanels = steps.map { panel($0.id, captions: ["grad pending", $0.panel.gradLabel] + ($0.id == n.id ? layoutText.nodes[k][2] : [])) }
+                p.rows[n.id] = Heatmap.Rows(panels: rowPanels, titles: layoutText.nodes[k][0],
+                                            rowTitles: steps.map { $0.title + "  " + Tensor.text(shape: $0.panel.shape) },
+                                            ledgers: steps.dropLast().map(\.lines), style: style, text: text, padX: 10, padY: 6)
+                p.ledgers += steps.flatMap(\.lines)
+            }
+        }
+        // Every tensor node's full-size box: on the graph, or in the focus view's panel area, where a
+        // panel wider than the area (a long vector with its numbers) sets its gradient under its value.
+        for (k, n) in first.nodes.enumerated() {
+            if let r = p.rows[n.id] { p.fullSizes[n.id] = (r.width, r.height); p.stackedSizes[n.id] = (r.width, r.height); continue }
+            guard var q = p.panels[n.id] else { continue }
+            p.fullSizes[n.id] = Diagram.panelSize(q, titles: layoutText.nodes[k][0], style: style, text: text)
+            q.stacked = true
+            p.stackedSizes[n.id] = Diagram.panelSize(q, titles: layoutText.nodes[k][0], style: style, text: text)
+        }
+        return p
     }
 
     /// Above this many drawn nodes `auto` estimates the direction instead of laying out both.
@@ -247,7 +328,7 @@ public struct Diagram: Sendable {
     /// Measures the texts for `style` and lays the graph out in its direction.
     private static func lay(graph: Graph, pass: Pass, style: RenderStyle, title: String?, text: TextEngine, first: Scene,
                             layoutText: (nodes: [[[String]]], edges: [[String]]), panels: [NodeID: Heatmap.Panel] = [:],
-                            scales: Heatmap.Scales? = nil) throws(RenderError) -> (Metrics, Layout) {
+                            rows: [NodeID: Heatmap.Rows] = [:], scales: Heatmap.Scales? = nil) throws(RenderError) -> (Metrics, Layout) {
         let nodeLine = text.lineHeight(size: style.nodeFontSize)
         let edgeLine = text.lineHeight(size: style.edgeFontSize)
         let titleLine = text.lineHeight(size: style.titleFontSize)
@@ -271,6 +352,10 @@ public struct Diagram: Sendable {
         for (k, id) in visible.enumerated() { index[id] = k }
         var sizes: [(width: Double, height: Double)] = []
         for (k, lines) in nodeTexts.enumerated() {
+            if let r = rows[visible[k]], !style.outline {
+                sizes.append((r.width, r.height))
+                continue
+            }
             if let p = panels[visible[k]], !style.outline {
                 // A tensor node: the title, the grids, and the small captions and stats lines.
                 sizes.append(panelSize(p, titles: lines[0], style: style, text: text, metrics: m))

@@ -58,11 +58,10 @@ public struct FrameSet: Sendable {
         }
     }
 
-    /// The PNG bytes of frame `step`, painted by `frames` (which repaints only what changed
-    /// since the frame it painted last).
+    /// The PNG bytes of frame `step`, painted by `frames` (which repaints, and recompresses, only
+    /// what changed since the frame it painted last). The same bytes as ``render(step:)``.
     func renderPNG(step: Int, with frames: FramePainter) throws(RenderError) -> [UInt8] {
-        let surface = try frames.paint(frames.painter.builder.drawing(diagram.scene(step: step)))
-        return try PNGEncoder.encode(surface: surface.pointer, compression: Int32(RasterLimits.frameLevel))
+        try frames.pngFrame(frames.painter.builder.drawing(diagram.scene(step: step)), compression: Int32(RasterLimits.frameLevel))
     }
 
     /// Frames a worker takes at a time: consecutive frames share most of their pixels, so a

@@ -253,6 +253,118 @@ struct PNGEncodingTests {
     }
 }
 
+@Suite("PNG frames in row bands")
+struct BandedPNGTests {
+    @Test("Adler-32 combined from parts equals the checksum of the whole")
+    func adlerCombine() {
+        var rng = Mix(state: 5)
+        for n in [0, 1, 2, 100, 5552, 5553, 70_000, 200_000] {
+            let data = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let whole = data.withUnsafeBufferPointer { UInt32(libdeflate_adler32(1, $0.baseAddress, n)) }
+            for cut in Set([0, n / 3, n / 2, n - 1, n].filter { $0 >= 0 && $0 <= n }) {
+                let a = data.withUnsafeBufferPointer { UInt32(libdeflate_adler32(1, $0.baseAddress, cut)) }
+                let b = data.withUnsafeBufferPointer { UInt32(libdeflate_adler32(1, $0.baseAddress.map { $0 + cut }, n - cut)) }
+                #expect(Adler32.combine(a, b, length: n - cut) == whole, "n \(n), cut \(cut)")
+            }
+        }
+        // All 0xFF bytes drive both sums to their largest values before the modulus.
+        let ff = [UInt8](repeating: 0xFF, count: 100_000)
+        let whole = ff.withUnsafeBufferPointer { UInt32(libdeflate_adler32(1, $0.baseAddress, $0.count)) }
+        let half = ff.withUnsafeBufferPointer { UInt32(libdeflate_adler32(1, $0.baseAddress, 50_000)) }
+        #expect(Adler32.combine(half, half, length: 50_000) == whole)
+    }
+
+    /// xRGB pixels of `px` in a buffer with a stride wider than a row (as Cairo may have).
+    private func surface(_ px: [UInt32], width: Int, height: Int) -> (bytes: [UInt8], stride: Int) {
+        let stride = 4 * width + 8
+        var buffer = [UInt8](repeating: 0xAB, count: stride * height)
+        for y in 0..<height {
+            for x in 0..<width {
+                withUnsafeBytes(of: px[y * width + x] | 0xFF00_0000) { b in for k in 0..<4 { buffer[y * stride + 4 * x + k] = b[k] } }
+            }
+        }
+        return (buffer, stride)
+    }
+
+    @Test("frames encoded from the changed bands equal fresh encodings byte for byte and decode to their pixels")
+    func cachedEqualsFresh() throws {
+        var rng = Mix(state: 21)
+        for (w, h) in [(57, 1), (40, 31), (73, 32), (90, 33), (64, 200)] {
+            let cached = BandedPNGEncoder()
+            // Two flat colours with runs, then changes of a few rectangles per frame: some add
+            // colours (past 256 the frame turns RGB), some take them away again.
+            var px = (0..<(w * h)).map { UInt32(($0 / w) % 7 < 3 ? 0xFFFFFF : 0x3366CC) }
+            var previousType: UInt8 = 0, rgbFrames = 0, indexedFrames = 0
+            for frame in 0..<14 {
+                var rects: [FramePainter.PixelRect] = []
+                if frame > 0 {
+                    for _ in 0..<Int(rng.next() % 3) {
+                        let x0 = Int(rng.next() % UInt64(w)), y0 = Int(rng.next() % UInt64(h))
+                        let r = FramePainter.PixelRect(x0: x0, y0: y0, x1: min(w, x0 + 1 + Int(rng.next() % 20)), y1: min(h, y0 + 1 + Int(rng.next() % 40)))
+                        let mode = rng.next() % 3
+                        for y in r.y0..<r.y1 {
+                            for x in r.x0..<r.x1 {
+                                switch mode {
+                                case 0: px[y * w + x] = UInt32(truncatingIfNeeded: rng.next()) & 0xFFFFFF  // many colours
+                                case 1: px[y * w + x] = 0xFFFFFF
+                                default: px[y * w + x] = UInt32(0x100000 + Int(rng.next() % 40))
+                                }
+                            }
+                        }
+                        rects.append(r)
+                    }
+                }
+                if frame == 3 {
+                    // Noise over 400 pixels: more than 256 colours, the frame turns RGB.
+                    let r = FramePainter.PixelRect(x0: 0, y0: 0, x1: min(w, 20), y1: min(h, 20))
+                    for y in r.y0..<r.y1 { for x in r.x0..<r.x1 { px[y * w + x] = UInt32(truncatingIfNeeded: rng.next()) & 0xFFFFFF } }
+                    rects.append(r)
+                }
+                if frame == 9 {
+                    // Everything plain again: the frame is indexed once more, with another palette.
+                    px = (0..<(w * h)).map { UInt32(($0 % w) < w / 2 ? 0x112233 : 0xFFFFFF) }
+                    rects = [FramePainter.PixelRect(x0: 0, y0: 0, x1: w, y1: h)]
+                }
+                let (bytes, stride) = surface(px, width: w, height: h)
+                var buffer = bytes
+                let file = buffer.withUnsafeMutableBufferPointer {
+                    cached.encode(pixels: $0.baseAddress!, width: w, height: h, stride: stride, changed: frame == 0 ? nil : rects)
+                }
+                let fresh = buffer.withUnsafeMutableBufferPointer {
+                    BandedPNGEncoder().encode(pixels: $0.baseAddress!, width: w, height: h, stride: stride, changed: nil)
+                }
+                #expect(file == fresh, "\(w) × \(h), frame \(frame)")
+                let image = try TestPNG.decode(file)
+                #expect(image.pixels == px, "\(w) × \(h), frame \(frame)")
+                #expect(image.colorType == (Set(px).count <= 256 ? 3 : 2), "\(w) × \(h), frame \(frame): \(Set(px).count) colours")
+                // RGB after RGB: exactly the bands the rectangles touch are compressed again.
+                let touched = Set(rects.filter { !$0.isEmpty }.flatMap { ($0.y0 / BandedPNGEncoder.bandRows)...(($0.y1 - 1) / BandedPNGEncoder.bandRows) })
+                if frame > 0 && image.colorType == 2 && previousType == 2 { #expect(cached.lastCompressed == touched.count, "\(w) × \(h), frame \(frame)") }
+                if frame > 0 && rects.isEmpty { #expect(cached.lastCompressed == 0, "nothing changed, nothing compressed") }
+                if image.colorType == 2 { rgbFrames += 1 } else { indexedFrames += 1 }
+                previousType = image.colorType
+            }
+            if w * h > 1000 { #expect(rgbFrames > 0 && indexedFrames > 0, "\(w) × \(h): both kinds of frame occur") }
+        }
+    }
+
+    @Test("a frame's bands compress alone: the stream is the bands joined, each ending in a full flush")
+    func bandsJoin() throws {
+        let d = try Fixtures.diagram("neuron")
+        let painter = Painter(diagram: d)
+        let surface = try painter.image(painter.builder.drawing(d.scene(step: 2)), scale: 1.5)
+        let h = Int(cairo_image_surface_get_height(surface.pointer))
+        #expect(h > 2 * BandedPNGEncoder.bandRows)
+        let file = try PNGEncoder.encode(surface: surface.pointer, compression: 1)
+        let image = try TestPNG.decode(file)
+        #expect(image.pixels == TestPNG.pixels(of: surface.pointer))
+        // One sync marker (an empty stored block: 00 00 FF FF) per band at least.
+        var markers = 0
+        for i in 0..<(file.count - 4) where file[i] == 0 && file[i + 1] == 0 && file[i + 2] == 0xFF && file[i + 3] == 0xFF { markers += 1 }
+        #expect(markers >= (h + BandedPNGEncoder.bandRows - 1) / BandedPNGEncoder.bandRows)
+    }
+}
+
 @Suite("Frames: incremental repainting")
 struct FramePaintingTests {
     @Test("every frame painted over another equals its full paint, in order, reversed, by strides and shuffled")
@@ -271,6 +383,15 @@ struct FramePaintingTests {
                 #expect(r.mismatched.isEmpty, "\(sample), order \(k): frames \(r.mismatched) differ from their full paint")
                 if k == 0 { #expect(r.partial > 0, "\(sample): nothing was painted incrementally") }
             }
+        }
+        // A tensor picture with fused nodes: a row's change repaints its whole node.
+        let p = try Program.parse(TensorRenderTests.deepMLP)
+        let t = try #require(p.tensor)
+        let d = try Diagram(tensor: TensorTrace(graph: t.graph, output: t.output), style: RenderStyle(rankdir: .TB))
+        let all = Array(0...d.stepCount)
+        for order in [all, all.reversed()] {
+            let r = try FrameSet(diagram: d, format: .png, scale: 0.5).repaintCheck(order: order)
+            #expect(r.mismatched.isEmpty, "fused MLP: frames \(r.mismatched) differ from their full paint")
         }
     }
 

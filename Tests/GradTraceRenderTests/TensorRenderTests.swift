@@ -89,6 +89,87 @@ struct TensorRenderTests {
         #expect(whole.focus == nil && !whole.style.outline)
     }
 
+    /// A four-layer tanh MLP: drawn unfused it is more than 2.5 times as tall as wide.
+    static let deepMLP = """
+        X = randn(4, 3); Y = randn(4, 1)
+        W1 = randn(3, 4); b1 = randn(4); h1 = tanh(X @ W1 + b1)
+        W2 = randn(4, 4); b2 = randn(4); h2 = tanh(h1 @ W2 + b2)
+        W3 = randn(4, 4); b3 = randn(4); h3 = tanh(h2 @ W3 + b3)
+        W4 = randn(4, 1); b4 = randn(1); out = h3 @ W4 + b4
+        loss = sum((out - Y)^2)
+        """
+
+    /// Fusing: `h1 = tanh(X @ W1 + b1)` is one node with the rows `X @ W1`, `X @ W1 + b1`, `h1`; the edges of
+    /// X, W1 and b1 end at it; the rows' own edges become their ledgers; every step's active node is drawn.
+    @Test func elementwiseChainsFuseIntoOneNodeWithARowPerStep() throws {
+        let p = try Program.parse(Self.deepMLP)
+        let t = try #require(p.tensor)
+        var trace = TensorTrace(graph: t.graph, output: t.output)
+        let plain = Scene(tensor: trace, step: trace.steps.count, summary: true)
+        trace.fusesChains = true
+        let last = Scene(tensor: trace, step: trace.steps.count, summary: true)
+        // 10 inputs and 14 operations; fused, the operations are 5 nodes: h1, h2, h3, out, loss.
+        #expect(plain.nodes.count == 24 && last.nodes.count == 15, "\(plain.nodes.count) → \(last.nodes.count)")
+        let h1 = try #require(last.nodes.first { $0.title == "h1 = tanh(X @ W1 + b1)" })
+        let rows = try #require(h1.tensor?.rows)
+        #expect(rows.map(\.title) == ["X @ W1", "X @ W1 + b1", "h1"])
+        #expect(rows[0].lines.first == "∂loss/∂(X @ W1) = ∂loss/∂(X @ W1 + b1)")
+        #expect(rows[1].lines.first == "∂loss/∂(X @ W1 + b1) = ∂loss/∂h1 ⊙ (1 − h1²)")
+        #expect(rows.allSatisfy { $0.state == .done } && h1.state == .done)
+        let into = last.edges.filter { $0.to == h1.id }.map { t.graph.name(of: $0.from) ?? "?" }
+        #expect(into == ["X", "W1", "b1"])
+        #expect(last.edges.enumerated().allSatisfy { $0.offset == $0.element.index })
+        let loss = try #require(last.nodes.first { $0.isOutput })
+        #expect(loss.tensor?.rows.map(\.title) == ["out − Y", "(out − Y)²", "loss"])
+        // Every step: the active node is drawn, and a node is active exactly while one of its rows is.
+        for k in 1...trace.steps.count {
+            let s = Scene(tensor: trace, step: k)
+            let active = try #require(s.activeNode)
+            let drawn = try #require(s.nodes.first { $0.id == active })
+            #expect(drawn.state == .active)
+            #expect(s.nodes.filter { $0.state == .active }.count == 1)
+            if let r = drawn.tensor?.rows, !r.isEmpty { #expect(r.filter { $0.state == .active }.count == 1) }
+        }
+        // The numbers are the trace's: the row of X @ W1 holds its value and final gradient.
+        let xw = try #require(t.graph.nodes.indices.first { TensorText(graph: t.graph).title($0) == "X @ W1" })
+        #expect(rows[0].panel.value == t.graph[xw].value && rows[0].panel.grad == trace.gradients[xw])
+    }
+
+    /// The fitting ladder fuses a picture that would be taller than 2.5:1, draws each row with its
+    /// heatmaps and ledger, keeps one canvas for every frame, and writes the same bytes every time.
+    @Test func aDeepMLPIsDrawnFusedWithinTwoAndAHalfToOne() throws {
+        let p = try Program.parse(Self.deepMLP)
+        let t = try #require(p.tensor)
+        let trace = TensorTrace(graph: t.graph, output: t.output)
+        let d = try Diagram(tensor: trace, style: RenderStyle(rankdir: .TB))
+        guard case .tensor(let drawn) = d.pass else { Issue.record("not a tensor pass"); return }
+        #expect(drawn.fusesChains)
+        let c = d.canvasSize
+        #expect(c.height <= 2.5 * c.width, "\(c.width) × \(c.height)")
+        let texts = d.drawing(step: d.stepCount, summary: true).textRuns.map(\.text)
+        #expect(texts.contains("↑ ∂loss/∂(X @ W1) = ∂loss/∂(X @ W1 + b1)"))
+        #expect(texts.contains("X @ W1  [4, 4]") && texts.contains("h3  [4, 4]"))
+        // Value and gradient grids: 3 rows of 16 cells per hidden layer (3 layers), and out's and loss's rows.
+        #expect(cells(d.drawing(step: d.stepCount, summary: true)).filter { $0.width >= 24 }.count >= 2 * 3 * 3 * 16)
+        let sizes = Set((0...d.stepCount).map { k -> String in let x = d.drawing(step: k); return "\(x.width)x\(x.height)" })
+        #expect(sizes.count == 1)
+        for format in [Diagram.Format.png(scale: 1), .svg, .pdf] {
+            #expect(try d.render(step: 7, format: format) == d.render(step: 7, format: format))
+        }
+        // The MLP demo in a 660-pt column: a fused map, each step's panels unfused under it, at most 2.5:1.
+        let demo = try Fixtures.program("tensors/mlp-demo")
+        let dt = try #require(demo.tensor)
+        var style = RenderStyle()
+        style.maxWidth = 660
+        let narrow = try Diagram(tensor: TensorTrace(graph: dt.graph, output: dt.output), style: style)
+        let n = narrow.canvasSize
+        #expect(narrow.focus != nil && n.width <= 660 && n.height <= 2.5 * n.width, "\(n.width) × \(n.height)")
+        #expect(narrow.scene(step: 0).nodes.count == 12)
+        let step = try #require((1...narrow.stepCount).first { narrow.scene(step: $0).caption.hasPrefix("∂loss/∂(h1 @ W2 + b2) =") })
+        let panels = narrow.drawing(step: step).textRuns.map(\.text)
+        #expect(panels.contains("h1 @ W2 + b2") && panels.contains("h2 = tanh(h1 @ W2 + b2)"))
+    }
+
     @Test func tensorValueDrawsToEveryFormatByteStably() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gradtrace-tensor-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

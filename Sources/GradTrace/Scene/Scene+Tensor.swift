@@ -8,6 +8,11 @@ extension Scene {
         var records: [Int?]
         /// Nodes that serve only as labels (drawn without a gradient).
         var labelsOnly: [Bool]
+        /// The node each visible node is drawn in: itself, or the later node its step is fused into (see ``fusion(_:visible:)``).
+        var drawnIn: [NodeID]
+
+        /// A fused node holds at most this many steps (its own included).
+        static let maxRows = 4
 
         init(_ t: TensorTrace) {
             let g = t.graph
@@ -27,6 +32,39 @@ extension Scene {
                     records.append(recordOf[Key(node: id, operand: k)])
                 }
             }
+            drawnIn = TensorStructure.fusion(t, visible: visible)
+        }
+
+        /// Element-wise chains fused into one node (when the trace asks for it, ``TensorTrace/fusesChains``): a step without a name of its own whose value
+        /// goes to one consumer only is drawn as a row of that consumer (`X @ W1` and `X @ W1 + b1`
+        /// inside `h1 = tanh(X @ W1 + b1)`), up to ``maxRows`` steps a node. A collapsed view is left
+        /// as it is. Returns, per node id, the node it is drawn in. O(nodes + edges).
+        static func fusion(_ t: TensorTrace, visible: [NodeID]) -> [NodeID] {
+            let g = t.graph
+            var drawnIn = Array(0..<g.count)
+            guard t.fusesChains, !t.isCollapsedView else { return drawnIn }
+            var isVisible = [Bool](repeating: false, count: g.count)
+            for id in visible { isVisible[id] = true }
+            // The one consumer of each node consumed once.
+            var consumer = [Int](repeating: -1, count: g.count), uses = [Int](repeating: 0, count: g.count)
+            for id in visible where !g[id].op.isLeaf {
+                for input in g[id].inputs where input >= 0 && input < g.count {
+                    uses[input] += 1
+                    consumer[input] = id
+                }
+            }
+            var rows = [Int](repeating: 1, count: g.count)
+            // Latest first, so a chain's steps join the node its last step is drawn in.
+            for id in visible.reversed() {
+                let c = consumer[id]
+                guard c >= 0, uses[id] == 1, isVisible[c], id != t.output, !g[id].op.isLeaf, g.name(of: id) == nil,
+                      t.consumers[id] == 1 else { continue }
+                let target = drawnIn[c]
+                guard rows[target] < maxRows else { continue }
+                drawnIn[id] = target
+                rows[target] += 1
+            }
+            return drawnIn
         }
     }
 
@@ -101,7 +139,53 @@ extension Scene {
                                   contributionShape: g[e.to].op.passesGradient(toOperand: e.operand) ? g[e.from].value.shape : nil))
         }
         let caption = TensorCaption(t, words: words, labelsOnly: structure.labelsOnly).caption(step: step, summary: isSummary)
-        self.init(step: step, stepCount: t.steps.count, nodes: nodes, edges: edges, caption: caption, activeNode: active, title: title)
+        let drawnIn = structure.drawnIn
+        (nodes, edges) = Scene.fused(nodes: nodes, edges: edges, drawnIn: drawnIn)
+        self.init(step: step, stepCount: t.steps.count, nodes: nodes, edges: edges, caption: caption,
+                  activeNode: active.map { drawnIn[$0] }, title: title)
+    }
+
+    /// Folds fused steps into the node they are drawn in (``TensorStructure/fusion(_:visible:)``): each
+    /// becomes a row of it, with the edge into the next step as its ledger; edges into a fused step
+    /// end at that node. The node is active while any row is, done when every row is, pending or
+    /// forward when every row is, and accumulating in between.
+    static func fused(nodes: [NodeView], edges: [EdgeView], drawnIn: [NodeID]) -> ([NodeView], [EdgeView]) {
+        guard nodes.contains(where: { drawnIn[$0.id] != $0.id }) else { return (nodes, edges) }
+        var rows: [NodeID: [TensorRow]] = [:]
+        var inner: [NodeID: EdgeView] = [:]
+        for e in edges where drawnIn[e.from] != e.from && drawnIn[e.from] == drawnIn[e.to] { inner[e.from] = e }
+        for n in nodes where drawnIn[n.id] != n.id {
+            guard let panel = n.tensor else { continue }
+            let e = inner[n.id]
+            rows[drawnIn[n.id], default: []].append(TensorRow(id: n.id, title: n.title, panel: panel, state: n.state,
+                                                               lines: e?.lines ?? [], edgeState: e?.state ?? .idle))
+        }
+        var out: [NodeView] = []
+        for var n in nodes where drawnIn[n.id] == n.id {
+            if let r = rows[n.id], let panel = n.tensor {
+                n.tensor?.rows = r + [TensorRow(id: n.id, title: Scene.shortName(n.title), panel: panel, state: n.state, lines: [], edgeState: .idle)]
+                let states = r.map(\.state) + [n.state]
+                if states.contains(.active) { n.state = .active }
+                else if states.allSatisfy({ $0 == .done }) { n.state = .done }
+                else if states.allSatisfy({ $0 == .forward }) { n.state = .forward }
+                else if states.allSatisfy({ $0 == .pending }) { n.state = .pending }
+                else { n.state = .accumulating }
+                n.nonFinite = n.nonFinite || r.contains { !$0.panel.value.isFinite || !($0.panel.grad?.isFinite ?? true) }
+            }
+            out.append(n)
+        }
+        var kept: [EdgeView] = []
+        for var e in edges where !(drawnIn[e.from] != e.from && drawnIn[e.from] == drawnIn[e.to]) {
+            e.index = kept.count
+            e.to = drawnIn[e.to]
+            kept.append(e)
+        }
+        return (out, kept)
+    }
+
+    /// A title's name: `h1` of `h1 = tanh(X @ W1 + b1)`.
+    static func shortName(_ title: String) -> String {
+        title.firstRange(of: " = ").map { String(title[..<$0.lowerBound]) } ?? title
     }
 
     /// `[2, 3] mean 0.5` — a short summary line of a tensor (the DOT text and alt text use it).

@@ -119,6 +119,22 @@ public struct Scene: Sendable {
         public var gradLabel: String
         /// Class labels of `pick`/`cross_entropy`: whole numbers, drawn without colour and without a gradient.
         public var isLabels: Bool = false
+        /// A fused node's steps in forward order, its own last, each drawn as a row: `h1 = tanh(X @ W1 + b1)`
+        /// has the rows `X @ W1`, `X @ W1 + b1` and `h1` (see ``TensorRow``); empty for a node of one step.
+        public var rows: [TensorRow] = []
+    }
+
+    /// One step of a fused chain drawn inside the node it leads to: its value and gradient, its own
+    /// progress, and the vector-Jacobian product that brings its gradient from the next step.
+    public struct TensorRow: Sendable, Hashable {
+        public var id: NodeID
+        /// What the step computes (`X @ W1`).
+        public var title: String
+        public var panel: TensorPanel
+        public var state: NodeState
+        /// The ledger of the edge into the next step (empty until it runs, and for the last row), and that edge's state.
+        public var lines: [String]
+        public var edgeState: EdgeState
     }
 
     /// The step shown (0 = forward state).

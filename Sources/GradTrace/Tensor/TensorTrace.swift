@@ -48,6 +48,9 @@ public struct TensorTrace: Sendable {
     public let collapse: CollapsedView?
     /// True for a view with modules drawn as single nodes (``collapsedModules(depth:expanding:)``).
     public var isCollapsedView: Bool { collapse != nil }
+    /// Pictures draw each element-wise chain as one node with a row per step (`h1 = tanh(X @ W1 + b1)`
+    /// with the rows `X @ W1`, `X @ W1 + b1`, `h1`): a rung of the renderer's fitting ladder. Numbers are unchanged.
+    public var fusesChains = false
 
     /// A trace assembled from its parts (the collapsed view).
     init(graph: TensorGraph, output: NodeID, granularity: Granularity, steps: [TensorStep], edges: [TensorEdgeRecord],

@@ -340,8 +340,9 @@ struct DrawingBuilder {
     }
 
     /// The focus view's panels of one step: the nodes it is about, at full size under the map.
-    func focusItems(_ scene: Scene, rule: Bool = true) -> [Drawing.Item] {
+    func focusItems(_ shown: Scene, rule: Bool = true) -> [Drawing.Item] {
         guard let f = diagram.focus else { return [] }
+        let scene = f.panelScene(for: shown)
         let m = diagram.metrics
         let x0 = m.margin, y0 = m.margin + m.headerHeight + diagram.layout.graphHeight + m.margin + FocusView.top
         var index: [NodeID: Int] = [:]

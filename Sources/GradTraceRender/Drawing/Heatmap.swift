@@ -146,6 +146,59 @@ enum Heatmap {
         }
     }
 
+    /// The geometry of a fused node (a chain such as `h1 = tanh(X @ W1 + b1)` drawn as one node): its
+    /// title, then one framed row per step in forward order, its own last, each a name line over the
+    /// value and gradient grids; under each row but the last, the vector-Jacobian product that brings
+    /// its gradient back from the row below. One rule for the node's size and for its drawing.
+    struct Rows: Sendable {
+        /// Each row's panel, its top (from the node's top) and height; the lines of the ledger under it.
+        var panels: [Panel]
+        var tops: [Double]
+        var heights: [Double]
+        var ledgerLines: [Int]
+        var width: Double
+        var height: Double
+
+        /// Row frames sit this far inside the node; the row's content this far inside its frame.
+        static let inset = 5.0
+        static let pad = 3.0
+
+        /// The ledger lines a row shows: the VJP formula, and the broadcast sum or detail (the shapes are the rows' own).
+        static func ledger(_ lines: [String]) -> [String] { lines.enumerated().filter { $0.offset != 1 }.map(\.element) }
+
+        /// Lays out rows of `panels` (the last the node's own) under `titles`, with `rowTitles` (one per row:
+        /// name and shape) and the final `ledgers` (one per row but the last).
+        init(panels: [Panel], titles: [String], rowTitles: [String], ledgers: [[String]], style: RenderStyle, text: TextEngine,
+             padX: Double, padY: Double) {
+            self.panels = panels
+            let nodeLine = text.lineHeight(size: style.nodeFontSize), small = text.lineHeight(size: cellFontSize)
+            let ledgerSize = Rows.ledgerSize(style), ledgerLine = text.lineHeight(size: ledgerSize)
+            var w = 0.0
+            for c in titles { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: true).width) }
+            var y = padY + nodeLine + 2
+            tops = []
+            heights = []
+            ledgerLines = []
+            for (k, p) in panels.enumerated() {
+                tops.append(y)
+                let h = 2 * Rows.pad + 2 * small + p.gridHeight + (p.showsStats ? small : 0) + 2
+                heights.append(h)
+                y += h
+                w = max(w, p.width + 2 * (Rows.inset + Rows.pad), text.measure(Typography.picture(rowTitles[k]), size: cellFontSize, bold: true).width
+                        + 2 * (Rows.inset + Rows.pad))
+                let lines = k < ledgers.count ? Rows.ledger(ledgers[k]) : []
+                ledgerLines.append(lines.count)
+                for l in lines { w = max(w, text.measure(Typography.picture("↑ " + l), size: ledgerSize, bold: true).width + 2 * Rows.inset) }
+                y += k + 1 < panels.count ? Double(max(1, lines.count)) * ledgerLine + 4 : 0
+            }
+            width = w + 2 * padX + 6
+            height = y + padY
+        }
+
+        /// The ledger's font size: the edge labels'.
+        static func ledgerSize(_ style: RenderStyle) -> Double { style.edgeFontSize - 0.5 }
+    }
+
     /// Decades a heatmap's colour spans: entries down to 1/1000 of the picture's largest still show.
     static let decades = 3.0
 
@@ -240,15 +293,15 @@ extension DrawingBuilder {
         return items
     }
 
-    /// A tensor node's inside: title, shape, the value heatmap and the gradient heatmap with their captions.
+    /// A tensor node's inside: title, shape, the value heatmap and the gradient heatmap with their captions
+    /// (a fused node: its rows, see ``Heatmap/Rows``).
     func tensorNodeItems(_ n: Scene.NodeView, panel p: Scene.TensorPanel, box: Layout.Box, parts: NodeParts,
                          colors: (fill: RGB, text: RGB, muted: RGB)) -> [Drawing.Item] {
-        guard let scales = diagram.tensorScales, let index = diagram.tensorPanels[n.id] else { return [] }
+        if let rows = diagram.tensorRows[n.id], !p.rows.isEmpty { return fusedNodeItems(n, panel: p, rows: rows, box: box, parts: parts, colors: colors) }
+        guard let index = diagram.tensorPanels[n.id] else { return [] }
         let m = diagram.metrics, fs = diagram.style.nodeFontSize
         let small = text.lineHeight(size: Heatmap.cellFontSize)
         let cx = box.x, y0 = box.y - box.height / 2
-        let numbers = index.numbers
-        let name = n.title.firstRange(of: " = ").map { String(n.title[..<$0.lowerBound]) } ?? n.title
         var items: [Drawing.Item] = []
         var y = y0 + m.nodePadY
         if parts.contains(.title) {
@@ -259,6 +312,59 @@ extension DrawingBuilder {
             items.append(run(Tensor.text(shape: p.shape), x: cx, y: y, size: Heatmap.cellFontSize, color: colors.muted, centered: true))
         }
         y += small
+        let name = n.title.firstRange(of: " = ").map { String(n.title[..<$0.lowerBound]) } ?? n.title
+        return items + panelGridItems(p, geometry: index, name: name, state: n.state, centre: cx, top: y, parts: parts, colors: colors)
+    }
+
+    /// A fused node's inside: its title, then each step as a framed row in its own state (name and
+    /// shape, value and gradient), with the ledger that carries the gradient up into it under it.
+    func fusedNodeItems(_ n: Scene.NodeView, panel p: Scene.TensorPanel, rows: Heatmap.Rows, box: Layout.Box, parts: NodeParts,
+                        colors: (fill: RGB, text: RGB, muted: RGB)) -> [Drawing.Item] {
+        let m = diagram.metrics, theme = diagram.style.theme, fs = diagram.style.nodeFontSize
+        let small = text.lineHeight(size: Heatmap.cellFontSize)
+        let ledgerSize = Heatmap.Rows.ledgerSize(diagram.style), ledgerLine = text.lineHeight(size: ledgerSize)
+        let cx = box.x, x0 = box.x - box.width / 2, y0 = box.y - box.height / 2
+        var items: [Drawing.Item] = []
+        if parts.contains(.title) {
+            items.append(run(n.title, x: cx, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true, maxWidth: box.width - 8))
+        }
+        let rowX = x0 + Heatmap.Rows.inset, rowW = box.width - 2 * Heatmap.Rows.inset
+        for (k, step) in p.rows.enumerated() where k < rows.panels.count {
+            let state = step.state, top = y0 + rows.tops[k], s = theme.style(state)
+            let rowColors = diagram.colorScale == nil ? (fill: s.fill, text: theme.text, muted: theme.mutedText) : colors
+            if parts.contains(.frame) {
+                items.append(.box(Drawing.Box(x: rowX, y: top, width: rowW, height: rows.heights[k], radius: 4,
+                                              fill: diagram.colorScale == nil ? Drawing.Fill(color: s.fill) : nil,
+                                              stroke: Drawing.Stroke(color: s.border, width: min(s.borderWidth, 2), dash: s.dashed ? Self.legendDash : []))))
+            }
+            if parts.contains(.title) {
+                let label = step.title + "  " + Tensor.text(shape: step.panel.shape)
+                items.append(run(label, x: rowX + Heatmap.Rows.pad, y: top + Heatmap.Rows.pad, size: Heatmap.cellFontSize, bold: true,
+                                 color: rowColors.text, maxWidth: rowW - 2 * Heatmap.Rows.pad))
+            }
+            items += panelGridItems(step.panel, geometry: rows.panels[k], name: step.title, state: state, centre: cx,
+                                    top: top + Heatmap.Rows.pad + small, parts: parts, colors: rowColors)
+            // The VJP into this row from the next, under it: emphasised while it runs.
+            if k + 1 < p.rows.count, parts.contains(.grad) {
+                var y = top + rows.heights[k] + 2
+                let es = theme.style(step.edgeState)
+                for line in Heatmap.Rows.ledger(step.lines) {
+                    items.append(run("↑ " + line, x: rowX, y: y, size: ledgerSize, bold: step.edgeState == .active,
+                                     color: step.edgeState == .active ? es.text : colors.text, maxWidth: rowW))
+                    y += ledgerLine
+                }
+            }
+        }
+        return items
+    }
+
+    /// One tensor's captions and grids ("value", the gradient's label) in a panel centred on `centre`, from `top`.
+    func panelGridItems(_ p: Scene.TensorPanel, geometry index: Heatmap.Panel, name: String, state: Scene.NodeState, centre cx: Double, top y: Double,
+                        parts: NodeParts, colors: (fill: RGB, text: RGB, muted: RGB)) -> [Drawing.Item] {
+        guard let scales = diagram.tensorScales else { return [] }
+        let small = text.lineHeight(size: Heatmap.cellFontSize)
+        let numbers = index.numbers
+        var items: [Drawing.Item] = []
         let valueX = index.columnX(0, centre: cx), gradX = index.columnX(1, centre: cx)
         let gridTop = y + small
         // Each grid is centred in its column.
@@ -272,11 +378,11 @@ extension DrawingBuilder {
                                  color: colors.muted, centered: true))
             }
         }
-        if parts.contains(.grad), n.state != .forward || p.isLabels {
-            let pending = n.state == .pending
+        if parts.contains(.grad), state != .forward || p.isLabels {
+            let pending = state == .pending
             let down = index.rowOffset(1, smallLine: small)
             items.append(run(p.gradLabel, x: gradX + (p.isLabels ? 0 : inset), y: y + down, size: Heatmap.cellFontSize, color: pending ? colors.muted : colors.text))
-            if n.state != .forward && !p.isLabels {
+            if state != .forward && !p.isLabels {
                 items += gridItems(p.grad, x: gradX + inset, y: gridTop + down, cell: index.cell, grid: index.grid, scale: scales.grad, numbers: numbers,
                                    maxCells: index.maxCells, tip: "grad " + name)
                 if index.showsStats, let g = p.grad {

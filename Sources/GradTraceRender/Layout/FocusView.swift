@@ -28,6 +28,9 @@ struct FocusView: Sendable {
     let height: Double
     /// The inputs in reading order, shown at step 0 and in the final state.
     let inputs: [NodeID]
+    /// The pass whose steps the panels show, unfused (the map may draw chains fused), and its graph.
+    let pass: Pass
+    let graph: Graph
 
     /// Space between panels, across and down.
     static let gap = 10.0
@@ -40,6 +43,8 @@ struct FocusView: Sendable {
     init(pass: Pass, graph: Graph, sizes: [NodeID: (width: Double, height: Double)], width: Double) {
         self.sizes = sizes
         self.width = width
+        self.pass = pass
+        self.graph = graph
         inputs = Scene.inputsInReadingOrder(pass: pass, graph: graph).filter { sizes[$0] != nil }
         var tallest = 0.0
         for k in 1...max(1, pass.stepCount) where k <= pass.stepCount {
@@ -49,6 +54,12 @@ struct FocusView: Sendable {
         // At least one row of inputs, so that step 0 and the final state show something whole.
         if let first = inputs.first, let s = sizes[first] { tallest = max(tallest, s.height) }
         height = tallest
+    }
+
+    /// The scene the panels of the frame showing `scene` come from: the same step, unfused.
+    func panelScene(for scene: Scene) -> Scene {
+        let summary = scene.step > 0 && scene.step == scene.stepCount && scene.activeNode == nil
+        return Scene(graph: graph, pass: pass, step: scene.step, summary: summary)
     }
 
     /// The widest full-size panel of `sizes`: the canvas must be at least this wide (plus margins).

@@ -34,6 +34,11 @@ final class FramePainter {
     let backgroundItems: Int?
     /// Frames painted in full and incrementally (for tests and the benchmark).
     private(set) var fullPaints = 0, partialPaints = 0
+    /// The pixel rectangles repainted since ``takeChanges()`` was last called (nil: anything may
+    /// have changed: nothing taken yet, a full paint, a failed one).
+    private var changes: [PixelRect]?
+    /// Encodes this painter's frames as PNG, recompressing only the bands that changed.
+    let png = BandedPNGEncoder()
     /// Repaint everything when the changed area passes this share of the picture.
     static let fullRepaintShare = 0.5
 
@@ -63,16 +68,42 @@ final class FramePainter {
         let items = drawing.items.map { PaintedItem(key: ItemKey($0), bounds: Self.pixelBounds($0, sx: sx, sy: sy, width: px.width, height: px.height)) }
         // Until this paint succeeds nothing is known to be on the surface (a failed paint leaves
         // `painted` empty, so the next one paints everything).
-        let old = painted
+        let old = painted, before = changes
         painted = []
-        let s = try paint(drawing, items: items, over: old, sx: sx, sy: sy)
+        changes = nil
+        let (s, dirty) = try paint(drawing, items: items, over: old, sx: sx, sy: sy)
         painted = items
+        // Past a few thousand rectangles, "anything" is as good and keeps the list small.
+        if let before, let dirty, before.count + dirty.count <= 4096 { changes = before + dirty }
         return s
     }
 
-    private func paint(_ drawing: Drawing, items: [PaintedItem], over old: [PaintedItem], sx: Double, sy: Double) throws(RenderError) -> CairoSurface {
+    /// The pixel rectangles repainted since the last call (nil: anything may have changed), and
+    /// starts a new record. The PNG of the surface is encoded from these (``png``).
+    func takeChanges() -> [PixelRect]? {
+        defer { changes = [] }
+        return changes
+    }
+
+    /// The PNG of `drawing` at PNG `compression`, painted over the frame before; the bytes
+    /// ``PNGEncoder`` gives for the surface, encoded from the bands that changed when the level
+    /// uses ``BandedPNGEncoder`` (frames do).
+    func pngFrame(_ drawing: Drawing, compression: Int32) throws(RenderError) -> [UInt8] {
+        let surface = try paint(drawing)
+        let changed = takeChanges()
+        let s = surface.pointer
+        let width = Int(cairo_image_surface_get_width(s)), height = Int(cairo_image_surface_get_height(s))
+        guard PNGEncoder.encodesInBands(compression: compression, pixels: width * height) else {
+            return try PNGEncoder.encode(surface: s, compression: compression)
+        }
+        guard let data = cairo_image_surface_get_data(s) else { throw RenderError.cairo("image surface has no pixels") }
+        return png.encode(pixels: data, width: width, height: height, stride: Int(cairo_image_surface_get_stride(s)), changed: changed)
+    }
+
+    /// The painted surface and the rectangles repainted on it (nil: all of it).
+    private func paint(_ drawing: Drawing, items: [PaintedItem], over old: [PaintedItem], sx: Double, sy: Double) throws(RenderError) -> (CairoSurface, [PixelRect]?) {
         let px = painter.diagram.pixelSize(scale: scale)
-        guard let surface, !old.isEmpty else { return try paintAll(drawing, sx: sx, sy: sy) }
+        guard let surface, !old.isEmpty else { return (try paintAll(drawing, sx: sx, sy: sy), nil) }
         // The background layer: the canvas and the leading items every frame shares (title, clusters).
         if let layer = background, layer.keys.count > items.count || !zip(layer.keys, items).allSatisfy({ $0 == $1.key }) { background = nil }
         if background == nil {
@@ -84,13 +115,13 @@ final class FramePainter {
             let s = try painter.image(prefix, scale: scale)
             background = (s, items[0..<shared].map(\.key))
         }
-        guard let layer = background else { return try paintAll(drawing, sx: sx, sy: sy) }
+        guard let layer = background else { return (try paintAll(drawing, sx: sx, sy: sy), nil) }
         let base = layer.keys.count
         guard let dirty = dirtyRects(old: old[base...], new: items[base...], width: px.width, height: px.height) else {
-            return try paintAll(drawing, sx: sx, sy: sy)
+            return (try paintAll(drawing, sx: sx, sy: sy), nil)
         }
         partialPaints += 1
-        guard !dirty.isEmpty else { return surface }
+        guard !dirty.isEmpty else { return (surface, []) }
         // On the scratch surface: the background layer's pixels in each rectangle, then every item
         // that reaches a rectangle, unclipped (so each is drawn exactly as in a full paint), then
         // the rectangles copied to the surface. Outside the rectangles the scratch is never read.
@@ -116,9 +147,34 @@ final class FramePainter {
         }
         cairo_surface_flush(scratchSurface.pointer)
         cairo_surface_flush(surface.pointer)
-        Self.copy(dirty, from: scratchSurface.pointer, to: surface.pointer)
+        let changed = Self.copyChanges(dirty, from: scratchSurface.pointer, to: surface.pointer)
         cairo_surface_mark_dirty(surface.pointer)
-        return surface
+        return (surface, changed)
+    }
+
+    /// Copies the pixels of `rects` between two image surfaces of one size, and returns where
+    /// they changed: for each rectangle, its runs of rows that differ (an item repainted in the
+    /// same colours, or a tall curve's box, changes fewer rows than its bounds hold).
+    static func copyChanges(_ rects: [PixelRect], from source: OpaquePointer, to target: OpaquePointer) -> [PixelRect] {
+        guard let src = cairo_image_surface_get_data(source), let dst = cairo_image_surface_get_data(target) else { return rects }
+        let stride = Int(cairo_image_surface_get_stride(target))
+        var changed: [PixelRect] = []
+        for r in rects where !r.isEmpty {
+            let bytes = 4 * (r.x1 - r.x0)
+            var run: Int?
+            for y in r.y0..<r.y1 {
+                let from = src + y * stride + 4 * r.x0, to = dst + y * stride + 4 * r.x0
+                if memcmp(from, to, bytes) != 0 {
+                    to.update(from: from, count: bytes)
+                    if run == nil { run = y }
+                } else if let start = run {
+                    changed.append(PixelRect(x0: r.x0, y0: start, x1: r.x1, y1: y))
+                    run = nil
+                }
+            }
+            if let start = run { changed.append(PixelRect(x0: r.x0, y0: start, x1: r.x1, y1: r.y1)) }
+        }
+        return changed
     }
 
     /// Copies the pixels of `rects` between two image surfaces of one size.

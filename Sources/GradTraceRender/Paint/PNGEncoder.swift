@@ -5,7 +5,8 @@ import CImageCodecs
 /// PNG encoding straight from a Cairo RGB24 surface.
 ///
 /// The default path writes the file itself (signature, IHDR, PLTE, one IDAT, IEND) and deflates
-/// the filtered rows with libdeflate in one call:
+/// the filtered rows with libdeflate in one call, or at level 1 (frames) with ``RunDeflate`` in
+/// row bands (``BandedPNGEncoder``, filter None for both kinds):
 ///
 /// - a picture of at most 256 colours (a flat diagram usually is) becomes an 8-bit **indexed**
 ///   PNG with an exact palette, in order of first appearance (scan order), so the same pixels
@@ -41,7 +42,7 @@ enum PNGEncoder {
             switch deflate {
             case .libpng: return "libpng (zlib \(level), libpng's adaptive filters), RGB"
             case .runs:
-                return "RunDeflate (runs left and up, dynamic Huffman), " + (palette ? "indexed if ≤ 256 colours, else " : "") + "RGB, filter none"
+                return "RunDeflate in bands of \(BandedPNGEncoder.bandRows) rows (runs left and up, dynamic Huffman), " + (palette ? "indexed if ≤ 256 colours, else " : "") + "RGB, filter none"
             case .libdeflate:
                 let rgb = "RGB, filter \(rgbFilter)"
                 return "libdeflate \(level), " + (palette ? "indexed if ≤ 256 colours (filter \(indexedFilter)), else " + rgb : rgb)
@@ -57,7 +58,19 @@ enum PNGEncoder {
 
     static func encode(surface: OpaquePointer, compression: Int32) throws(RenderError) -> [UInt8] {
         let pixels = Int(cairo_image_surface_get_width(surface)) * Int(cairo_image_surface_get_height(surface))
-        return try encode(surface: surface, method: pixels > streamingPixels ? .libpng(level: compression) : .default(level: compression))
+        return try encode(surface: surface, method: method(compression: compression, pixels: pixels))
+    }
+
+    /// The method for a picture of `pixels` pixels at PNG `compression`.
+    static func method(compression: Int32, pixels: Int) -> Method {
+        pixels > streamingPixels ? .libpng(level: compression) : .default(level: compression)
+    }
+
+    /// Whether such a picture is encoded by ``BandedPNGEncoder`` (which a ``FramePainter`` can
+    /// feed with the bands that changed).
+    static func encodesInBands(compression: Int32, pixels: Int) -> Bool {
+        let m = method(compression: compression, pixels: pixels)
+        return m.deflate == .runs && m.palette
     }
 
     static func encode(surface: OpaquePointer, method: Method) throws(RenderError) -> [UInt8] {
@@ -81,11 +94,7 @@ enum PNGEncoder {
         case .libpng:
             return try encodeWithLibpng(pixels: pixels, width: width, height: height, stride: stride, compression: level)
         case .runs:
-            let w = Int(width), h = Int(height)
-            let indexed = method.palette ? indexedRows(pixels, width: w, height: h, stride: stride, filter: .none) : nil
-            let rows = indexed?.rows ?? rgbRows(pixels, width: w, height: h, stride: stride, filter: .none)
-            let stream = rows.withUnsafeBufferPointer { RunDeflate.zlib($0, rowBytes: indexed == nil ? 3 * w + 1 : w + 1, pixelBytes: indexed == nil ? 3 : 1) }
-            return container(width: w, height: h, palette: indexed?.palette, zlib: stream)
+            return BandedPNGEncoder(indexed: method.palette).encode(pixels: pixels, width: Int(width), height: Int(height), stride: stride, changed: nil)
         case .libdeflate:
             let w = Int(width), h = Int(height)
             if method.palette, let (palette, rows) = indexedRows(pixels, width: w, height: h, stride: stride, filter: method.indexedFilter) {

@@ -22,15 +22,52 @@ enum RunDeflate {
         let n = data.count
         var out = BitWriter(capacity: n + n / 2 + 1024)
         defer { out.free() }
-        out.bytes([0x78, 0x01])  // deflate, 32 KiB window, no dictionary
-        var tokens = [UInt32](repeating: 0, count: blockTokens)
-        let up = rowBytes <= 32768 && rowBytes > pixelBytes
-        let left = Distance(pixelBytes), above = Distance(up ? rowBytes : 1)
+        out.bytes(zlibHeader)
         guard let p = data.baseAddress, n > 0 else {
-            // An empty final block with fixed codes: 1, 01, then the end-of-block code 0000000.
-            out.write(0b011, 3); out.write(0, 7)
+            out.write(emptyFinalBlock.bits, emptyFinalBlock.count)
             return out.finishZlib(adler: 1)
         }
+        deflate(p, count: n, rowBytes: rowBytes, pixelBytes: pixelBytes, final: true, to: &out)
+        return out.finishZlib(adler: libdeflate_adler32(1, p, n))
+    }
+
+    /// The first two bytes of every zlib stream written here: deflate, 32 KiB window, no dictionary.
+    static let zlibHeader: [UInt8] = [0x78, 0x01]
+    /// An empty final block with fixed codes (1, 01, then the end-of-block code 0000000): 10 bits.
+    static let emptyFinalBlock: (bits: UInt64, count: Int) = (0b011, 10)
+
+    /// One band of a zlib stream made of independently compressed pieces: the deflate blocks of
+    /// `data` (none final) that refer to nothing before `data`, then a full flush (an empty stored
+    /// block, which ends byte-aligned), so that bands concatenate into one stream and any band can
+    /// be recompressed alone. ``zlib(bands:adler:)`` joins them.
+    static func band(_ data: UnsafeBufferPointer<UInt8>, rowBytes: Int, pixelBytes: Int) -> [UInt8] {
+        let n = data.count
+        var out = BitWriter(capacity: n + n / 2 + 64)
+        defer { out.free() }
+        if let p = data.baseAddress, n > 0 {
+            deflate(p, count: n, rowBytes: rowBytes, pixelBytes: pixelBytes, final: false, to: &out)
+        }
+        out.write(0, 3)  // not final, stored
+        return out.finishFlush()
+    }
+
+    /// The zlib stream of `bands` (each from ``band(_:rowBytes:pixelBytes:)``, in order) whose
+    /// data has the Adler-32 checksum `adler`: the header, the bands, an empty final block.
+    static func zlib(bands: [[UInt8]], adler: UInt32) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bands.reduce(8) { $0 + $1.count })
+        out += zlibHeader
+        for b in bands { out += b }
+        out += [0x03, 0x00]  // emptyFinalBlock, byte-aligned
+        out += [UInt8(adler >> 24), UInt8(truncatingIfNeeded: adler >> 16), UInt8(truncatingIfNeeded: adler >> 8), UInt8(truncatingIfNeeded: adler)]
+        return out
+    }
+
+    /// The deflate blocks of `count` bytes at `p` (the last one marked final when `final`).
+    static func deflate(_ p: UnsafePointer<UInt8>, count n: Int, rowBytes: Int, pixelBytes: Int, final: Bool, to out: inout BitWriter) {
+        var tokens = [UInt32](repeating: 0, count: min(blockTokens, n))
+        let up = rowBytes <= 32768 && rowBytes > pixelBytes
+        let left = Distance(pixelBytes), above = Distance(up ? rowBytes : 1)
         tokens.withUnsafeMutableBufferPointer { tokenBuffer in
             let tok = tokenBuffer.baseAddress!
             var count = 0
@@ -51,12 +88,11 @@ enum RunDeflate {
                 }
                 count += 1
                 if count == blockTokens || i >= n {
-                    writeBlock(UnsafeBufferPointer(start: tok, count: count), final: i >= n, to: &out)
+                    writeBlock(UnsafeBufferPointer(start: tok, count: count), final: final && i >= n, to: &out)
                     count = 0
                 }
             }
         }
-        return out.finishZlib(adler: libdeflate_adler32(1, p, n))
     }
 
     /// How many bytes from `i` on (at most `limit`) equal the bytes `distance` back.
@@ -272,6 +308,16 @@ enum RunDeflate {
                 bits >>= 32
                 used -= 32
             }
+        }
+
+        /// Pads to a byte, appends the stored block's length fields of a full flush (0, and its
+        /// complement) and returns the bytes.
+        mutating func finishFlush() -> [UInt8] {
+            if used % 8 != 0 { write(0, 8 - used % 8) }
+            bytes([0x00, 0x00, 0xFF, 0xFF])
+            reserve(8)
+            while used > 0 { buffer[count] = UInt8(truncatingIfNeeded: bits); count += 1; bits >>= 8; used -= 8 }
+            return Array(UnsafeBufferPointer(start: buffer, count: count))
         }
 
         mutating func bytes(_ b: [UInt8]) {
