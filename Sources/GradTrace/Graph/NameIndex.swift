@@ -32,6 +32,15 @@ public struct NameIndex: Sendable {
         for (id, name) in primary { body(id, name) }
     }
 
+    /// True when node `id` has names besides its first (no array made).
+    public func hasFurtherNames(_ id: NodeID) -> Bool { !aliases.isEmpty && aliases[id] != nil }
+
+    /// Calls `body` with every name of every node, in no particular order (no lookups, no arrays).
+    public func forEachName(_ body: (NodeID, String) -> Void) {
+        for (id, name) in primary { body(id, name) }
+        for (id, names) in aliases { for name in names { body(id, name) } }
+    }
+
     /// The first name of node `id`, if any.
     public func name(of id: NodeID) -> String? { primary[id] }
 

@@ -212,6 +212,102 @@ struct RowWriter {
     }
 }
 
+/// Text written as bytes into a 64 KiB chunk that goes to the stream whole: long JSON reports
+/// (`trace --json`) append their parts here instead of making a string of each row.
+struct ChunkWriter {
+    private static let size = 1 << 16
+    private var chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * ChunkWriter.size)
+    private var capacity = 2 * ChunkWriter.size
+    private var used = 0
+
+    @inline(__always) private mutating func reserve(_ n: Int) {
+        guard used + n > capacity else { return }
+        let grown = Swift.max(2 * capacity, used + n)
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        bigger.update(from: chunk, count: used)
+        chunk.deallocate()
+        chunk = bigger
+        capacity = grown
+    }
+
+    /// Appends `s`'s UTF-8.
+    mutating func append(_ s: String) {
+        var s = s
+        s.withUTF8 { u in
+            reserve(u.count)
+            (chunk + used).update(from: u.baseAddress!, count: u.count)
+            used += u.count
+        }
+    }
+
+    /// Appends a literal's UTF-8 (no string made).
+    mutating func append(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        reserve(n)
+        (chunk + used).update(from: s.utf8Start, count: n)
+        used += n
+    }
+
+    /// Appends an integer in decimal.
+    mutating func append(_ v: Int) {
+        reserve(21)
+        if v < 0 { chunk[used] = 45; used += 1 }
+        used += NumberFormat.writeInteger(UInt64(v.magnitude), to: chunk + used)
+    }
+
+    /// Appends `NumberFormat.json(x)`, remembered by bit pattern in a small direct-mapped table (a
+    /// trace repeats its values: one step's contribution is the next one's upstream).
+    mutating func json(_ x: Double) {
+        let k = x.bitPattern
+        let slot = Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 52)
+        let text = recent.texts + slot * Self.textCapacity
+        if recent.keys[slot] != k || recent.lengths[slot] == 0 {
+            var s = NumberFormat.json(x)
+            let n = s.withUTF8 { u -> Int in
+                guard u.count <= Self.textCapacity else { return 0 }
+                text.update(from: u.baseAddress!, count: u.count)
+                return u.count
+            }
+            guard n > 0 else { append(s); return }
+            recent.keys[slot] = k
+            recent.lengths[slot] = UInt8(n)
+        }
+        let n = Int(recent.lengths[slot])
+        reserve(n)
+        (chunk + used).update(from: text, count: n)
+        used += n
+    }
+
+    /// Room for a number's JSON text (`-2.2250738585072014e-308` is 24 bytes).
+    private static let textCapacity = 32
+    private let recent = Recent()
+
+    /// The table of recent numbers' texts.
+    private final class Recent {
+        static let slots = 4096
+        let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: slots)
+        let lengths = UnsafeMutablePointer<UInt8>.allocate(capacity: slots)
+        let texts = UnsafeMutablePointer<UInt8>.allocate(capacity: slots * ChunkWriter.textCapacity)
+        init() {
+            keys.initialize(repeating: 0, count: Self.slots)
+            lengths.initialize(repeating: 0, count: Self.slots)
+        }
+        deinit { keys.deallocate(); lengths.deallocate(); texts.deallocate() }
+    }
+
+    /// Hands the chunk to `out` once it holds 64 KiB.
+    mutating func flushIfFull(to out: inout some TextOutputStream) {
+        if used >= Self.size { out.writeUTF8(UnsafeBufferPointer(start: chunk, count: used)); used = 0 }
+    }
+
+    /// Writes what is left and frees the chunk.
+    mutating func finish(to out: inout some TextOutputStream) {
+        if used > 0 { out.writeUTF8(UnsafeBufferPointer(start: chunk, count: used)) }
+        used = 0
+        chunk.deallocate()
+    }
+}
+
 /// A text stream that takes UTF-8 bytes as they are: long reports hand it chunks of rows without making
 /// a `String` of each (the CLI's standard output is one).
 public protocol UTF8OutputStream: AnyObject, TextOutputStream {

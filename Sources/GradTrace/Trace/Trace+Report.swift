@@ -9,27 +9,51 @@ public enum Report {
         out.write(" \"granularity\": \"\(trace.granularity.rawValue)\",\n")
         writeInputs(graph: graph, gradients: g, output: trace.output, outputName: outputName, to: &out)
         out.write(",\n \"nodes\": [\n")
+        // Nodes and steps are written as bytes into 64 KiB chunks (a million-step trace makes no
+        // string per row); the text is what string interpolation of the same parts gave.
+        var w = ChunkWriter()
         for id in 0..<graph.count {
             let n = graph[id]
-            writeNodeHead(id: id, names: graph.nameIndex, op: n.op.name, to: &out)
-            if case .powConst(let c) = n.op { out.write(", \"exponent\": \(NumberFormat.json(c))") }
-            out.write(", \"inputs\": [" + n.inputs.map(String.init).joined(separator: ", ") + "]")
-            out.write(", \"value\": \(NumberFormat.json(n.value)), \"grad\": \(NumberFormat.json(g[id]))}")
-            out.write(id + 1 < graph.count ? ",\n" : "\n")
+            w.append("  {\"id\": "); w.append(id)
+            w.append(", \"name\": ")
+            if let name = graph.nameIndex.name(of: id) { w.append(jsonString(name)) } else { w.append("null") }
+            if graph.nameIndex.hasFurtherNames(id) {
+                w.append(", \"names\": [" + graph.nameIndex.names(of: id).map(jsonString).joined(separator: ", ") + "]")
+            }
+            w.append(", \"op\": \""); w.append(n.op.name); w.append("\"")
+            if case .powConst(let c) = n.op { w.append(", \"exponent\": "); w.json(c) }
+            w.append(", \"inputs\": [")
+            let arity = n.op.arity
+            if arity >= 1 { w.append(n.a) }
+            if arity >= 2 { w.append(", "); w.append(n.b) }
+            w.append("], \"value\": "); w.json(n.value)
+            w.append(", \"grad\": "); w.json(g[id])
+            w.append(id + 1 < graph.count ? "},\n" : "}\n")
+            w.flushIfFull(to: &out)
         }
-        out.write(" ],\n \"steps\": [\n")
+        w.append(" ],\n \"steps\": [\n")
         for (k, s) in trace.steps.enumerated() {
-            out.write("  {\"step\": \(s.index), \"node\": \(s.node), \"upstream\": \(NumberFormat.json(s.upstream)), \"edges\": [")
+            w.append("  {\"step\": "); w.append(s.index)
+            w.append(", \"node\": "); w.append(s.node)
+            w.append(", \"upstream\": "); w.json(s.upstream)
+            w.append(", \"edges\": [")
             var first = true
             for e in trace.edges(of: s) {
-                if !first { out.write(", ") }
+                if !first { w.append(", ") }
                 first = false
-                out.write("{\"input\": \(e.input), \"node\": \(e.node), \"local\": \(NumberFormat.json(e.local)), \"upstream\": \(NumberFormat.json(e.upstream)), \"contribution\": \(NumberFormat.json(e.contribution)), \"accumulated\": \(NumberFormat.json(e.accumulated))}")
+                w.append("{\"input\": "); w.append(e.input)
+                w.append(", \"node\": "); w.append(e.node)
+                w.append(", \"local\": "); w.json(e.local)
+                w.append(", \"upstream\": "); w.json(e.upstream)
+                w.append(", \"contribution\": "); w.json(e.contribution)
+                w.append(", \"accumulated\": "); w.json(e.accumulated)
+                w.append("}")
+                w.flushIfFull(to: &out)
             }
-            out.write("]}")
-            out.write(k + 1 < trace.steps.count ? ",\n" : "\n")
+            w.append(k + 1 < trace.steps.count ? "]},\n" : "]}\n")
         }
-        out.write(" ]}\n")
+        w.append(" ]}\n")
+        w.finish(to: &out)
     }
 
     /// A trace JSON node's first keys: `{"id": 3, "name": "u"` (and `"names"` when it has several), `"op"`.
@@ -132,13 +156,13 @@ public enum Report {
                 for e in trace.edges(of: s) {
                     rows.cell(digits, count: stepCount, width: stepCount, to: &out)
                     let nodeName = labels.name(of: e.node), inputName = labels.name(of: e.input)
-                    let nodeWidth = textWidth(nodeName)
+                    let nodeWidth = textWidth(nodeName), edgeWidth = textWidth(inputName) + 3 + nodeWidth
                     rows.cell(nodeName, width: nodeWidth, to: &out)
-                    rows.begin(width: textWidth(inputName) + 3 + nodeWidth)
+                    rows.begin(width: edgeWidth)
                     rows.append(inputName)
                     rows.append(" → ")
                     rows.append(nodeName)
-                    rows.end(width: textWidth(inputName) + 3 + nodeWidth, to: &out)
+                    rows.end(width: edgeWidth, to: &out)
                     let f = formula(e)
                     let fw = textWidth(f)
                     rows.begin(width: fw)
@@ -285,7 +309,7 @@ public struct NameTable: Sendable {
     /// graph written by ``ProgramWriter`` and parsed again keeps every node's name.
     public init(graph: Graph) {
         var given = Set<String>()
-        for id in graph.namedIDs { for n in graph.names(of: id) where n.hasPrefix("t") { given.insert(n) } }
+        graph.nameIndex.forEachName { _, n in if n.hasPrefix("t") { given.insert(n) } }
         var names = [String](repeating: "", count: graph.count)
         var named = [Bool](repeating: false, count: graph.count)
         graph.nameIndex.forEachFirstName { id, name in
