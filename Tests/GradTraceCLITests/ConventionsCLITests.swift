@@ -242,10 +242,10 @@ struct MarkdownReuseCLITests {
         #expect(lines[1].hasPrefix("<img src=\"../assets/gradtrace-") && lines[1].hasSuffix("\" alt=\"the neuron\" width=\"480\">"), "\(lines[1])")
         #expect(lines[3].hasPrefix("<img src=\"../assets/gradtrace-") && lines[3].hasSuffix("width=\"60%\">"))
         #expect(lines.filter { $0.hasPrefix("<img ") && $0.contains("-step-") }.count > 3)
-        // The src= image is exactly `gradtrace render` of that file.
+        // The src= image is exactly `gradtrace render` of that file within the column (a fence's default max-width).
         let still = try #require(lines[1].split(separator: "\"").dropFirst().first)
         let rendered = d.appendingPathComponent("neuron.svg")
-        #expect(try gradtrace(["render", "samples/neuron.grad", "-o", rendered.path]).status == 0)
+        #expect(try gradtrace(["render", "samples/neuron.grad", "-o", rendered.path, "--max-width", "660"]).status == 0)
         #expect(try Data(contentsOf: rendered) == Data(contentsOf: d.appendingPathComponent("site/pages").appendingPathComponent(String(still))))
     }
 

@@ -198,7 +198,12 @@ struct MarkdownFenceTests {
         #expect(MarkdownBlockOptions.names == OptionSchema.fenceNames)
         let plain = try MarkdownBlockOptions.parse("gradtrace")
         #expect(plain.normalized(defaultFormat: .svg) == "format=svg\nstep=final\nanimate=false\ntitle=-\nat=\nrankdir=auto\ntheme=light\n"
-                + "mode=reverse\nwrt=-\nwiggle=-\ncolor=state\nlabels=compact\nmax-width=-\n")
+                + "mode=reverse\nwrt=-\nwiggle=-\ncolor=state\nlabels=compact\nmax-width=660.0\n")
+        // A fence draws within the column unless told otherwise: max-width=660 is the same picture, none has no limit.
+        #expect(try MarkdownBlockOptions.parse("gradtrace max-width=660").normalized(defaultFormat: .svg) == plain.normalized(defaultFormat: .svg))
+        let unlimited = try MarkdownBlockOptions.parse("gradtrace max-width=none")
+        #expect(unlimited.effectiveMaxWidth == nil && unlimited.normalized(defaultFormat: .svg).hasSuffix("max-width=none\n"))
+        #expect(plain.effectiveMaxWidth == MarkdownTransform.column)
         let all = try MarkdownBlockOptions.parse(#"gradtrace step=all title="t" at="x=2" seed=3 rankdir=TB theme=dark color=grad labels=full max-width=600"#)
         #expect(all.normalized(defaultFormat: .png) == "format=png\nstep=all\nlegend=last\nanimate=false\ntitle=1:t\nat=x=2.0\nseed=3\nrankdir=TB\n"
                 + "theme=dark\nmode=reverse\nwrt=-\nwiggle=-\ncolor=grad\nlabels=full\nmax-width=600.0\n")

@@ -197,7 +197,7 @@ public enum MarkdownFences {
 ///
 /// `format=svg|png`, `step=K|final|all`, `animate`, `alt="…"`, `title="…"`, `at="NAME=VALUE,…"`,
 /// `rankdir=LR|TB`, `theme=light|dark`, `mode=reverse|forward`, `wrt=NAME`, `wiggle=H`,
-/// `color=state|grad`, `collapse=neuron|layer|module|module:N` (as `--collapse`), `labels=compact|numbers|full`, `max-width=PT`, `width=N|N%` (the displayed width:
+/// `color=state|grad`, `collapse=neuron|layer|module|module:N` (as `--collapse`), `labels=compact|numbers|full`, `max-width=PT|none` (default: the column, 660 pt), `width=N|N%` (the displayed width:
 /// the block becomes `<img … width="N">`), `id=NAME` (name this block's program), `ref=NAME` (reuse the
 /// program of an earlier block with `id=NAME` in the same file), `src=PATH` (read the program from a
 /// file, relative to the Markdown file). Values may be quoted with `"` or `'`; inside quotes a backslash escapes the
@@ -238,8 +238,15 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
     public var rankdir: RenderStyle.RankDir = .auto
     /// Edge label wording (`labels=`).
     public var labels: RenderStyle.LabelMode = .compact
-    /// The widest picture wanted, in points (`max-width=`).
+    /// The widest picture wanted, in points (`max-width=`); nil when not given, which means the
+    /// column (``MarkdownTransform/column``); infinity for `max-width=none` (no limit).
     public var maxWidth: Double?
+
+    /// The width the picture is drawn within: `max-width=`, else the column; nil for `max-width=none`.
+    public var effectiveMaxWidth: Double? {
+        let w = maxWidth ?? MarkdownTransform.column
+        return w.isFinite ? w : nil
+    }
     public var theme: ThemeName = .light
     public var mode: Mode = .reverse
     public var wrt: String?
@@ -434,8 +441,9 @@ public struct MarkdownBlockOptions: Sendable, Equatable {
                 o.collapse = level
             case "max-width":
                 let range = OptionSchema.maxWidthRange
+                if value == "none" { o.maxWidth = .infinity; break }
                 guard let w = Double(value), range.contains(w) else {
-                    throw bad("expected a width in points between \(Int(range.lowerBound)) and \(Int(range.upperBound))")
+                    throw bad("expected a width in points between \(Int(range.lowerBound)) and \(Int(range.upperBound)), or none")
                 }
                 o.maxWidth = w
             case "width":

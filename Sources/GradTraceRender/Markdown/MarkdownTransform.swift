@@ -503,7 +503,7 @@ public struct MarkdownTransform: Sendable {
     static func diagram(for o: MarkdownBlockOptions, program: Program, pass: Pass) throws(RenderError) -> Diagram {
         var style = RenderStyle(rankdir: o.rankdir, theme: Theme.named(o.theme), colorByGradient: o.colorByGradient)
         style.labels = o.labels
-        style.maxWidth = o.maxWidth
+        style.maxWidth = o.effectiveMaxWidth
         return try Diagram(graph: program.graph, pass: pass, style: style, title: o.title)
     }
 
