@@ -79,7 +79,8 @@ public struct Program: Sendable {
 
     /// Parses program bytes, scalar or tensor; `values` override inputs (a tensor input's value must
     /// have its shape), `seed` seeds `randn`, `memoryBudget` bounds what a tensor program may hold (bytes;
-    /// see ``TensorGraph/memoryBudget``). A program that uses no tensor syntax is parsed exactly as before.
+    /// see ``TensorGraph/memoryBudget``). One parse; the engine is chosen from the parsed program: one
+    /// that uses no tensor syntax, with scalar values, runs on the scalar engine as before.
     public static func parse(bytes: [UInt8], file: String = "<expr>", values: [String: Tensor], output: String? = nil,
                              seed: UInt64 = 0, memoryBudget: Int = TensorGraph.defaultMemoryBudget) throws -> Program {
         if let badLine = firstInvalidUTF8Line(bytes) { throw Problem.notUTF8(file: file, line: badLine) }

@@ -10,21 +10,15 @@
 /// ```
 struct Syntax {
     /// A binary operator of the language.
-    enum Operator: UInt8 {
+    enum Operator: Equatable {
         case add, sub, mul, div, pow, matmul
-        case lt, le, gt, ge, eq, ne
+        /// `<  <=  >  >=  ==  !=`: a 0/1 mask without gradient.
+        case compare(Comparison)
 
         /// The comparison's function in the registry (`lt`, …), nil for arithmetic.
         var comparison: String? {
-            switch self {
-            case .lt: return "lt"
-            case .le: return "le"
-            case .gt: return "gt"
-            case .ge: return "ge"
-            case .eq: return "eq"
-            case .ne: return "ne"
-            default: return nil
-            }
+            if case .compare(let c) = self { return c.function }
+            return nil
         }
 
         /// The scalar op of `+ - * / ^`.
@@ -256,7 +250,7 @@ struct Parser {
         switch p {
         case .binary(let op, _):
             switch op {
-            case .lt, .le, .gt, .ge, .eq, .ne: return 1
+            case .compare: return 1
             case .add, .sub: return 2
             case .mul, .div, .matmul: return 3
             case .pow: return 5
@@ -402,15 +396,7 @@ struct Parser {
                     case .star: op = .mul
                     case .slash: op = .div
                     case .at: op = .matmul
-                    case .compare(let c):
-                        switch c {
-                        case .lt: op = .lt
-                        case .le: op = .le
-                        case .gt: op = .gt
-                        case .ge: op = .ge
-                        case .eq: op = .eq
-                        case .ne: op = .ne
-                        }
+                    case .compare(let c): op = .compare(c)
                     default: op = .pow
                     }
                     if op == .matmul || op.comparison != nil { syntax.usesTensors = true }
