@@ -178,7 +178,8 @@ public struct Diagram: Sendable {
         if let maxWidth = style.maxWidth, let b = best, b.width > maxWidth + 0.5 {
             fitWarning = "the picture is \(Int(b.width.rounded(.up))) pt wide, more than the \(Int(maxWidth)) pt asked for, even with "
                 + (unfusedPass.isTensor ? "nodes as small labelled boxes (the focus view) and tight spacing" : "nodes as small labelled boxes and tight spacing")
-                + ": draw a part of it (--result NAME), collapse it (--collapse neuron or layer), or allow more width"
+                + ": draw a part of it (--result NAME), collapse it ("
+                + (unfusedPass.isTensor ? "--collapse module" : "--collapse neuron or layer") + "), or allow more width"
         } else {
             fitWarning = nil
         }
