@@ -346,7 +346,6 @@ public struct Diagram: Sendable {
             m.footerHeight += captionLine + 10
             m.legendWidth = max(m.legendWidth, DrawingBuilder.tensorLegendWidth(style: style, text: text, scales: scales))
         }
-        let small = text.lineHeight(size: Heatmap.cellFontSize)
         let (nodeTexts, edgeTexts) = layoutText
         let visible = first.nodes.map(\.id)
         var index = [Int](repeating: -1, count: graph.count)
