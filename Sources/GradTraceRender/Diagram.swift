@@ -121,7 +121,7 @@ public struct Diagram: Sendable {
         if case .tensor(let t) = unfusedPass { tensorScales = Heatmap.Scales(trace: t) } else { tensorScales = nil }
         // The same pass with element-wise chains fused into one node each (tensor programs; made when a rung needs it).
         var fusedPass: Pass?
-        if case .tensor(var t) = unfusedPass, !t.isCollapsedView {
+        if case .tensor(var t) = unfusedPass {
             t.fusesChains = true
             fusedPass = .tensor(t)
         }
@@ -286,10 +286,15 @@ public struct Diagram: Sendable {
             for (k, n) in last.nodes.enumerated() {
                 guard let steps = n.tensor?.rows, !steps.isEmpty else { continue }
                 let rowPanels = steps.map { panel($0.id, captions: ["grad pending", $0.panel.gradLabel] + ($0.id == n.id ? layoutText.nodes[k][2] : [])) }
+                let params = n.tensor?.side ?? []
+                let side = params.map { r in
+                    (row: steps.firstIndex { $0.id == r.feeds } ?? steps.count - 1, panel: panel(r.id, captions: ["grad pending", r.panel.gradLabel]),
+                     title: r.title + "  " + Tensor.text(shape: r.panel.shape), ledger: r.lines)
+                }
                 p.rows[n.id] = Heatmap.Rows(panels: rowPanels, titles: layoutText.nodes[k][0],
                                             rowTitles: steps.map { $0.title + "  " + Tensor.text(shape: $0.panel.shape) },
-                                            ledgers: steps.dropLast().map(\.lines), style: style, text: text, padX: 10, padY: 6)
-                p.ledgers += steps.flatMap(\.lines)
+                                            ledgers: steps.dropLast().map(\.lines), style: style, text: text, padX: 10, padY: 6, side: side)
+                p.ledgers += steps.flatMap(\.lines) + params.flatMap(\.lines)
             }
         }
         // Every tensor node's full-size box: on the graph, or in the focus view's panel area, where a
@@ -369,7 +374,14 @@ public struct Diagram: Sendable {
                 for c in lines[2] + ["", "grad ‖88.888‖"] {
                     w = max(w, text.measure(Typography.picture(Scene.outlineTensorLine(shape: shape, gradText: c)), size: style.edgeFontSize).width)
                 }
-                sizes.append((w + 2 * m.nodePadX + 6, nodeLine + edgeLine + 2 * m.nodePadY))
+                // The parameters drawn beside it: a line each (see ``Scene/outlineLines(_:)``).
+                let side = first.nodes[k].tensor?.side ?? []
+                for r in side {
+                    for c in ["", "grad ‖88.888‖", "grad pending", r.panel.gradLabel] {
+                        w = max(w, text.measure(Typography.picture(Scene.outlineSideLine(r, gradText: c)), size: style.edgeFontSize).width)
+                    }
+                }
+                sizes.append((w + 2 * m.nodePadX + 6, nodeLine + Double(1 + side.count) * edgeLine + 2 * m.nodePadY))
                 continue
             }
             if style.outline {

@@ -76,7 +76,8 @@ struct TensorRenderTests {
         #expect(texts.contains("attn.q = linear(ln1.out, attn.q.weight)"))
         #expect(texts.contains("attn.q.weight = randn(4, 4)") || texts.contains { $0.hasPrefix("attn.q.weight") })
         #expect(texts.contains("ln1.out = layer_norm(x, ln1.weight, ln1.bias)"))
-        #expect(texts.contains("attn.q") && texts.contains("attn.v.weight"))
+        // The map's boxes: attn.q, and the attention's parameters listed in the box of the step each feeds.
+        #expect(texts.contains("attn.q") && texts.contains { $0.hasPrefix("+ attn.v.weight  [4, 4]") }, "\(texts)")
         #expect(texts.contains { $0.hasPrefix("[3, 4]  grad ‖") })
         // 3 panels of value and gradient: [3, 4], [4, 4] and [3, 4] numbers.
         #expect(cells(drawing).filter { $0.width >= 24 }.count >= 2 * (12 + 16 + 12))
@@ -110,8 +111,9 @@ struct TensorRenderTests {
         let plain = Scene(tensor: trace, step: trace.steps.count, summary: true)
         trace.fusesChains = true
         let last = Scene(tensor: trace, step: trace.steps.count, summary: true)
-        // 10 inputs and 14 operations; fused, the operations are 5 nodes: h1, h2, h3, out, loss.
-        #expect(plain.nodes.count == 24 && last.nodes.count == 15, "\(plain.nodes.count) → \(last.nodes.count)")
+        // 10 inputs and 14 operations; fused, the operations are 5 nodes: h1, h2, h3, out, loss, and the 8 parameters
+        // sit beside them: X and Y (data) are the only inputs left on their own.
+        #expect(plain.nodes.count == 24 && last.nodes.count == 7, "\(plain.nodes.count) → \(last.nodes.count)")
         let h1 = try #require(last.nodes.first { $0.title == "h1 = tanh(X @ W1 + b1)" })
         let rows = try #require(h1.tensor?.rows)
         #expect(rows.map(\.title) == ["X @ W1", "X @ W1 + b1", "h1"])
@@ -119,7 +121,13 @@ struct TensorRenderTests {
         #expect(rows[1].lines.first == "∂loss/∂(X @ W1 + b1) = ∂loss/∂h1 ⊙ (1 − h1²)")
         #expect(rows.allSatisfy { $0.state == .done } && h1.state == .done)
         let into = last.edges.filter { $0.to == h1.id }.map { t.graph.name(of: $0.from) ?? "?" }
-        #expect(into == ["X", "W1", "b1"])
+        #expect(into == ["X"])
+        // W1 beside the row X @ W1 and b1 beside X @ W1 + b1, each with the VJP of its own edge.
+        let side = try #require(h1.tensor?.side)
+        #expect(side.map(\.title) == ["W1", "b1"])
+        #expect(side.map(\.feeds) == [rows[0].id, rows[1].id])
+        #expect(side[0].lines.first == "∂loss/∂W1 = Xᵀ · ∂loss/∂(X @ W1)" && side.allSatisfy { $0.state == .done })
+        #expect(last.nodes.filter { $0.isInput }.map(\.title) == ["X", "Y"])
         #expect(last.edges.enumerated().allSatisfy { $0.offset == $0.element.index })
         let loss = try #require(last.nodes.first { $0.isOutput })
         #expect(loss.tensor?.rows.map(\.title) == ["out − Y", "(out − Y)²", "loss"])
@@ -166,7 +174,8 @@ struct TensorRenderTests {
         let narrow = try Diagram(tensor: TensorTrace(graph: dt.graph, output: dt.output), style: style)
         let n = narrow.canvasSize
         #expect(narrow.focus != nil && n.width <= 660 && n.height <= 2.5 * n.width, "\(n.width) × \(n.height)")
-        #expect(narrow.scene(step: 0).nodes.count == 12)
+        // X, Y and the four fused steps h1, h2, out, loss (the parameters listed in the boxes they feed).
+        #expect(narrow.scene(step: 0).nodes.count == 6)
         let step = try #require((1...narrow.stepCount).first { narrow.scene(step: $0).caption.hasPrefix("∂loss/∂(h1 @ W2 + b2) =") })
         let panels = narrow.drawing(step: step).textRuns.map(\.text)
         #expect(panels.contains("h1 @ W2 + b2") && panels.contains("h2 = tanh(h1 @ W2 + b2)"))
@@ -221,5 +230,91 @@ struct TensorRenderTests {
                 #expect(apart, "boxes \(a) and \(b) overlap")
             }
         }
+    }
+
+    /// Parameters beside the row they feed: the deep MLP's default picture loses the column of weights and
+    /// biases each layer had beside the previous one (1198 pt wide before, 6.2 px text in an 880 px column),
+    /// so it is narrow enough for 9 px text at 880 px and still at most 2.5:1.
+    @Test func parametersSitBesideTheRowTheyFeed() throws {
+        let p = try Program.parse(Self.deepMLP)
+        let t = try #require(p.tensor)
+        let d = try Diagram(tensor: TensorTrace(graph: t.graph, output: t.output), style: RenderStyle())
+        let c = d.canvasSize
+        let smallest = try #require(d.drawing(step: d.stepCount, summary: true).textRuns.map(\.size).min())
+        // Text height in CSS px in an 880 px column (4/3 px a point, never enlarged).
+        let px = smallest * 4 / 3 * min(1, 880 / (c.width * 4 / 3))
+        #expect(px >= 9 && c.height <= 2.5 * c.width, "\(c.width) × \(c.height), \(px) px")
+        // h1's parameters: W1 framed beside the row X @ W1, b1 beside X @ W1 + b1, right of the rows, within their rows' height.
+        let h1 = try #require(d.scene(step: 0).nodes.first { $0.title == "h1 = tanh(X @ W1 + b1)" })
+        let rows = try #require(d.tensorRows[h1.id])
+        #expect(rows.side.map(\.row) == [0, 1] && rows.sideWidth > 0)
+        for s in rows.side {
+            #expect(s.top >= rows.tops[s.row] - 1e-9 && s.top + s.height <= rows.tops[s.row] + rows.heights[s.row] + 1e-9)
+        }
+        #expect(rows.rowWidth + Heatmap.Rows.sideGap + rows.sideWidth + 2 * Heatmap.Rows.inset <= rows.width + 1e-9)
+        let texts = d.drawing(step: d.stepCount, summary: true).textRuns.map(\.text)
+        #expect(texts.contains("W1  [3, 4]") && texts.contains("∂loss/∂W1 = Xᵀ · ∂loss/∂(X @ W1)") && texts.contains("Σ over rows: [4, 4] → [4]"))
+        // While W1's gradient is computed its ledger is bold; before, its frame is pending and its grid empty.
+        let step = try #require((1...d.stepCount).first { d.scene(step: $0).caption.contains("∂loss/∂W1 =") })
+        let active = d.drawing(step: step).textRuns.first { $0.text == "∂loss/∂W1 = Xᵀ · ∂loss/∂(X @ W1)" }
+        #expect(active?.bold == true)
+    }
+
+    /// A collapsed view fuses too: the transformer block with `--collapse module` in a 660 pt column is a
+    /// map of one column (each module's and layer norm's parameters listed in its box) over the focus
+    /// view's panels, within the width (870 pt and 8.6 px text before) and 2.5:1, and says nothing.
+    @Test func aCollapsedTransformerFitsAColumn() throws {
+        let p = try Fixtures.program("tensors/transformer-block")
+        let t = try #require(p.tensor)
+        let view = try #require(TensorTrace(graph: t.graph, output: t.output).collapsedModules(depth: 1))
+        var style = RenderStyle()
+        style.maxWidth = 660
+        let d = try Diagram(tensor: view, style: style)
+        let c = d.canvasSize
+        #expect(c.width <= 660 && c.height <= 2.5 * c.width, "\(c.width) × \(c.height)")
+        #expect(d.fitWarning == nil, "\(d.fitWarning ?? "")")
+        guard case .tensor(let drawn) = d.pass else { Issue.record("not a tensor pass"); return }
+        #expect(drawn.isCollapsedView && drawn.fusesChains)
+        let drawing = d.drawing(step: d.stepCount, summary: true)
+        #expect((drawing.textRuns.map(\.size).min() ?? 0) >= 8.5)
+        let texts = drawing.textRuns.map(\.text)
+        #expect(texts.contains("module attn") && texts.contains { $0.hasPrefix("+ attn.out.weight  [4, 4]  grad ‖") })
+        // The map keeps the data and the residual stream: x, target and every operation, no parameter box.
+        let names = d.scene(step: 0).nodes.map { d.graph.name(of: $0.id) ?? "?" }
+        #expect(names == ["x", "target", "ln1.out", "attn", "h", "ln2.out", "mlp", "out", "L"], "\(names)")
+        // Drawn whole, the collapsed view is as before: one node per parameter.
+        let whole = try Diagram(tensor: view, style: RenderStyle())
+        guard case .tensor(let plain) = whole.pass else { Issue.record("not a tensor pass"); return }
+        #expect(!plain.fusesChains && whole.scene(step: 0).nodes.count == 21)
+    }
+
+    /// Fusing a view with a module expanded (the HTML player's expand in place) keeps the module's nodes among
+    /// themselves: a parameter from outside stays its own node, the module's own weight joins its step, and
+    /// the collapsed view lists the module's weight beside the module's node (data and outside inputs stay nodes).
+    @Test func fusingKeepsAnExpandedModulesNodesInIt() throws {
+        let p = try Program.parse("""
+            x = [[1, -2], [0.3, 0.7]]
+            scale = [0.5, 2]
+            attn.w = [[0.2, -0.1], [0.5, 0.3]]
+            attn.q = linear(x, attn.w) * scale
+            L = sum(tanh(attn.q))
+            """)
+        let t = try #require(p.tensor)
+        let full = TensorTrace(graph: t.graph, output: t.output)
+        var open = try #require(full.collapsedModules(depth: 1, expanding: ["attn"]))
+        open.fusesChains = true
+        let g = open.graph
+        let s = Scene(tensor: open, step: open.steps.count)
+        func node(_ name: String) throws -> Scene.NodeView { try #require(s.nodes.first { g.name(of: $0.id) == name }, "\(name)") }
+        #expect(try node("attn.q").tensor?.side.map(\.title) == ["attn.w"])
+        #expect(try node("scale").tensor?.rows.isEmpty == true)
+        let members = try #require(open.collapse?.expanded.first?.members)
+        for n in s.nodes { for r in (n.tensor?.rows ?? []) + (n.tensor?.side ?? []) { #expect(members.contains(r.id) == members.contains(n.id)) } }
+        var closed = try #require(full.collapsedModules(depth: 1))
+        closed.fusesChains = true
+        let c = Scene(tensor: closed, step: closed.steps.count)
+        let module = try #require(c.nodes.first { if case .module = closed.graph[$0.id].op { return true } else { return false } })
+        #expect(module.tensor?.side.map(\.title) == ["attn.w"])
+        #expect(c.nodes.contains { closed.graph.name(of: $0.id) == "scale" } && c.nodes.contains { closed.graph.name(of: $0.id) == "x" })
     }
 }

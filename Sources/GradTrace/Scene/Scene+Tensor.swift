@@ -37,20 +37,28 @@ extension Scene {
 
         /// Element-wise chains fused into one node (when the trace asks for it, ``TensorTrace/fusesChains``): a step without a name of its own whose value
         /// goes to one consumer only is drawn as a row of that consumer (`X @ W1` and `X @ W1 + b1`
-        /// inside `h1 = tanh(X @ W1 + b1)`), up to ``maxRows`` steps a node. A collapsed view is left
-        /// as it is. Returns, per node id, the node it is drawn in. O(nodes + edges).
+        /// inside `h1 = tanh(X @ W1 + b1)`), up to ``maxRows`` steps a node; and a parameter read by one step
+        /// only (an input that is not data, see ``isDataOperand(_:_:)``) is drawn beside that step's row (`W1`
+        /// beside `X @ W1`), so it takes no rank and no column of its own. A collapsed view fuses the same way,
+        /// except across the edge of a module it keeps expanded (the HTML player's expand in place).
+        /// Returns, per node id, the node it is drawn in. O(nodes + edges).
         static func fusion(_ t: TensorTrace, visible: [NodeID]) -> [NodeID] {
             let g = t.graph
             var drawnIn = Array(0..<g.count)
-            guard t.fusesChains, !t.isCollapsedView else { return drawnIn }
+            guard t.fusesChains else { return drawnIn }
             var isVisible = [Bool](repeating: false, count: g.count)
             for id in visible { isVisible[id] = true }
-            // The one consumer of each node consumed once.
-            var consumer = [Int](repeating: -1, count: g.count), uses = [Int](repeating: 0, count: g.count)
+            // An expanded module's members stay among themselves (-1: in none).
+            var group = [Int](repeating: -1, count: g.count)
+            for (k, m) in (t.collapse?.expanded ?? []).enumerated() { for id in m.members where id < g.count { group[id] = k } }
+            let labels = g.labelUses()
+            // The one consumer of each node consumed once, and the operand it is.
+            var consumer = [Int](repeating: -1, count: g.count), operand = consumer, uses = [Int](repeating: 0, count: g.count)
             for id in visible where !g[id].op.isLeaf {
-                for input in g[id].inputs where input >= 0 && input < g.count {
+                for (k, input) in g[id].inputs.enumerated() where input >= 0 && input < g.count {
                     uses[input] += 1
                     consumer[input] = id
+                    operand[input] = k
                 }
             }
             var rows = [Int](repeating: 1, count: g.count)
@@ -58,13 +66,50 @@ extension Scene {
             for id in visible.reversed() {
                 let c = consumer[id]
                 guard c >= 0, uses[id] == 1, isVisible[c], id != t.output, !g[id].op.isLeaf, g.name(of: id) == nil,
-                      t.consumers[id] == 1 else { continue }
+                      t.consumers[id] == 1, group[id] == group[c] else { continue }
                 let target = drawnIn[c]
                 guard rows[target] < maxRows else { continue }
                 drawnIn[id] = target
                 rows[target] += 1
             }
+            // Parameters beside the row they feed.
+            for id in visible where g[id].op == .input {
+                let c = consumer[id]
+                guard c >= 0, uses[id] == 1, isVisible[c], id < labels.count, labels[id] == .none, t.consumers[id] == 1,
+                      group[id] == group[c] else { continue }
+                // A module drawn as one node takes its own parameters (`attn.q.weight` into `attn`), not data from outside.
+                if case .module(let m, _) = g[c].op {
+                    guard g.name(of: id)?.hasPrefix(m + ".") == true else { continue }
+                } else if !isParameterOperand(g[c].op, operand[id]) {
+                    continue
+                }
+                drawnIn[id] = drawnIn[c]
+            }
             return drawnIn
+        }
+
+        /// Whether operand `k` of `op` takes a parameter: not data (``isDataOperand(_:_:)``), and of a registry
+        /// function only its `weight` or `bias` (`linear(x, W, b)`; not the target of `mse_loss`). (A collapsed
+        /// module's node takes the parameters named inside it, see ``fusion(_:visible:)``.)
+        static func isParameterOperand(_ op: TensorOp, _ k: Int) -> Bool {
+            if case .call(let c) = op {
+                guard k < c.function.parameters.count else { return false }
+                switch c.function.parameters[k] {
+                case .tensor(let name), .optionalTensor(let name): return name == "weight" || name == "bias"
+                default: return false
+                }
+            }
+            return !isDataOperand(op, k)
+        }
+
+        /// Whether operand `k` of `op` is data rather than a parameter: the left factor of a matrix product
+        /// (`X` in `X @ W`) or what is subtracted from a prediction (`Y` in `out - Y`).
+        static func isDataOperand(_ op: TensorOp, _ k: Int) -> Bool {
+            switch op {
+            case .matmul: return k == 0
+            case .elementwise(let e): return e == .sub && k == 1
+            default: return false
+            }
         }
     }
 
@@ -146,31 +191,40 @@ extension Scene {
     }
 
     /// Folds fused steps into the node they are drawn in (``TensorStructure/fusion(_:visible:)``): each
-    /// becomes a row of it, with the edge into the next step as its ledger; edges into a fused step
-    /// end at that node. The node is active while any row is, done when every row is, pending or
+    /// becomes a row of it, with the edge into the next step as its ledger; a parameter drawn beside a
+    /// row becomes a side entry (``TensorPanel/side``), with its own edge as its ledger; edges into a fused
+    /// step end at that node. The node is active while any row is, done when every row is, pending or
     /// forward when every row is, and accumulating in between.
     static func fused(nodes: [NodeView], edges: [EdgeView], drawnIn: [NodeID]) -> ([NodeView], [EdgeView]) {
         guard nodes.contains(where: { drawnIn[$0.id] != $0.id }) else { return (nodes, edges) }
-        var rows: [NodeID: [TensorRow]] = [:]
+        var rows: [NodeID: [TensorRow]] = [:], side: [NodeID: [TensorRow]] = [:]
         var inner: [NodeID: EdgeView] = [:]
         for e in edges where drawnIn[e.from] != e.from && drawnIn[e.from] == drawnIn[e.to] { inner[e.from] = e }
         for n in nodes where drawnIn[n.id] != n.id {
             guard let panel = n.tensor else { continue }
             let e = inner[n.id]
-            rows[drawnIn[n.id], default: []].append(TensorRow(id: n.id, title: n.title, panel: panel, state: n.state,
-                                                               lines: e?.lines ?? [], edgeState: e?.state ?? .idle))
+            let row = TensorRow(id: n.id, title: n.title, panel: panel, state: n.state, lines: e?.lines ?? [], edgeState: e?.state ?? .idle)
+            if n.isInput {
+                var r = row
+                r.feeds = e?.to
+                side[drawnIn[n.id], default: []].append(r)
+            } else {
+                rows[drawnIn[n.id], default: []].append(row)
+            }
         }
         var out: [NodeView] = []
         for var n in nodes where drawnIn[n.id] == n.id {
-            if let r = rows[n.id], let panel = n.tensor {
+            if rows[n.id] != nil || side[n.id] != nil, let panel = n.tensor {
+                let r = rows[n.id] ?? []
                 n.tensor?.rows = r + [TensorRow(id: n.id, title: Scene.shortName(n.title), panel: panel, state: n.state, lines: [], edgeState: .idle)]
+                n.tensor?.side = side[n.id] ?? []
                 let states = r.map(\.state) + [n.state]
                 if states.contains(.active) { n.state = .active }
                 else if states.allSatisfy({ $0 == .done }) { n.state = .done }
                 else if states.allSatisfy({ $0 == .forward }) { n.state = .forward }
                 else if states.allSatisfy({ $0 == .pending }) { n.state = .pending }
                 else { n.state = .accumulating }
-                n.nonFinite = n.nonFinite || r.contains { !$0.panel.value.isFinite || !($0.panel.grad?.isFinite ?? true) }
+                n.nonFinite = n.nonFinite || (r + (side[n.id] ?? [])).contains { !$0.panel.value.isFinite || !($0.panel.grad?.isFinite ?? true) }
             }
             out.append(n)
         }
@@ -235,13 +289,7 @@ struct TensorCaption {
         var dataUse = [Bool](repeating: false, count: g.count), paramUse = dataUse
         for n in g.nodes {
             for (k, i) in n.inputs.enumerated() where i >= 0 && g[i].op == .input {
-                let isData: Bool
-                switch n.op {
-                case .matmul: isData = k == 0
-                case .elementwise(let op): isData = op == .sub && k == 1
-                default: isData = false
-                }
-                if isData { dataUse[i] = true } else { paramUse[i] = true }
+                if Scene.TensorStructure.isDataOperand(n.op, k) { dataUse[i] = true } else { paramUse[i] = true }
             }
         }
         let inputs = g.inputIDs.filter { !labelsOnly[$0] }

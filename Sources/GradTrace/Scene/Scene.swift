@@ -122,6 +122,10 @@ public struct Scene: Sendable {
         /// A fused node's steps in forward order, its own last, each drawn as a row: `h1 = tanh(X @ W1 + b1)`
         /// has the rows `X @ W1`, `X @ W1 + b1` and `h1` (see ``TensorRow``); empty for a node of one step.
         public var rows: [TensorRow] = []
+        /// The parameters drawn beside the node's rows (each a ``TensorRow`` whose ``TensorRow/feeds`` names the row it
+        /// feeds, and whose ledger is the VJP that brings its gradient from that row): `W1` beside `X @ W1`, `b1` beside
+        /// `X @ W1 + b1`. Empty unless the trace fuses (``TensorTrace/fusesChains``).
+        public var side: [TensorRow] = []
     }
 
     /// One step of a fused chain drawn inside the node it leads to: its value and gradient, its own
@@ -135,6 +139,8 @@ public struct Scene: Sendable {
         /// The ledger of the edge into the next step (empty until it runs, and for the last row), and that edge's state.
         public var lines: [String]
         public var edgeState: EdgeState
+        /// A parameter drawn beside a node (``TensorPanel/side``): the row it feeds; its `lines` are that edge's ledger.
+        public var feeds: NodeID? = nil
     }
 
     /// The step shown (0 = forward state).
@@ -349,11 +355,24 @@ extension Scene {
         return shapeText + "  " + grad
     }
 
-    /// The two lines of a node drawn as a small box (the last rung of the width ladder): one rule
-    /// for the picture, its layout and its DOT text.
+    /// The lines of a node drawn as a small box (the last rung of the width ladder): its title and gradient,
+    /// then one line per parameter drawn beside it (``outlineSideLine(_:)``). One rule for the picture, its
+    /// layout and its DOT text.
     public static func outlineLines(_ n: NodeView) -> [String] {
-        if let p = n.tensor { return [outlineTensorTitle(n.title), outlineTensorLine(shape: p.shape, gradText: n.gradText)] }
+        if let p = n.tensor {
+            return [outlineTensorTitle(n.title), outlineTensorLine(shape: p.shape, gradText: n.gradText)] + p.side.map { outlineSideLine($0) }
+        }
         return [outlineTitle(n.title), outlineGrad(n.gradText.isEmpty ? n.valueText : n.gradText)]
+    }
+
+    /// A parameter's line in the small box of the node it feeds: `+ W1  [3, 4]  grad ‖2.1‖` (`grad` may be a
+    /// stand-in text, to measure the widest line a step can show).
+    public static func outlineSideLine(_ r: TensorRow) -> String {
+        outlineSideLine(r, gradText: r.panel.grad.map { "grad ‖\(NumberFormat.short($0.norm))‖" } ?? (r.state == .forward ? "" : r.panel.gradLabel))
+    }
+
+    public static func outlineSideLine(_ r: TensorRow, gradText: String) -> String {
+        "+ " + r.title + "  " + outlineTensorLine(shape: r.panel.shape, gradText: gradText)
     }
 }
 

@@ -180,6 +180,13 @@ struct DrawingBuilder {
                 items.append(run(line, x: cx, y: y0 + m.nodePadY + m.nodeLine, size: n.tensor == nil ? fs : diagram.style.edgeFontSize,
                                  color: n.state == .pending ? colors.muted : colors.text, centered: true))
             }
+            // The parameters drawn beside a fused node: a line each, in their own state.
+            if parts.contains(.grad) || parts.contains(.value), let side = n.tensor?.side {
+                for (k, r) in side.enumerated() {
+                    items.append(run(lines[2 + k], x: cx, y: y0 + m.nodePadY + m.nodeLine + Double(k + 1) * m.edgeLine, size: diagram.style.edgeFontSize,
+                                     color: r.state == .pending ? colors.muted : colors.text, centered: true))
+                }
+            }
             return items
         }
         if parts.contains(.title), !n.title.isEmpty {

@@ -149,7 +149,9 @@ enum Heatmap {
     /// The geometry of a fused node (a chain such as `h1 = tanh(X @ W1 + b1)` drawn as one node): its
     /// title, then one framed row per step in forward order, its own last, each a name line over the
     /// value and gradient grids; under each row but the last, the vector-Jacobian product that brings
-    /// its gradient back from the row below. One rule for the node's size and for its drawing.
+    /// its gradient back from the row below. The parameters it reads (``Scene/TensorPanel/side``) sit in a
+    /// column right of the rows, each framed beside the row it feeds with its own ledger inside its frame
+    /// (a row grows to hold them). One rule for the node's size and for its drawing.
     struct Rows: Sendable {
         /// Each row's panel, its top (from the node's top) and height; the lines of the ledger under it.
         var panels: [Panel]
@@ -158,30 +160,62 @@ enum Heatmap {
         var ledgerLines: [Int]
         var width: Double
         var height: Double
+        /// The parameters beside the rows, in the scene's order (empty: the node has none).
+        var side: [Side] = []
+        /// The width of the rows' frames, and of the parameters' column (0 without one).
+        var rowWidth = 0.0
+        var sideWidth = 0.0
+
+        /// A parameter beside a row: the row it feeds, its frame's top (from the node's top) and height,
+        /// its panel, and the lines of its ledger.
+        struct Side: Sendable {
+            var row: Int
+            var top: Double
+            var height: Double
+            var panel: Panel
+            var ledgerLines: Int
+        }
 
         /// Row frames sit this far inside the node; the row's content this far inside its frame.
         static let inset = 5.0
         static let pad = 3.0
+        /// The gap between the rows and the parameters' column (room for the arrow from a parameter into its row),
+        /// and between two parameters beside one row.
+        static let sideGap = 16.0
+        static let sideSpacing = 4.0
 
         /// The ledger lines a row shows: the VJP formula, and the broadcast sum or detail (the shapes are the rows' own).
         static func ledger(_ lines: [String]) -> [String] { lines.enumerated().filter { $0.offset != 1 }.map(\.element) }
 
         /// Lays out rows of `panels` (the last the node's own) under `titles`, with `rowTitles` (one per row:
-        /// name and shape) and the final `ledgers` (one per row but the last).
+        /// name and shape) and the final `ledgers` (one per row but the last); `side`: the parameters beside
+        /// row `row`, each with its panel, its title line and its final ledger.
         init(panels: [Panel], titles: [String], rowTitles: [String], ledgers: [[String]], style: RenderStyle, text: TextEngine,
-             padX: Double, padY: Double) {
+             padX: Double, padY: Double, side: [(row: Int, panel: Panel, title: String, ledger: [String])] = []) {
             self.panels = panels
             let nodeLine = text.lineHeight(size: style.nodeFontSize), small = text.lineHeight(size: cellFontSize)
             let ledgerSize = Rows.ledgerSize(style), ledgerLine = text.lineHeight(size: ledgerSize)
             var w = 0.0
             for c in titles { w = max(w, text.measure(Typography.picture(c), size: style.nodeFontSize, bold: true).width) }
+            // The parameters' column: each a framed box of title, grids and ledger.
+            var sideW = 0.0
+            var sideHeights: [Double] = []
+            var stacked = [Double](repeating: 0, count: panels.count)
+            for s in side {
+                let lines = Rows.ledger(s.ledger)
+                let h = 2 * Rows.pad + 2 * small + s.panel.gridHeight + (s.panel.showsStats ? small : 0) + 2 + Double(lines.count) * ledgerLine
+                sideHeights.append(h)
+                sideW = max(sideW, s.panel.width + 2 * Rows.pad, text.measure(Typography.picture(s.title), size: cellFontSize, bold: true).width + 2 * Rows.pad)
+                for l in lines { sideW = max(sideW, text.measure(Typography.picture(l), size: ledgerSize, bold: true).width + 2 * Rows.pad) }
+                if s.row < stacked.count { stacked[s.row] += (stacked[s.row] > 0 ? Rows.sideSpacing : 0) + h }
+            }
             var y = padY + nodeLine + 2
             tops = []
             heights = []
             ledgerLines = []
             for (k, p) in panels.enumerated() {
                 tops.append(y)
-                let h = 2 * Rows.pad + 2 * small + p.gridHeight + (p.showsStats ? small : 0) + 2
+                let h = max(2 * Rows.pad + 2 * small + p.gridHeight + (p.showsStats ? small : 0) + 2, stacked[k])
                 heights.append(h)
                 y += h
                 w = max(w, p.width + 2 * (Rows.inset + Rows.pad), text.measure(Typography.picture(rowTitles[k]), size: cellFontSize, bold: true).width
@@ -193,6 +227,17 @@ enum Heatmap {
             }
             width = w + 2 * padX + 6
             height = y + padY
+            guard !side.isEmpty else { return }
+            // Each parameter beside its row, those of one row one under another from the row's top.
+            rowWidth = width - 2 * Rows.inset
+            sideWidth = sideW
+            width = rowWidth + Rows.sideGap + sideW + 2 * Rows.inset
+            var next = tops
+            for (k, s) in side.enumerated() {
+                let row = min(s.row, tops.count - 1)
+                self.side.append(Side(row: row, top: next[row], height: sideHeights[k], panel: s.panel, ledgerLines: Rows.ledger(s.ledger).count))
+                next[row] += sideHeights[k] + Rows.sideSpacing
+            }
         }
 
         /// The ledger's font size: the edge labels'.
@@ -317,33 +362,41 @@ extension DrawingBuilder {
     }
 
     /// A fused node's inside: its title, then each step as a framed row in its own state (name and
-    /// shape, value and gradient), with the ledger that carries the gradient up into it under it.
+    /// shape, value and gradient), with the ledger that carries the gradient up into it under it; the
+    /// parameters it reads framed beside the rows they feed, each with an arrow into its row and its ledger.
     func fusedNodeItems(_ n: Scene.NodeView, panel p: Scene.TensorPanel, rows: Heatmap.Rows, box: Layout.Box, parts: NodeParts,
                         colors: (fill: RGB, text: RGB, muted: RGB)) -> [Drawing.Item] {
         let m = diagram.metrics, theme = diagram.style.theme, fs = diagram.style.nodeFontSize
         let small = text.lineHeight(size: Heatmap.cellFontSize)
         let ledgerSize = Heatmap.Rows.ledgerSize(diagram.style), ledgerLine = text.lineHeight(size: ledgerSize)
-        let cx = box.x, x0 = box.x - box.width / 2, y0 = box.y - box.height / 2
+        let x0 = box.x - box.width / 2, y0 = box.y - box.height / 2
         var items: [Drawing.Item] = []
         if parts.contains(.title) {
-            items.append(run(n.title, x: cx, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true, maxWidth: box.width - 8))
+            items.append(run(n.title, x: box.x, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true, maxWidth: box.width - 8))
         }
-        let rowX = x0 + Heatmap.Rows.inset, rowW = box.width - 2 * Heatmap.Rows.inset
-        for (k, step) in p.rows.enumerated() where k < rows.panels.count {
-            let state = step.state, top = y0 + rows.tops[k], s = theme.style(state)
+        let hasSide = !rows.side.isEmpty && !p.side.isEmpty
+        let rowX = x0 + Heatmap.Rows.inset, rowW = hasSide ? rows.rowWidth : box.width - 2 * Heatmap.Rows.inset
+        let cx = hasSide ? rowX + rowW / 2 : box.x
+        /// One framed entry: a row, or a parameter beside one.
+        func frame(_ step: Scene.TensorRow, x: Double, top: Double, width: Double, height: Double, geometry: Heatmap.Panel, centre: Double) {
+            let s = theme.style(step.state)
             let rowColors = diagram.colorScale == nil ? (fill: s.fill, text: theme.text, muted: theme.mutedText) : colors
             if parts.contains(.frame) {
-                items.append(.box(Drawing.Box(x: rowX, y: top, width: rowW, height: rows.heights[k], radius: 4,
+                items.append(.box(Drawing.Box(x: x, y: top, width: width, height: height, radius: 4,
                                               fill: diagram.colorScale == nil ? Drawing.Fill(color: s.fill) : nil,
                                               stroke: Drawing.Stroke(color: s.border, width: min(s.borderWidth, 2), dash: s.dashed ? Self.legendDash : []))))
             }
             if parts.contains(.title) {
                 let label = step.title + "  " + Tensor.text(shape: step.panel.shape)
-                items.append(run(label, x: rowX + Heatmap.Rows.pad, y: top + Heatmap.Rows.pad, size: Heatmap.cellFontSize, bold: true,
-                                 color: rowColors.text, maxWidth: rowW - 2 * Heatmap.Rows.pad))
+                items.append(run(label, x: x + Heatmap.Rows.pad, y: top + Heatmap.Rows.pad, size: Heatmap.cellFontSize, bold: true,
+                                 color: rowColors.text, maxWidth: width - 2 * Heatmap.Rows.pad))
             }
-            items += panelGridItems(step.panel, geometry: rows.panels[k], name: step.title, state: state, centre: cx,
+            items += panelGridItems(step.panel, geometry: geometry, name: step.title, state: step.state, centre: centre,
                                     top: top + Heatmap.Rows.pad + small, parts: parts, colors: rowColors)
+        }
+        for (k, step) in p.rows.enumerated() where k < rows.panels.count {
+            let top = y0 + rows.tops[k]
+            frame(step, x: rowX, top: top, width: rowW, height: rows.heights[k], geometry: rows.panels[k], centre: cx)
             // The VJP into this row from the next, under it: emphasised while it runs.
             if k + 1 < p.rows.count, parts.contains(.grad) {
                 var y = top + rows.heights[k] + 2
@@ -351,6 +404,29 @@ extension DrawingBuilder {
                 for line in Heatmap.Rows.ledger(step.lines) {
                     items.append(run("↑ " + line, x: rowX, y: y, size: ledgerSize, bold: step.edgeState == .active,
                                      color: step.edgeState == .active ? es.text : colors.text, maxWidth: rowW))
+                    y += ledgerLine
+                }
+            }
+        }
+        guard hasSide else { return items }
+        let sideX = rowX + rowW + Heatmap.Rows.sideGap, sideW = rows.sideWidth
+        for (k, param) in p.side.enumerated() where k < rows.side.count {
+            let g = rows.side[k], top = y0 + g.top
+            frame(param, x: sideX, top: top, width: sideW, height: g.height, geometry: g.panel, centre: sideX + sideW / 2)
+            let es = theme.style(param.edgeState)
+            // The arrow from the parameter into the row it feeds (the way its value flows), in its edge's state.
+            if parts.contains(.frame) {
+                let y = top + Heatmap.Rows.pad + small / 2, width = max(1.2, min(es.width, 2)), color = es.line
+                let from = Point(sideX - 1, y), tip = Point(rowX + rowW + 1, y), base = Point(tip.x + 6, y)
+                items.append(.curve(Drawing.Curve(pieces: [[from, from, base, base]], stroke: Drawing.Stroke(color: color, width: width))))
+                items.append(.polygon(Drawing.Polygon(points: Arrow.triangle(from: base, to: tip, width: width), fill: Drawing.Fill(color: color))))
+            }
+            // Its ledger inside its frame, under its grids: the VJP that brings its gradient from the row.
+            if parts.contains(.grad) {
+                var y = top + g.height - Heatmap.Rows.pad - Double(g.ledgerLines) * ledgerLine
+                for line in Heatmap.Rows.ledger(param.lines) {
+                    items.append(run(line, x: sideX + Heatmap.Rows.pad, y: y, size: ledgerSize, bold: param.edgeState == .active,
+                                     color: param.edgeState == .active ? es.text : colors.text, maxWidth: sideW - 2 * Heatmap.Rows.pad))
                     y += ledgerLine
                 }
             }
