@@ -41,7 +41,7 @@ package struct TraceCommand: ParsableCommand {
             }
             return
         }
-        if passOptions.mode == .forward, case .forward(let f, let w) = try passOptions.pass(p, granularity: granularity) {
+        if passOptions.mode == .forward, case .forward(let f, let w, _) = try passOptions.pass(p, granularity: granularity) {
             if json {
                 Report.forwardJSON(graph: p.graph, forward: f, outputName: p.outputName, wiggle: w, to: &out)
             } else {

@@ -8,7 +8,8 @@ import GradTrace
 /// let png = try d.render(step: d.stepCount, format: .png(scale: 2))
 /// ```
 public struct Diagram: Sendable {
-    public let graph: Graph
+    /// The structure of the graph drawn (the pass's: a tensor program's own graph, a collapsed view's module graph).
+    public let structure: any GraphStructure
     /// The pass drawn: backward (gradients) or forward (tangents).
     public let pass: Pass
     public internal(set) var style: RenderStyle
@@ -98,7 +99,7 @@ public struct Diagram: Sendable {
 
     /// A diagram of the backward pass.
     public init(graph: Graph, trace: Trace, style: RenderStyle, title: String? = nil) throws(RenderError) {
-        try self.init(graph: graph, pass: .reverse(trace), style: style, title: title)
+        try self.init(pass: .reverse(trace, graph: graph), style: style, title: title)
     }
 
     /// Measures every text the pass will show, and lays the graph out once. Cost: Graphviz's layout
@@ -108,14 +109,11 @@ public struct Diagram: Sendable {
     /// for larger ones the direction is estimated from the ranks) and the one whose picture is nearer a page's shape wins: within
     /// the width limit (`maxWidth`, else 900 pt preferred) first, then the aspect nearer 4:3. With
     /// `maxWidth` set and full labels too wide, labels are compacted before giving up.
-    public init(graph programGraph: Graph, pass unfusedPass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
-        // A collapsed tensor view has its own (smaller) graph: names and structure come from it.
-        var graph = programGraph
-        if case .tensor(let t) = unfusedPass, t.isCollapsedView { graph = t.graph.outline }
-        self.graph = graph
+    public init(pass unfusedPass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
+        structure = unfusedPass.structure
         self.title = title
         let text = TextEngine(family: style.fontFamily)
-        let plain = Diagram.prepare(graph: graph, pass: unfusedPass, style: style, text: text)
+        let plain = Diagram.prepare(pass: unfusedPass, style: style, text: text)
         let derivatives = unfusedPass.finalDerivatives
         colorScale = style.colorByGradient ? ColorScale(derivatives: plain.first.nodes.map { derivatives[$0.id] }) : nil
         if case .tensor(let t) = unfusedPass { tensorScales = Heatmap.Scales(trace: t) } else { tensorScales = nil }
@@ -128,7 +126,7 @@ public struct Diagram: Sendable {
         var fusedPrepared: Prepared?
         func prepared(_ fused: Bool) -> Prepared {
             guard fused, let fusedPass else { return plain }
-            if fusedPrepared == nil { fusedPrepared = Diagram.prepare(graph: graph, pass: fusedPass, style: style, text: text) }
+            if fusedPrepared == nil { fusedPrepared = Diagram.prepare(pass: fusedPass, style: style, text: text) }
             return fusedPrepared!
         }
         var panels = plain.panels
@@ -155,7 +153,7 @@ public struct Diagram: Sendable {
             for d in directions {
                 var c = rung.style
                 c.rankdir = d
-                let (m, layout) = try Diagram.lay(graph: graph, pass: prep.pass, style: c, title: title, text: text, first: prep.first,
+                let (m, layout) = try Diagram.lay(pass: prep.pass, style: c, title: title, text: text, first: prep.first,
                                                   layoutText: prep.layoutText, panels: prep.panels, rows: prep.rows, scales: tensorScales)
                 // The focus view needs room for its widest panel (its height is estimated as the map's third).
                 let focused = c.outline && unfusedPass.isTensor
@@ -191,7 +189,7 @@ public struct Diagram: Sendable {
         self.layout = chosen.layout
         // The footer makes room for the longest caption any frame shows, wrapped at the canvas width; tensor and
         // collapsed pictures get their glossary (scalar passes use only everyday symbols: + − · ∂).
-        let captions = Scene.captions(graph: graph, pass: pass)
+        let captions = Scene.captions(pass: pass)
         var noteText: String?
         if style.showsLegend && (pass.isTensor || pass.isCollapsed) {
             let layoutText = prep.layoutText
@@ -231,7 +229,7 @@ public struct Diagram: Sendable {
                     m.focusWidth = area
                 }
                 footer(&m)
-                let view = FocusView(pass: unfusedPass, graph: graph, sizes: focusSizes(width: area), width: area)
+                let view = FocusView(pass: unfusedPass, sizes: focusSizes(width: area), width: area)
                 m.focusHeight = FocusView.top + view.height + FocusView.bottom
                 f = view
                 metrics = m
@@ -265,9 +263,9 @@ public struct Diagram: Sendable {
         var stackedSizes: [NodeID: (width: Double, height: Double)] = [:]
     }
 
-    static func prepare(graph: Graph, pass: Pass, style: RenderStyle, text: TextEngine) -> Prepared {
-        let first = Scene(graph: graph, pass: pass, step: 0)
-        let layoutText = Scene.layoutText(graph: graph, pass: pass)
+    static func prepare(pass: Pass, style: RenderStyle, text: TextEngine) -> Prepared {
+        let first = Scene(pass: pass, step: 0)
+        let layoutText = Scene.layoutText(pass: pass)
         var p = Prepared(pass: pass, first: first, layoutText: layoutText)
         guard case .tensor(let t) = pass else { return p }
         func widest(_ texts: [String], _ size: Double) -> Double {
@@ -282,7 +280,7 @@ public struct Diagram: Sendable {
         for (k, n) in first.nodes.enumerated() { p.panels[n.id] = panel(n.id, captions: layoutText.nodes[k][2]) }
         // Fused chains: each step a row with its own panel, sized from the final state (every ledger shown).
         if first.nodes.contains(where: { !($0.tensor?.rows.isEmpty ?? true) }) {
-            let last = Scene(graph: graph, pass: pass, step: pass.stepCount)
+            let last = Scene(pass: pass, step: pass.stepCount)
             for (k, n) in last.nodes.enumerated() {
                 guard let steps = n.tensor?.rows, !steps.isEmpty else { continue }
                 let rowPanels = steps.map { panel($0.id, captions: ["grad pending", $0.panel.gradLabel] + ($0.id == n.id ? layoutText.nodes[k][2] : [])) }
@@ -327,7 +325,7 @@ public struct Diagram: Sendable {
     }
 
     /// Measures the texts for `style` and lays the graph out in its direction.
-    private static func lay(graph: Graph, pass: Pass, style: RenderStyle, title: String?, text: TextEngine, first: Scene,
+    private static func lay(pass: Pass, style: RenderStyle, title: String?, text: TextEngine, first: Scene,
                             layoutText: (nodes: [[[String]]], edges: [[String]]), panels: [NodeID: Heatmap.Panel] = [:],
                             rows: [NodeID: Heatmap.Rows] = [:], scales: Heatmap.Scales? = nil) throws(RenderError) -> (Metrics, Layout) {
         let nodeLine = text.lineHeight(size: style.nodeFontSize)
@@ -348,6 +346,7 @@ public struct Diagram: Sendable {
         }
         let (nodeTexts, edgeTexts) = layoutText
         let visible = first.nodes.map(\.id)
+        let graph = pass.structure
         var index = [Int](repeating: -1, count: graph.count)
         for (k, id) in visible.enumerated() { index[id] = k }
         var sizes: [(width: Double, height: Double)] = []
@@ -427,7 +426,7 @@ public struct Diagram: Sendable {
 
     /// The scene of one step; `summary` draws the last step as the final state (nothing active).
     public func scene(step: Int, summary: Bool = false) -> Scene {
-        Scene(graph: graph, pass: pass, step: step, title: title, summary: summary)
+        Scene(pass: pass, step: step, title: title, summary: summary)
     }
 
     /// The canvas size in points (every step has the same).
@@ -478,7 +477,7 @@ public struct Diagram: Sendable {
     public func dot(step: Int, pinned: Bool, summary: Bool = false) -> String {
         let s = scene(step: step, summary: summary)
         let clusters = style.clusters && !pass.isCollapsed
-            ? Diagram.clusters(graph: graph, output: pass.output, visible: s.nodes.map(\.id)) : []
+            ? Diagram.clusters(graph: structure, output: pass.output, visible: s.nodes.map(\.id)) : []
         return s.dot(style: style, layout: pinned ? layout : nil, colorScale: colorScale, clusters: clusters).text
     }
 }
@@ -512,7 +511,7 @@ extension Diagram {
     /// // block0.fc, block0.act, block1.fc, block1.act (block1 reads block0):
     /// Diagram.repeats(graph: g, visible: ids)   // [([0, 2], true), ([1, 3], true)]
     /// ```
-    public static func repeats(graph: Graph, visible: [NodeID]) -> [(nodes: [Int], stacked: Bool)] {
+    public static func repeats(graph: any GraphStructure, visible: [NodeID]) -> [(nodes: [Int], stacked: Bool)] {
         // family key (prefix + stem) → block number → (name inside the block → drawn index)
         var families: [String: [Int: [String: Int]]] = [:]
         var familyOrder: [String] = []
@@ -555,7 +554,7 @@ extension Diagram {
             var stacked = false
             for id in 0..<graph.count {
                 var l = -1
-                for i in graph[id].inputs where i < id {
+                for i in graph.inputs(of: id) where i < id {
                     l = max(l, latest[i])
                     if blockOf[id] >= 0, latest[i] >= 0, latest[i] < blockOf[id] { stacked = true }
                 }
@@ -574,7 +573,7 @@ extension Diagram {
             while stacked && next < chains.count {
                 let chain = chains[next]
                 next += 1
-                let inputs = chain.map { graph[visible[$0]].inputs }
+                let inputs = chain.map { graph.inputs(of: visible[$0]) }
                 guard inputs.allSatisfy({ $0.count == inputs[0].count }) else { continue }
                 for operand in inputs[0].indices {
                     let found = inputs.map { position[$0[operand]] }
@@ -595,7 +594,7 @@ extension Diagram {
     ///
     /// Tensor programs box their modules the same way: `attn.q.weight` sits in `attn.q`, inside `attn`
     /// (the node named `attn.q` too: a plain statement name gathers its unnamed parts).
-    public static func clusters(graph: Graph, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {
+    public static func clusters(graph: any GraphStructure, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {
         var result: [(name: String, members: [Int])] = []
         for level in [Grouping.Level.layer, .neuron] {
             let groups = Grouping(graph: graph, output: output, level: level)
@@ -617,9 +616,9 @@ extension Diagram {
 }
 
 /// The final derivative of every drawn node.
-public func visibleDerivatives(graph: Graph, pass: Pass) -> [Double] {
+public func visibleDerivatives(pass: Pass) -> [Double] {
     let all = pass.finalDerivatives
-    return Scene(graph: graph, pass: pass, step: 0).nodes.map { all[$0.id] }
+    return Scene(pass: pass, step: 0).nodes.map { all[$0.id] }
 }
 
 /// Maps log₁₀|derivative| onto a colour-blind-safe sequential palette (viridis), so vanishing

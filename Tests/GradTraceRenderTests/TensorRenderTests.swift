@@ -212,7 +212,7 @@ struct TensorRenderTests {
         #expect(pairs == 24)
         #expect(aligned.count >= 22, "lined up \(aligned.count) of \(pairs); off: \(off)")
         // The unnamed steps of attention line up too (by the operands of their named consumers).
-        let repeats = Diagram.repeats(graph: d.graph, visible: visible)
+        let repeats = Diagram.repeats(graph: d.structure, visible: visible)
         #expect(repeats.contains { r in r.stacked && r.nodes.allSatisfy { t.graph.name(of: visible[$0]) == nil } })
         for a in boxes.indices {
             for b in boxes.indices where b > a {

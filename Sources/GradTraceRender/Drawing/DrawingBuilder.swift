@@ -396,7 +396,7 @@ struct DrawingBuilder {
             items.append(group(Timeline.Span(from: k, to: k + 1), captionItems(caption)))
         }
         items += footerItems(shown: Set(timeline.nodes.flatMap { $0.map(\.state) }))
-        let out = NameTable(graph: d.graph).name(of: d.pass.output)
+        let out = NameTable(structure: d.structure).name(of: d.pass.output)
         return frame(items: items, title: d.title, description: "\(d.pass.isForward ? "Forward" : "Backward") pass of \(out), \(d.stepCount) steps",
                      frames: timeline.frameCount)
     }
