@@ -84,12 +84,12 @@ public struct Diagram: Sendable {
     /// map, see ``FocusView``). Without `maxWidth` only the first rung is drawn. Tensor programs add a
     /// rung after the first: the same picture with element-wise chains fused into one node each, and
     /// keep them fused on the later rungs (the focus view's map).
-    static func ladder(_ style: RenderStyle, tensor: Bool) -> [RenderStyle] {
+    static func ladder(_ style: RenderStyle, rules: PictureRules) -> [RenderStyle] {
         var rungs = [style]
         guard style.maxWidth != nil else { return rungs }
         var s = style
         if style.labels == .full { s.labels = .compact; rungs.append(s) }
-        if !tensor && s.labels != .numbers { s.labels = .numbers; rungs.append(s) }
+        if rules.numbersRung && s.labels != .numbers { s.labels = .numbers; rungs.append(s) }
         s.tight = true
         rungs.append(s)
         s.outline = true
@@ -116,13 +116,10 @@ public struct Diagram: Sendable {
         let plain = Diagram.prepare(pass: unfusedPass, style: style, text: text)
         let derivatives = unfusedPass.finalDerivatives
         colorScale = style.colorByGradient ? ColorScale(derivatives: plain.first.nodes.map { derivatives[$0.id] }) : nil
-        if case .tensor(let t) = unfusedPass { tensorScales = Heatmap.Scales(trace: t) } else { tensorScales = nil }
-        // The same pass with element-wise chains fused into one node each (tensor programs; made when a rung needs it).
-        var fusedPass: Pass?
-        if case .tensor(var t) = unfusedPass, !t.isCollapsedView {
-            t.fusesChains = true
-            fusedPass = .tensor(t)
-        }
+        tensorScales = unfusedPass.tensorTrace.map { Heatmap.Scales(trace: $0) }
+        let rules = unfusedPass.rules
+        // The same pass with element-wise chains fused into one node each (tensor programs; prepared when a rung needs it).
+        let fusedPass = unfusedPass.fused
         var fusedPrepared: Prepared?
         func prepared(_ fused: Bool) -> Prepared {
             guard fused, let fusedPass else { return plain }
@@ -143,9 +140,9 @@ public struct Diagram: Sendable {
         typealias Candidate = (style: RenderStyle, fused: Bool, metrics: Metrics, layout: Layout, score: Double, width: Double, height: Double)
         var tried: [Candidate] = []
         // The fitting ladder: each rung is tried in every direction, and the first rung whose picture fits
-        // `maxWidth` (without it, any width) and, for tensor pictures, is at most ``tallest`` times as tall as
-        // wide wins. Tensor programs fuse their element-wise chains on every rung after the first.
-        var rungs = Diagram.ladder(style, tensor: unfusedPass.isTensor).enumerated().map { (style: $0.element, fused: fusedPass != nil && $0.offset > 0) }
+        // `maxWidth` (without it, any width) and the pass's shape limit (``PictureRules/tallest``) wins.
+        // Tensor programs fuse their element-wise chains on every rung after the first.
+        var rungs = Diagram.ladder(style, rules: rules).enumerated().map { (style: $0.element, fused: fusedPass != nil && $0.offset > 0) }
         if fusedPass != nil { rungs.insert((style, true), at: min(1, rungs.count)) }
         for rung in rungs {
             let prep = prepared(rung.fused)
@@ -156,7 +153,7 @@ public struct Diagram: Sendable {
                 let (m, layout) = try Diagram.lay(pass: prep.pass, style: c, title: title, text: text, first: prep.first,
                                                   layoutText: prep.layoutText, panels: prep.panels, rows: prep.rows, scales: tensorScales)
                 // The focus view needs room for its widest panel (its height is estimated as the map's third).
-                let focused = c.outline && unfusedPass.isTensor
+                let focused = c.outline && rules.focusView
                 let w = max(layout.graphWidth, m.legendWidth, focused ? widestPanel : 0) + 2 * m.margin
                 let h = layout.graphHeight * (focused ? 1.3 : 1) + 2 * m.margin + m.headerHeight + m.footerHeight
                 // Fitting the width limit matters most; then the aspect nearest 4:3; the earlier direction wins ties.
@@ -166,18 +163,16 @@ public struct Diagram: Sendable {
             }
             guard let b = bestInRung else { continue }
             tried.append(b)
-            if b.width <= (style.maxWidth ?? .infinity) + 0.5 && (!unfusedPass.isTensor || b.height <= Diagram.tallest * b.width) { break }
+            if rules.fits(width: b.width, height: b.height, maxWidth: style.maxWidth) { break }
         }
-        // None fits both: the first within the width, the least tall of those for tensor pictures; else the narrowest.
+        // None fits both: the first within the width, the least tall of those under a shape limit; else the narrowest.
         let fitsWidth = tried.filter { $0.width <= (style.maxWidth ?? .infinity) + 0.5 }
-        let best: Candidate? = tried.first { $0.width <= (style.maxWidth ?? .infinity) + 0.5 && (!unfusedPass.isTensor || $0.height <= Diagram.tallest * $0.width) }
-            ?? (unfusedPass.isTensor ? fitsWidth.min { $0.height / $0.width < $1.height / $1.width - 1e-9 } : fitsWidth.first)
+        let best: Candidate? = tried.first { rules.fits(width: $0.width, height: $0.height, maxWidth: style.maxWidth) }
+            ?? (rules.tallest != nil ? fitsWidth.min { $0.height / $0.width < $1.height / $1.width - 1e-9 } : fitsWidth.first)
             ?? tried.min { $0.width < $1.width - 1e-9 }
         if let maxWidth = style.maxWidth, let b = best, b.width > maxWidth + 0.5 {
             fitWarning = "the picture is \(Int(b.width.rounded(.up))) pt wide, more than the \(Int(maxWidth)) pt asked for, even with "
-                + (unfusedPass.isTensor ? "nodes as small labelled boxes (the focus view) and tight spacing" : "nodes as small labelled boxes and tight spacing")
-                + ": draw a part of it (--result NAME), collapse it ("
-                + (unfusedPass.isTensor ? "--collapse module" : "--collapse neuron or layer") + "), or allow more width"
+                + rules.lastRung + ": draw a part of it (--result NAME), collapse it (" + rules.collapseAdvice + "), or allow more width"
         } else {
             fitWarning = nil
         }
@@ -191,11 +186,11 @@ public struct Diagram: Sendable {
         // collapsed pictures get their glossary (scalar passes use only everyday symbols: + − · ∂).
         let captions = Scene.captions(pass: pass)
         var noteText: String?
-        if style.showsLegend && (pass.isTensor || pass.isCollapsed) {
+        if style.showsLegend && (rules.heatmapNote || pass.isCollapsed) {
             let layoutText = prep.layoutText
             let shownTexts = captions + (chosen.style.outline ? [] : layoutText.edges.flatMap { $0 } + prep.ledgers)
                 + layoutText.nodes.flatMap { $0.flatMap { $0 } }
-            noteText = Glossary.note(texts: shownTexts, tensor: pass.isTensor)
+            noteText = Glossary.note(texts: shownTexts, tensor: rules.heatmapNote)
         }
         note = noteText
         func footer(_ m: inout Metrics) {
@@ -215,9 +210,9 @@ public struct Diagram: Sendable {
         }
         var metrics = chosen.metrics
         footer(&metrics)
-        if chosen.style.outline && pass.isTensor {
+        if chosen.style.outline && rules.focusView {
             // The focus view's panels show each step unfused: the step's own value and gradient, and its inputs'.
-            // A picture that would be taller than ``tallest`` sets them side by side in the whole width allowed.
+            // A picture that would be taller than ``PictureRules/tallest`` sets them side by side in the whole width allowed.
             var f: FocusView?
             for wide in [false, true] {
                 var m = metrics
@@ -233,7 +228,7 @@ public struct Diagram: Sendable {
                 m.focusHeight = FocusView.top + view.height + FocusView.bottom
                 f = view
                 metrics = m
-                if chosen.layout.graphHeight + 2 * m.margin + m.headerHeight + m.focusHeight + m.footerHeight <= Diagram.tallest * (area + 2 * m.margin) { break }
+                if chosen.layout.graphHeight + 2 * m.margin + m.headerHeight + m.focusHeight + m.footerHeight <= (rules.tallest ?? .infinity) * (area + 2 * m.margin) { break }
             }
             if let f { for (id, s) in plain.fullSizes where s.width > f.width { panels[id]?.stacked = true } }
             focus = f
@@ -245,9 +240,6 @@ public struct Diagram: Sendable {
         tensorRows = prep.rows
         self.textSizes = text.sizes
     }
-
-    /// A tensor picture is at most this many times as tall as it is wide when a rung of the ladder allows.
-    static let tallest = 2.5
 
     /// What a pass needs measured before it is laid out: its first scene, the widest texts, and for
     /// tensor passes every node's panel and full-size box (a fused node's rows).
@@ -267,7 +259,7 @@ public struct Diagram: Sendable {
         let first = Scene(pass: pass, step: 0)
         let layoutText = Scene.layoutText(pass: pass)
         var p = Prepared(pass: pass, first: first, layoutText: layoutText)
-        guard case .tensor(let t) = pass else { return p }
+        guard let t = pass.tensorTrace else { return p }
         func widest(_ texts: [String], _ size: Double) -> Double {
             texts.map { text.measure(Typography.picture($0), size: size).width }.max() ?? 0
         }
@@ -361,9 +353,8 @@ public struct Diagram: Sendable {
                 continue
             }
             var w = 0.0
-            if style.outline, case .tensor(let t) = pass {
+            if style.outline, let shape = first.nodes[k].tensor?.shape {
                 // The focus view's map: the name, then the shape and the gradient's size.
-                let shape = t.graph[visible[k]].value.shape
                 for c in lines[0] { w = max(w, text.measure(Typography.picture(Scene.outlineTensorTitle(c)), size: style.nodeFontSize, bold: true).width) }
                 for c in lines[2] + ["", "grad ‖88.888‖"] {
                     w = max(w, text.measure(Typography.picture(Scene.outlineTensorLine(shape: shape, gradText: c)), size: style.edgeFontSize).width)
@@ -384,7 +375,7 @@ public struct Diagram: Sendable {
         }
         var edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)] = []
         for (k, e) in first.edges.enumerated() {
-            let lines = style.outline ? [] : EdgeLabel.lines(edgeTexts[k], style: style, tensor: pass.isTensor)
+            let lines = style.outline ? [] : EdgeLabel.lines(edgeTexts[k], style: style, whole: pass.rules.wholeLedgers)
             var w = 0.0, h = 0.0
             for l in lines {
                 w = max(w, text.measure(Typography.picture(l.text), size: l.size, bold: l.emphasis).width)
@@ -400,11 +391,11 @@ public struct Diagram: Sendable {
             edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.02 + 2 * m.labelPad + 2, lines.isEmpty ? 0 : h + 2 * m.labelPad))
         }
         var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
-        request.tight = style.tight || pass.isTensor  // a network's spine is long: tensor pictures keep their ranks close
-        if pass.isTensor { request.spine = Diagram.spine(first, index: index) }
+        request.tight = style.tight || pass.rules.spine  // a network's spine is long: keep its ranks close, and straight
+        if pass.rules.spine { request.spine = Diagram.spine(first, index: index) }
         if style.clusters, !pass.isCollapsed { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
         // A module expanded in a collapsed view (the player's expand in place) is boxed, with its name.
-        if case .tensor(let t) = pass, let view = t.collapse, !view.expanded.isEmpty {
+        if let view = pass.tensorTrace?.collapse, !view.expanded.isEmpty {
             request.clusters = view.expanded.map { m in (m.name, m.members.compactMap { $0 < index.count && index[$0] >= 0 ? index[$0] : nil }) }
         }
         request.repeats = Diagram.repeats(graph: graph, visible: visible)

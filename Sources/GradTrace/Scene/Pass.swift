@@ -47,11 +47,34 @@ public enum Pass: Sendable {
         return false
     }
 
-    /// True for a tensor pass.
-    public var isTensor: Bool {
-        if case .tensor = self { return true }
-        return false
+    /// The trace of a tensor pass (heatmaps, fused rows, modules); nil for scalar passes.
+    public var tensorTrace: TensorTrace? {
+        if case .tensor(let t) = self { return t }
+        return nil
     }
+
+    /// True for a tensor pass.
+    public var isTensor: Bool { tensorTrace != nil }
+
+    /// The same pass with element-wise chains fused into one node each (a tensor pass that is not a
+    /// collapsed view); nil for passes that have no chains to fuse.
+    public var fused: Pass? {
+        guard var t = tensorTrace, !t.isCollapsedView else { return nil }
+        t.fusesChains = true
+        return .tensor(t)
+    }
+
+    /// The node states a legend names, with the words for them: forward mode speaks of tangents.
+    public var legendStates: [(Scene.NodeState, String)] {
+        isForward ? [(.forward, "values only"), (.pending, "not reached"), (.done, "tangent known"), (.active, "active")]
+            : [(.forward, "forward"), (.pending, "pending"), (.accumulating, "accumulating"), (.done, "done"), (.active, "active")]
+    }
+
+    /// What the pass carries through the graph: `tangent` (forward mode) or `gradient`.
+    public var derivativeWord: String { isForward ? "tangent" : "gradient" }
+
+    /// `Forward` or `Backward`, as a picture's description names the pass.
+    public var directionWord: String { isForward ? "Forward" : "Backward" }
 
     /// True for forward mode.
     public var isForward: Bool {

@@ -277,7 +277,7 @@ extension Scene {
     /// The inputs of a tensor pass in the order a learner looks for them: parameters, then data
     /// (class labels, which take no gradient, left out). Empty for scalar passes.
     public static func inputsInReadingOrder(pass: Pass) -> [NodeID] {
-        guard case .tensor(let t) = pass else { return [] }
+        guard let t = pass.tensorTrace else { return [] }
         let (parameters, data) = TensorCaption(t).inputsInReadingOrder
         return parameters + data
     }
