@@ -84,12 +84,13 @@ struct BandsTests {
     @Test func unitsAreModulesWithTheirInputs() throws {
         let p = try Fixtures.program("tensors/two-blocks")
         let t = try #require(p.tensor)
-        let scene = Scene(graph: t.graph.outline, pass: .tensor(TensorTrace(graph: t.graph, output: t.output)), step: 0)
+        let pass = Pass.tensor(TensorTrace(graph: t.graph, output: t.output))
+        let scene = Scene(pass: pass, step: 0)
         let visible = scene.nodes.map(\.id)
         var index: [NodeID: Int] = [:]
         for (k, id) in visible.enumerated() { index[id] = k }
         let ends = scene.edges.map { (from: index[$0.from]!, to: index[$0.to]!) }
-        let g = t.graph.outline
+        let g = pass.structure
         let units = Bands.units(graph: g, output: t.output, visible: visible, members: Array(visible.indices), depth: 1, edges: ends)
         #expect(units.map(\.label) == ["block1", "block2"])
         func unit(_ name: String) -> Int? { units.firstIndex { $0.members.contains { g.name(of: visible[$0]) == name } } }

@@ -96,30 +96,14 @@ struct TextTable {
 struct RowWriter {
     private let widths: [Int]
     private let right: [Bool]
-    private var chunk: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
-    private var used = 0, column = 0, lineStart = 0
+    private var bytes: ByteChunk
+    private var column = 0, lineStart = 0
 
     init(widths: [Int], right: [Bool]) {
         self.widths = widths
         self.right = right
-        // Room for a chunk and a typical row past it; a longer row grows the chunk (``reserve(_:)``).
-        capacity = (1 << 16) + 2 * widths.reduce(0, +) + 2 * widths.count + 64
-        chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-    }
-
-    /// Makes room for `n` more bytes.
-    @inline(__always) private mutating func reserve(_ n: Int) {
-        if used + n > capacity { grow(n) }
-    }
-
-    private mutating func grow(_ n: Int) {
-        let grown = Swift.max(2 * capacity, used + n)
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
-        bigger.update(from: chunk, count: used)
-        chunk.deallocate()
-        chunk = bigger
-        capacity = grown
+        // Room for a chunk and a typical row past it; a longer row grows the chunk.
+        bytes = ByteChunk(capacity: (1 << 16) + 2 * widths.reduce(0, +) + 2 * widths.count + 64)
     }
 
     /// Appends the next cell: `count` bytes of UTF-8 that are `width` characters wide.
@@ -143,25 +127,17 @@ struct RowWriter {
 
     /// Starts a cell of `width` characters whose bytes follow through ``append(_:count:)``.
     mutating func begin(width: Int) {
-        reserve(widths[column])
-        if right[column] {
-            let pad = widths[column] - width
-            (chunk + used).initialize(repeating: 32, count: pad); used += pad
-        }
+        if right[column] { bytes.append(32, count: widths[column] - width) }
     }
 
     /// Appends bytes of the current cell.
     mutating func append(_ p: UnsafePointer<UInt8>, count: Int) {
-        reserve(count)
-        (chunk + used).update(from: p, count: count)
-        used += count
+        bytes.append(p, count: count)
     }
 
     /// Appends one byte of the current cell.
     mutating func append(_ byte: UInt8) {
-        reserve(1)
-        chunk[used] = byte
-        used += 1
+        bytes.append(byte, count: 1)
     }
 
     /// Appends `s`'s UTF-8 to the current cell, with every `−` (U+2212) as an ASCII hyphen when `asciiMinus`.
@@ -182,77 +158,117 @@ struct RowWriter {
 
     /// Ends the current cell of `width` characters: padding, separator or end of line.
     mutating func end(width: Int, to out: inout some TextOutputStream) {
-        reserve(widths[column] + 3)
-        if !right[column] {
-            let pad = widths[column] - width
-            (chunk + used).initialize(repeating: 32, count: pad); used += pad
-        }
+        if !right[column] { bytes.append(32, count: widths[column] - width) }
         column += 1
         if column < widths.count {
-            chunk[used] = 32; chunk[used + 1] = 32; used += 2
+            bytes.append(32, count: 2)
         } else {
-            while used > lineStart && chunk[used - 1] == 32 { used -= 1 }
-            chunk[used] = 10
-            used += 1
+            bytes.dropTrailing(32, after: lineStart)
+            bytes.append(10, count: 1)
             column = 0
-            if used >= 1 << 16 { flush(to: &out) }
-            lineStart = used
+            bytes.flushIfFull(to: &out)
+            lineStart = bytes.count
         }
-    }
-
-    private mutating func flush(to out: inout some TextOutputStream) {
-        if used > 0 { out.writeUTF8(UnsafeBufferPointer(start: chunk, count: used)) }
-        used = 0
     }
 
     /// Writes what is left and frees the chunk.
     mutating func finish(to out: inout some TextOutputStream) {
+        bytes.finish(to: &out)
+    }
+}
+
+/// A growing byte buffer that goes to a stream in 64 KiB chunks: the storage of ``RowWriter`` and
+/// ``ChunkWriter``. Its owner frees it with ``finish(to:)``.
+struct ByteChunk {
+    /// The size at which ``flushIfFull(to:)`` hands the bytes on.
+    static let flushSize = 1 << 16
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// Bytes held.
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+    }
+
+    /// Makes room for `n` more bytes and returns where they go; the caller adds them with ``advance(_:)``.
+    @inline(__always) mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if count + n > capacity { grow(n) }
+        return base + count
+    }
+
+    /// Counts `n` bytes written at ``reserve(_:)``'s pointer.
+    @inline(__always) mutating func advance(_ n: Int) { count += n }
+
+    private mutating func grow(_ n: Int) {
+        let grown = Swift.max(2 * capacity, count + n)
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        bigger.update(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = grown
+    }
+
+    /// Appends `count` bytes from `p`.
+    @inline(__always) mutating func append(_ p: UnsafePointer<UInt8>, count n: Int) {
+        reserve(n).update(from: p, count: n)
+        count += n
+    }
+
+    /// Appends `byte` `n` times (`n` ≤ 0 appends nothing).
+    @inline(__always) mutating func append(_ byte: UInt8, count n: Int) {
+        guard n > 0 else { return }
+        reserve(n).initialize(repeating: byte, count: n)
+        count += n
+    }
+
+    /// Drops bytes equal to `byte` from the end, back to offset `start` at most.
+    mutating func dropTrailing(_ byte: UInt8, after start: Int) {
+        while count > start && base[count - 1] == byte { count -= 1 }
+    }
+
+    /// Hands the bytes to `out` once they reach ``flushSize``.
+    @inline(__always) mutating func flushIfFull(to out: inout some TextOutputStream) {
+        if count >= Self.flushSize { flush(to: &out) }
+    }
+
+    /// Hands the bytes to `out`.
+    mutating func flush(to out: inout some TextOutputStream) {
+        if count > 0 { out.writeUTF8(UnsafeBufferPointer(start: base, count: count)) }
+        count = 0
+    }
+
+    /// Writes what is left and frees the buffer.
+    mutating func finish(to out: inout some TextOutputStream) {
         flush(to: &out)
-        chunk.deallocate()
+        base.deallocate()
     }
 }
 
 /// Text written as bytes into a 64 KiB chunk that goes to the stream whole: long JSON reports
 /// (`trace --json`) append their parts here instead of making a string of each row.
 struct ChunkWriter {
-    private static let size = 1 << 16
-    private var chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * ChunkWriter.size)
-    private var capacity = 2 * ChunkWriter.size
-    private var used = 0
-
-    @inline(__always) private mutating func reserve(_ n: Int) {
-        guard used + n > capacity else { return }
-        let grown = Swift.max(2 * capacity, used + n)
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
-        bigger.update(from: chunk, count: used)
-        chunk.deallocate()
-        chunk = bigger
-        capacity = grown
-    }
+    private var bytes = ByteChunk(capacity: 2 * ByteChunk.flushSize)
 
     /// Appends `s`'s UTF-8.
     mutating func append(_ s: String) {
         var s = s
-        s.withUTF8 { u in
-            reserve(u.count)
-            (chunk + used).update(from: u.baseAddress!, count: u.count)
-            used += u.count
-        }
+        s.withUTF8 { u in bytes.append(u.baseAddress!, count: u.count) }
     }
 
     /// Appends a literal's UTF-8 (no string made).
     mutating func append(_ s: StaticString) {
-        let n = s.utf8CodeUnitCount
-        reserve(n)
-        (chunk + used).update(from: s.utf8Start, count: n)
-        used += n
+        bytes.append(s.utf8Start, count: s.utf8CodeUnitCount)
     }
 
     /// Appends an integer in decimal.
     mutating func append(_ v: Int) {
-        reserve(21)
-        if v < 0 { chunk[used] = 45; used += 1 }
-        used += NumberFormat.writeInteger(UInt64(v.magnitude), to: chunk + used)
+        let p = bytes.reserve(21)
+        var n = 0
+        if v < 0 { p[0] = 45; n = 1 }
+        n += NumberFormat.writeInteger(UInt64(v.magnitude), to: p + n)
+        bytes.advance(n)
     }
 
     /// Appends `NumberFormat.json(x)`, remembered by bit pattern in a small direct-mapped table (a
@@ -272,10 +288,7 @@ struct ChunkWriter {
             recent.keys[slot] = k
             recent.lengths[slot] = UInt8(n)
         }
-        let n = Int(recent.lengths[slot])
-        reserve(n)
-        (chunk + used).update(from: text, count: n)
-        used += n
+        bytes.append(text, count: Int(recent.lengths[slot]))
     }
 
     /// Room for a number's JSON text (`-2.2250738585072014e-308` is 24 bytes).
@@ -297,14 +310,12 @@ struct ChunkWriter {
 
     /// Hands the chunk to `out` once it holds 64 KiB.
     mutating func flushIfFull(to out: inout some TextOutputStream) {
-        if used >= Self.size { out.writeUTF8(UnsafeBufferPointer(start: chunk, count: used)); used = 0 }
+        bytes.flushIfFull(to: &out)
     }
 
     /// Writes what is left and frees the chunk.
     mutating func finish(to out: inout some TextOutputStream) {
-        if used > 0 { out.writeUTF8(UnsafeBufferPointer(start: chunk, count: used)) }
-        used = 0
-        chunk.deallocate()
+        bytes.finish(to: &out)
     }
 }
 

@@ -68,7 +68,7 @@ enum Bands {
     /// The modules of `members` (scene indices of `visible`) at name depth `depth`, in the order their
     /// first operations run; nodes outside every module join a neighbouring one (see ``Bands``). Fewer
     /// than two modules: nothing to split, an empty list. O(members + edges).
-    static func units(graph: Graph, output: NodeID, visible: [NodeID], members: [Int], depth: Int,
+    static func units(graph: any GraphStructure, output: NodeID, visible: [NodeID], members: [Int], depth: Int,
                       edges: [(from: Int, to: Int)]) -> [Unit] {
         let grouping = Grouping(graph: graph, output: output, level: .module(depth: depth))
         let sorted = members.sorted()
