@@ -32,29 +32,7 @@ package struct TraceCommand: ParsableCommand {
     package func run() throws {
         let p = try program.load()
         var out = StandardOutput.shared
-        // A tensor program's pass (forward mode is refused by the one rule of PassRequest).
-        if let t = p.tensor, case .tensor(let trace) = try passOptions.pass(p, granularity: granularity) {
-            if json {
-                Report.traceJSON(tensor: trace, outputName: t.outputName, to: &out)
-            } else {
-                Report.traceTable(tensor: trace, outputName: t.outputName, to: &out)
-            }
-            return
-        }
-        if passOptions.mode == .forward, case .forward(let f, let w) = try passOptions.pass(p, granularity: granularity) {
-            if json {
-                Report.forwardJSON(graph: p.graph, forward: f, outputName: p.outputName, wiggle: w, to: &out)
-            } else {
-                Report.forwardTable(graph: p.graph, forward: f, outputName: p.outputName, wiggle: w, to: &out)
-            }
-            return
-        }
-        let trace = Trace(graph: p.graph, output: p.output, granularity: granularity)
-        if json {
-            Report.traceJSON(graph: p.graph, trace: trace, outputName: p.outputName, to: &out)
-        } else {
-            Report.traceTable(graph: p.graph, trace: trace, outputName: p.outputName, to: &out)
-        }
+        try passOptions.pass(p, granularity: granularity).writeReport(outputName: p.outputName, json: json, to: &out)
     }
 }
 
@@ -74,19 +52,8 @@ package struct GradCommand: ParsableCommand {
     package var json = false
 
     package func run() throws {
-        let p = try program.load()
         var out = StandardOutput.shared
-        if let t = p.tensor {
-            let grads = TensorTrace.gradients(graph: t.graph, output: t.output)
-            if json { Report.gradJSON(tensor: t, gradients: grads, to: &out) } else { Report.gradText(tensor: t, gradients: grads, to: &out) }
-            return
-        }
-        let grads = Trace.gradients(graph: p.graph, output: p.output)
-        if json {
-            Report.gradJSON(graph: p.graph, output: p.output, outputName: p.outputName, gradients: grads, to: &out)
-        } else {
-            Report.gradText(graph: p.graph, output: p.output, outputName: p.outputName, gradients: grads, to: &out)
-        }
+        try program.load().writeGradients(json: json, to: &out)
     }
 }
 
@@ -108,27 +75,10 @@ package struct CheckCommand: ParsableCommand {
         // A framework's own gradients (a graph file's "reference") are compared first: a mismatch of names or shapes is bad input.
         var reference: ReferenceCheck?
         if let r = p.reference {
-            let ours: [(name: String, value: Tensor)]
-            if let t = p.tensor {
-                let g = TensorTrace.gradients(graph: t.graph, output: t.output)
-                ours = t.graph.inputIDs.map { (t.graph.name(of: $0) ?? "v\($0)", g[$0]) }
-            } else {
-                let g = Trace.gradients(graph: p.graph, output: p.output)
-                ours = p.graph.inputIDs.map { (p.graph.name(of: $0) ?? "v\($0)", Tensor(g[$0])) }
-            }
-            do { reference = try ReferenceCheck(reference: r, gradients: ours) } catch { throw CLIError("\(program.displayName): \(error.description)") }
+            do { reference = try ReferenceCheck(reference: r, gradients: p.inputGradients()) } catch { throw CLIError("\(program.displayName): \(error.description)") }
         }
         var out = StandardOutput.shared
-        let passed: Bool
-        if let t = p.tensor {
-            let check = TensorCheck(program: t)
-            check.write(outputName: t.outputName, to: &out)
-            passed = check.passed
-        } else {
-            let check = GradientCheck(graph: p.graph, output: p.output, budget: allInputs ? .max : GradientCheck.defaultBudget)
-            check.write(outputName: p.outputName, to: &out)
-            passed = check.passed
-        }
+        let passed = p.writeCheck(budget: allInputs ? .max : GradientCheck.defaultBudget, to: &out)
         if let reference {
             out.write("\n")
             reference.write(to: &out)

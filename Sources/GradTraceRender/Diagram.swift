@@ -8,7 +8,8 @@ import GradTrace
 /// let png = try d.render(step: d.stepCount, format: .png(scale: 2))
 /// ```
 public struct Diagram: Sendable {
-    public let graph: Graph
+    /// The structure of the graph drawn (the pass's: a tensor program's own graph, a collapsed view's module graph).
+    public let structure: any GraphStructure
     /// The pass drawn: backward (gradients) or forward (tangents).
     public let pass: Pass
     public internal(set) var style: RenderStyle
@@ -83,12 +84,12 @@ public struct Diagram: Sendable {
     /// map, see ``FocusView``). Without `maxWidth` only the first rung is drawn. Tensor programs add a
     /// rung after the first: the same picture with element-wise chains fused into one node each, and
     /// keep them fused on the later rungs (the focus view's map).
-    static func ladder(_ style: RenderStyle, tensor: Bool) -> [RenderStyle] {
+    static func ladder(_ style: RenderStyle, rules: PictureRules) -> [RenderStyle] {
         var rungs = [style]
         guard style.maxWidth != nil else { return rungs }
         var s = style
         if style.labels == .full { s.labels = .compact; rungs.append(s) }
-        if !tensor && s.labels != .numbers { s.labels = .numbers; rungs.append(s) }
+        if rules.numbersRung && s.labels != .numbers { s.labels = .numbers; rungs.append(s) }
         s.tight = true
         rungs.append(s)
         s.outline = true
@@ -98,7 +99,7 @@ public struct Diagram: Sendable {
 
     /// A diagram of the backward pass.
     public init(graph: Graph, trace: Trace, style: RenderStyle, title: String? = nil) throws(RenderError) {
-        try self.init(graph: graph, pass: .reverse(trace), style: style, title: title)
+        try self.init(pass: .reverse(trace, graph: graph), style: style, title: title)
     }
 
     /// Measures every text the pass will show, and lays the graph out once. Cost: Graphviz's layout
@@ -108,27 +109,21 @@ public struct Diagram: Sendable {
     /// for larger ones the direction is estimated from the ranks) and the one whose picture is nearer a page's shape wins: within
     /// the width limit (`maxWidth`, else 900 pt preferred) first, then the aspect nearer 4:3. With
     /// `maxWidth` set and full labels too wide, labels are compacted before giving up.
-    public init(graph programGraph: Graph, pass unfusedPass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
-        // A collapsed tensor view has its own (smaller) graph: names and structure come from it.
-        var graph = programGraph
-        if case .tensor(let t) = unfusedPass, t.isCollapsedView { graph = t.graph.outline }
-        self.graph = graph
+    public init(pass unfusedPass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
+        structure = unfusedPass.structure
         self.title = title
         let text = TextEngine(family: style.fontFamily)
-        let plain = Diagram.prepare(graph: graph, pass: unfusedPass, style: style, text: text)
+        let plain = Diagram.prepare(pass: unfusedPass, style: style, text: text)
         let derivatives = unfusedPass.finalDerivatives
         colorScale = style.colorByGradient ? ColorScale(derivatives: plain.first.nodes.map { derivatives[$0.id] }) : nil
-        if case .tensor(let t) = unfusedPass { tensorScales = Heatmap.Scales(trace: t) } else { tensorScales = nil }
-        // The same pass with element-wise chains fused into one node each (tensor programs; made when a rung needs it).
-        var fusedPass: Pass?
-        if case .tensor(var t) = unfusedPass, !t.isCollapsedView {
-            t.fusesChains = true
-            fusedPass = .tensor(t)
-        }
+        tensorScales = unfusedPass.tensorTrace.map { Heatmap.Scales(trace: $0) }
+        let rules = unfusedPass.rules
+        // The same pass with element-wise chains fused into one node each (tensor programs; prepared when a rung needs it).
+        let fusedPass = unfusedPass.fused
         var fusedPrepared: Prepared?
         func prepared(_ fused: Bool) -> Prepared {
             guard fused, let fusedPass else { return plain }
-            if fusedPrepared == nil { fusedPrepared = Diagram.prepare(graph: graph, pass: fusedPass, style: style, text: text) }
+            if fusedPrepared == nil { fusedPrepared = Diagram.prepare(pass: fusedPass, style: style, text: text) }
             return fusedPrepared!
         }
         var panels = plain.panels
@@ -145,9 +140,9 @@ public struct Diagram: Sendable {
         typealias Candidate = (style: RenderStyle, fused: Bool, metrics: Metrics, layout: Layout, score: Double, width: Double, height: Double)
         var tried: [Candidate] = []
         // The fitting ladder: each rung is tried in every direction, and the first rung whose picture fits
-        // `maxWidth` (without it, any width) and, for tensor pictures, is at most ``tallest`` times as tall as
-        // wide wins. Tensor programs fuse their element-wise chains on every rung after the first.
-        var rungs = Diagram.ladder(style, tensor: unfusedPass.isTensor).enumerated().map { (style: $0.element, fused: fusedPass != nil && $0.offset > 0) }
+        // `maxWidth` (without it, any width) and the pass's shape limit (``PictureRules/tallest``) wins.
+        // Tensor programs fuse their element-wise chains on every rung after the first.
+        var rungs = Diagram.ladder(style, rules: rules).enumerated().map { (style: $0.element, fused: fusedPass != nil && $0.offset > 0) }
         if fusedPass != nil { rungs.insert((style, true), at: min(1, rungs.count)) }
         for rung in rungs {
             let prep = prepared(rung.fused)
@@ -155,10 +150,10 @@ public struct Diagram: Sendable {
             for d in directions {
                 var c = rung.style
                 c.rankdir = d
-                let (m, layout) = try Diagram.lay(graph: graph, pass: prep.pass, style: c, title: title, text: text, first: prep.first,
+                let (m, layout) = try Diagram.lay(pass: prep.pass, style: c, title: title, text: text, first: prep.first,
                                                   layoutText: prep.layoutText, panels: prep.panels, rows: prep.rows, scales: tensorScales)
                 // The focus view needs room for its widest panel (its height is estimated as the map's third).
-                let focused = c.outline && unfusedPass.isTensor
+                let focused = c.outline && rules.focusView
                 let w = max(layout.graphWidth, m.legendWidth, focused ? widestPanel : 0) + 2 * m.margin
                 let h = layout.graphHeight * (focused ? 1.3 : 1) + 2 * m.margin + m.headerHeight + m.footerHeight
                 // Fitting the width limit matters most; then the aspect nearest 4:3; the earlier direction wins ties.
@@ -168,18 +163,16 @@ public struct Diagram: Sendable {
             }
             guard let b = bestInRung else { continue }
             tried.append(b)
-            if b.width <= (style.maxWidth ?? .infinity) + 0.5 && (!unfusedPass.isTensor || b.height <= Diagram.tallest * b.width) { break }
+            if rules.fits(width: b.width, height: b.height, maxWidth: style.maxWidth) { break }
         }
-        // None fits both: the first within the width, the least tall of those for tensor pictures; else the narrowest.
+        // None fits both: the first within the width, the least tall of those under a shape limit; else the narrowest.
         let fitsWidth = tried.filter { $0.width <= (style.maxWidth ?? .infinity) + 0.5 }
-        let best: Candidate? = tried.first { $0.width <= (style.maxWidth ?? .infinity) + 0.5 && (!unfusedPass.isTensor || $0.height <= Diagram.tallest * $0.width) }
-            ?? (unfusedPass.isTensor ? fitsWidth.min { $0.height / $0.width < $1.height / $1.width - 1e-9 } : fitsWidth.first)
+        let best: Candidate? = tried.first { rules.fits(width: $0.width, height: $0.height, maxWidth: style.maxWidth) }
+            ?? (rules.tallest != nil ? fitsWidth.min { $0.height / $0.width < $1.height / $1.width - 1e-9 } : fitsWidth.first)
             ?? tried.min { $0.width < $1.width - 1e-9 }
         if let maxWidth = style.maxWidth, let b = best, b.width > maxWidth + 0.5 {
             fitWarning = "the picture is \(Int(b.width.rounded(.up))) pt wide, more than the \(Int(maxWidth)) pt asked for, even with "
-                + (unfusedPass.isTensor ? "nodes as small labelled boxes (the focus view) and tight spacing" : "nodes as small labelled boxes and tight spacing")
-                + ": draw a part of it (--result NAME), collapse it ("
-                + (unfusedPass.isTensor ? "--collapse module" : "--collapse neuron or layer") + "), or allow more width"
+                + rules.lastRung + ": draw a part of it (--result NAME), collapse it (" + rules.collapseAdvice + "), or allow more width"
         } else {
             fitWarning = nil
         }
@@ -191,13 +184,13 @@ public struct Diagram: Sendable {
         self.layout = chosen.layout
         // The footer makes room for the longest caption any frame shows, wrapped at the canvas width; tensor and
         // collapsed pictures get their glossary (scalar passes use only everyday symbols: + − · ∂).
-        let captions = Scene.captions(graph: graph, pass: pass)
+        let captions = Scene.captions(pass: pass)
         var noteText: String?
-        if style.showsLegend && (pass.isTensor || pass.isCollapsed) {
+        if style.showsLegend && (rules.heatmapNote || pass.isCollapsed) {
             let layoutText = prep.layoutText
             let shownTexts = captions + (chosen.style.outline ? [] : layoutText.edges.flatMap { $0 } + prep.ledgers)
                 + layoutText.nodes.flatMap { $0.flatMap { $0 } }
-            noteText = Glossary.note(texts: shownTexts, tensor: pass.isTensor)
+            noteText = Glossary.note(texts: shownTexts, tensor: rules.heatmapNote)
         }
         note = noteText
         func footer(_ m: inout Metrics) {
@@ -217,9 +210,9 @@ public struct Diagram: Sendable {
         }
         var metrics = chosen.metrics
         footer(&metrics)
-        if chosen.style.outline && pass.isTensor {
+        if chosen.style.outline && rules.focusView {
             // The focus view's panels show each step unfused: the step's own value and gradient, and its inputs'.
-            // A picture that would be taller than ``tallest`` sets them side by side in the whole width allowed.
+            // A picture that would be taller than ``PictureRules/tallest`` sets them side by side in the whole width allowed.
             var f: FocusView?
             for wide in [false, true] {
                 var m = metrics
@@ -231,11 +224,11 @@ public struct Diagram: Sendable {
                     m.focusWidth = area
                 }
                 footer(&m)
-                let view = FocusView(pass: unfusedPass, graph: graph, sizes: focusSizes(width: area), width: area)
+                let view = FocusView(pass: unfusedPass, sizes: focusSizes(width: area), width: area)
                 m.focusHeight = FocusView.top + view.height + FocusView.bottom
                 f = view
                 metrics = m
-                if chosen.layout.graphHeight + 2 * m.margin + m.headerHeight + m.focusHeight + m.footerHeight <= Diagram.tallest * (area + 2 * m.margin) { break }
+                if chosen.layout.graphHeight + 2 * m.margin + m.headerHeight + m.focusHeight + m.footerHeight <= (rules.tallest ?? .infinity) * (area + 2 * m.margin) { break }
             }
             if let f { for (id, s) in plain.fullSizes where s.width > f.width { panels[id]?.stacked = true } }
             focus = f
@@ -247,9 +240,6 @@ public struct Diagram: Sendable {
         tensorRows = prep.rows
         self.textSizes = text.sizes
     }
-
-    /// A tensor picture is at most this many times as tall as it is wide when a rung of the ladder allows.
-    static let tallest = 2.5
 
     /// What a pass needs measured before it is laid out: its first scene, the widest texts, and for
     /// tensor passes every node's panel and full-size box (a fused node's rows).
@@ -265,11 +255,11 @@ public struct Diagram: Sendable {
         var stackedSizes: [NodeID: (width: Double, height: Double)] = [:]
     }
 
-    static func prepare(graph: Graph, pass: Pass, style: RenderStyle, text: TextEngine) -> Prepared {
-        let first = Scene(graph: graph, pass: pass, step: 0)
-        let layoutText = Scene.layoutText(graph: graph, pass: pass)
+    static func prepare(pass: Pass, style: RenderStyle, text: TextEngine) -> Prepared {
+        let first = Scene(pass: pass, step: 0)
+        let layoutText = Scene.layoutText(pass: pass)
         var p = Prepared(pass: pass, first: first, layoutText: layoutText)
-        guard case .tensor(let t) = pass else { return p }
+        guard let t = pass.tensorTrace else { return p }
         func widest(_ texts: [String], _ size: Double) -> Double {
             texts.map { text.measure(Typography.picture($0), size: size).width }.max() ?? 0
         }
@@ -282,7 +272,7 @@ public struct Diagram: Sendable {
         for (k, n) in first.nodes.enumerated() { p.panels[n.id] = panel(n.id, captions: layoutText.nodes[k][2]) }
         // Fused chains: each step a row with its own panel, sized from the final state (every ledger shown).
         if first.nodes.contains(where: { !($0.tensor?.rows.isEmpty ?? true) }) {
-            let last = Scene(graph: graph, pass: pass, step: pass.stepCount)
+            let last = Scene(pass: pass, step: pass.stepCount)
             for (k, n) in last.nodes.enumerated() {
                 guard let steps = n.tensor?.rows, !steps.isEmpty else { continue }
                 let rowPanels = steps.map { panel($0.id, captions: ["grad pending", $0.panel.gradLabel] + ($0.id == n.id ? layoutText.nodes[k][2] : [])) }
@@ -327,7 +317,7 @@ public struct Diagram: Sendable {
     }
 
     /// Measures the texts for `style` and lays the graph out in its direction.
-    private static func lay(graph: Graph, pass: Pass, style: RenderStyle, title: String?, text: TextEngine, first: Scene,
+    private static func lay(pass: Pass, style: RenderStyle, title: String?, text: TextEngine, first: Scene,
                             layoutText: (nodes: [[[String]]], edges: [[String]]), panels: [NodeID: Heatmap.Panel] = [:],
                             rows: [NodeID: Heatmap.Rows] = [:], scales: Heatmap.Scales? = nil) throws(RenderError) -> (Metrics, Layout) {
         let nodeLine = text.lineHeight(size: style.nodeFontSize)
@@ -348,6 +338,7 @@ public struct Diagram: Sendable {
         }
         let (nodeTexts, edgeTexts) = layoutText
         let visible = first.nodes.map(\.id)
+        let graph = pass.structure
         var index = [Int](repeating: -1, count: graph.count)
         for (k, id) in visible.enumerated() { index[id] = k }
         var sizes: [(width: Double, height: Double)] = []
@@ -362,9 +353,8 @@ public struct Diagram: Sendable {
                 continue
             }
             var w = 0.0
-            if style.outline, case .tensor(let t) = pass {
+            if style.outline, let shape = first.nodes[k].tensor?.shape {
                 // The focus view's map: the name, then the shape and the gradient's size.
-                let shape = t.graph[visible[k]].value.shape
                 for c in lines[0] { w = max(w, text.measure(Typography.picture(Scene.outlineTensorTitle(c)), size: style.nodeFontSize, bold: true).width) }
                 for c in lines[2] + ["", "grad ‖88.888‖"] {
                     w = max(w, text.measure(Typography.picture(Scene.outlineTensorLine(shape: shape, gradText: c)), size: style.edgeFontSize).width)
@@ -385,7 +375,7 @@ public struct Diagram: Sendable {
         }
         var edges: [(from: Int, to: Int, labelWidth: Double, labelHeight: Double)] = []
         for (k, e) in first.edges.enumerated() {
-            let lines = style.outline ? [] : EdgeLabel.lines(edgeTexts[k], style: style, tensor: pass.isTensor)
+            let lines = style.outline ? [] : EdgeLabel.lines(edgeTexts[k], style: style, whole: pass.rules.wholeLedgers)
             var w = 0.0, h = 0.0
             for l in lines {
                 w = max(w, text.measure(Typography.picture(l.text), size: l.size, bold: l.emphasis).width)
@@ -401,11 +391,11 @@ public struct Diagram: Sendable {
             edges.append((index[e.from], index[e.to], lines.isEmpty ? 0 : w * 1.02 + 2 * m.labelPad + 2, lines.isEmpty ? 0 : h + 2 * m.labelPad))
         }
         var request = LayoutRequest(nodeSizes: sizes, edges: edges, rankdir: style.rankdir)
-        request.tight = style.tight || pass.isTensor  // a network's spine is long: tensor pictures keep their ranks close
-        if pass.isTensor { request.spine = Diagram.spine(first, index: index) }
+        request.tight = style.tight || pass.rules.spine  // a network's spine is long: keep its ranks close, and straight
+        if pass.rules.spine { request.spine = Diagram.spine(first, index: index) }
         if style.clusters, !pass.isCollapsed { request.clusters = Diagram.clusters(graph: graph, output: pass.output, visible: visible) }
         // A module expanded in a collapsed view (the player's expand in place) is boxed, with its name.
-        if case .tensor(let t) = pass, let view = t.collapse, !view.expanded.isEmpty {
+        if let view = pass.tensorTrace?.collapse, !view.expanded.isEmpty {
             request.clusters = view.expanded.map { m in (m.name, m.members.compactMap { $0 < index.count && index[$0] >= 0 ? index[$0] : nil }) }
         }
         request.repeats = Diagram.repeats(graph: graph, visible: visible)
@@ -427,7 +417,7 @@ public struct Diagram: Sendable {
 
     /// The scene of one step; `summary` draws the last step as the final state (nothing active).
     public func scene(step: Int, summary: Bool = false) -> Scene {
-        Scene(graph: graph, pass: pass, step: step, title: title, summary: summary)
+        Scene(pass: pass, step: step, title: title, summary: summary)
     }
 
     /// The canvas size in points (every step has the same).
@@ -478,7 +468,7 @@ public struct Diagram: Sendable {
     public func dot(step: Int, pinned: Bool, summary: Bool = false) -> String {
         let s = scene(step: step, summary: summary)
         let clusters = style.clusters && !pass.isCollapsed
-            ? Diagram.clusters(graph: graph, output: pass.output, visible: s.nodes.map(\.id)) : []
+            ? Diagram.clusters(graph: structure, output: pass.output, visible: s.nodes.map(\.id)) : []
         return s.dot(style: style, layout: pinned ? layout : nil, colorScale: colorScale, clusters: clusters).text
     }
 }
@@ -512,7 +502,7 @@ extension Diagram {
     /// // block0.fc, block0.act, block1.fc, block1.act (block1 reads block0):
     /// Diagram.repeats(graph: g, visible: ids)   // [([0, 2], true), ([1, 3], true)]
     /// ```
-    public static func repeats(graph: Graph, visible: [NodeID]) -> [(nodes: [Int], stacked: Bool)] {
+    public static func repeats(graph: any GraphStructure, visible: [NodeID]) -> [(nodes: [Int], stacked: Bool)] {
         // family key (prefix + stem) → block number → (name inside the block → drawn index)
         var families: [String: [Int: [String: Int]]] = [:]
         var familyOrder: [String] = []
@@ -555,7 +545,7 @@ extension Diagram {
             var stacked = false
             for id in 0..<graph.count {
                 var l = -1
-                for i in graph[id].inputs where i < id {
+                for i in graph.inputs(of: id) where i < id {
                     l = max(l, latest[i])
                     if blockOf[id] >= 0, latest[i] >= 0, latest[i] < blockOf[id] { stacked = true }
                 }
@@ -574,7 +564,7 @@ extension Diagram {
             while stacked && next < chains.count {
                 let chain = chains[next]
                 next += 1
-                let inputs = chain.map { graph[visible[$0]].inputs }
+                let inputs = chain.map { graph.inputs(of: visible[$0]) }
                 guard inputs.allSatisfy({ $0.count == inputs[0].count }) else { continue }
                 for operand in inputs[0].indices {
                     let found = inputs.map { position[$0[operand]] }
@@ -595,7 +585,7 @@ extension Diagram {
     ///
     /// Tensor programs box their modules the same way: `attn.q.weight` sits in `attn.q`, inside `attn`
     /// (the node named `attn.q` too: a plain statement name gathers its unnamed parts).
-    public static func clusters(graph: Graph, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {
+    public static func clusters(graph: any GraphStructure, output: NodeID, visible: [NodeID]) -> [(name: String, members: [Int])] {
         var result: [(name: String, members: [Int])] = []
         for level in [Grouping.Level.layer, .neuron] {
             let groups = Grouping(graph: graph, output: output, level: level)
@@ -617,9 +607,9 @@ extension Diagram {
 }
 
 /// The final derivative of every drawn node.
-public func visibleDerivatives(graph: Graph, pass: Pass) -> [Double] {
+public func visibleDerivatives(pass: Pass) -> [Double] {
     let all = pass.finalDerivatives
-    return Scene(graph: graph, pass: pass, step: 0).nodes.map { all[$0.id] }
+    return Scene(pass: pass, step: 0).nodes.map { all[$0.id] }
 }
 
 /// Maps log₁₀|derivative| onto a colour-blind-safe sequential palette (viridis), so vanishing

@@ -36,7 +36,7 @@ public struct FrameSet: Sendable {
 
     /// The manifest entries, one per frame (step 0 … N).
     public func entries() -> [Entry] {
-        let names = NameTable(graph: diagram.graph)
+        let names = NameTable(structure: diagram.structure)
         return (0...diagram.stepCount).map { k in
             let scene = diagram.scene(step: k)
             return Entry(step: k, file: fileName(step: k), activeNode: scene.activeNode,

@@ -51,7 +51,7 @@ extension Value {
         }
         let bytes: [UInt8]
         if path.lowercased().hasSuffix(".dot") {
-            let scene = Scene(graph: g, pass: .reverse(trace), step: step ?? stepCount, title: title, summary: step == nil)
+            let scene = Scene(pass: .reverse(trace, graph: g), step: step ?? stepCount, title: title, summary: step == nil)
             bytes = Array(scene.dot(style: style, colorScale: nil).text.utf8)
         } else {
             guard let format = Diagram.format(ofPath: path) else {
@@ -71,7 +71,7 @@ extension Value {
 extension Diagram {
     /// A diagram of a tensor backward pass (heatmap nodes, VJP edges).
     public init(tensor trace: TensorTrace, style: RenderStyle, title: String? = nil) throws(RenderError) {
-        try self.init(graph: trace.graph.outline, pass: .tensor(trace), style: style, title: title)
+        try self.init(pass: .tensor(trace), style: style, title: title)
     }
 }
 

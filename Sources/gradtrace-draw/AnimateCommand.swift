@@ -35,9 +35,9 @@ struct AnimateCommand: ParsableCommand {
         }
         let p = try program.load()
         let pass = try passOptions.pass(p, granularity: drawing.granularity)
-        try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
+        try LargeGraphGuard.check(pass: pass, force: force)
         drawing.checkFonts()
-        let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+        let diagram = try Diagram(pass: pass, style: drawing.style, title: drawing.title)
         drawing.warnIfTooWide(diagram)
         let scale = diagram.animationScale(drawing.scale)
         if ["gif", "png", "apng"].contains(kind) && !force { try Self.checkBudget(diagram, scale: scale) }
@@ -56,14 +56,14 @@ struct AnimateCommand: ParsableCommand {
                 guard drawing.style.rankdir == .auto else { return nil }
                 var s = drawing.style
                 s.rankdir = d.style.rankdir == .LR ? .TB : .LR
-                return try Diagram(graph: p.graph, pass: pass, style: s, title: drawing.title)
+                return try Diagram(pass: pass, style: s, title: drawing.title)
             }
             // A collapsed tensor pass: each module also drawn expanded, in the direction the collapsed picture took.
             var expansions: [(module: String, diagram: Diagram, alternative: Diagram?)] = []
             for (module, expanded) in passOptions.request(granularity: drawing.granularity).moduleExpansions(for: p) {
                 var s = drawing.style
                 if s.rankdir == .auto { s.rankdir = diagram.style.rankdir }
-                let d = try Diagram(graph: p.graph, pass: expanded, style: s, title: drawing.title)
+                let d = try Diagram(pass: expanded, style: s, title: drawing.title)
                 expansions.append((module, d, try alternative(d, expanded)))
             }
             bytes = Animation.html(diagram, alternative: try alternative(diagram, pass), expansions: expansions, fps: fps,

@@ -48,9 +48,9 @@ struct FramesCommand: ParsableCommand {
         let multipage = outputDir.lowercased().hasSuffix(".pdf")
         let format = self.format ?? (multipage ? .pdf : .png)
         if multipage && format != .pdf { throw CLIError("-o \(outputDir) is a PDF file: one multi-page PDF needs --format pdf") }
-        try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
+        try LargeGraphGuard.check(pass: pass, force: force)
         drawing.checkFonts()
-        let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+        let diagram = try Diagram(pass: pass, style: drawing.style, title: drawing.title)
         drawing.warnIfTooWide(diagram)
         // Frames come by the hundred: by default at most 8 megapixels each (text stays readable at 1 px/pt).
         let scale = drawing.scale ?? diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.framePixels)

@@ -145,21 +145,21 @@ struct RenderCommand: ParsableCommand {
         let bytes: [UInt8]
         if format == .dot && drawing.maxWidth != nil {
             // Fitting a width needs the layouts the width ladder compares: the DOT of the rung that fits.
-            try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
-            let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+            try LargeGraphGuard.check(pass: pass, force: force)
+            let diagram = try Diagram(pass: pass, style: drawing.style, title: drawing.title)
             drawing.warnIfTooWide(diagram)
             bytes = Array(diagram.dot(step: step, pinned: false, summary: summary).utf8)
         } else if format == .dot {
             // DOT needs no layout (and no Graphviz): the scene as text.
-            let scene = Scene(graph: p.graph, pass: pass, step: step, title: drawing.title, summary: summary)
+            let scene = Scene(pass: pass, step: step, title: drawing.title, summary: summary)
             let style = drawing.style
-            let scale = style.colorByGradient ? ColorScale(derivatives: visibleDerivatives(graph: p.graph, pass: pass)) : nil
-            let clusters = style.clusters && !pass.isCollapsed ? Diagram.clusters(graph: p.graph, output: pass.output, visible: scene.nodes.map(\.id)) : []
+            let scale = style.colorByGradient ? ColorScale(derivatives: visibleDerivatives(pass: pass)) : nil
+            let clusters = style.clusters && !pass.isCollapsed ? Diagram.clusters(graph: pass.structure, output: pass.output, visible: scene.nodes.map(\.id)) : []
             bytes = Array(scene.dot(style: style, colorScale: scale, clusters: clusters).text.utf8)
         } else {
-            try LargeGraphGuard.check(graph: p.graph, pass: pass, force: force)
+            try LargeGraphGuard.check(pass: pass, force: force)
             drawing.checkFonts()
-            let diagram = try Diagram(graph: p.graph, pass: pass, style: drawing.style, title: drawing.title)
+            let diagram = try Diagram(pass: pass, style: drawing.style, title: drawing.title)
             drawing.warnIfTooWide(diagram)
             switch format {
             case .png:
@@ -189,16 +189,16 @@ enum LargeGraphGuard {
     /// The longest layout, in estimated seconds of `dot` (``Scene/LayoutEstimate/seconds``), drawn without `--force`.
     static let secondsLimit = 10.0
 
-    static func check(graph: Graph, pass: Pass, force: Bool) throws {
+    static func check(pass: Pass, force: Bool) throws {
         guard !force else { return }
-        if case .collapsed(let c) = pass {
+        if case .collapsed(let c, _) = pass {
             guard c.units.count > nodeLimit else { return }
             throw CLIError("even collapsed, the graph has \(c.units.count) units, more than \(nodeLimit): try --collapse layer, or --force")
         }
-        try check(graph: graph, output: pass.output, force: force)
+        try check(graph: pass.structure, output: pass.output, force: force)
     }
 
-    static func check(graph: Graph, output: NodeID, force: Bool) throws {
+    static func check(graph: some GraphStructure, output: NodeID, force: Bool) throws {
         guard !force else { return }
         let advice = "Draw it collapsed (--collapse neuron or --collapse layer), a smaller part with --result NAME, or pass --force to wait for it anyway"
         if graph.count > hardNodeLimit {

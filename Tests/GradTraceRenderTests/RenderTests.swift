@@ -147,7 +147,7 @@ struct ClusterTests {
         // Every node of neuron l2.n1 lies inside its box.
         let box = try #require(d.layout.clusters.first { $0.name == "l2.n1" })
         let scene = d.scene(step: 0)
-        for (k, n) in scene.nodes.enumerated() where d.graph.name(of: n.id)?.hasPrefix("l2.n1.") == true {
+        for (k, n) in scene.nodes.enumerated() where d.structure.name(of: n.id)?.hasPrefix("l2.n1.") == true {
             let b = d.layout.nodes[k]
             #expect(b.x > box.x && b.x < box.x + box.width && b.y > box.y && b.y < box.y + box.height)
         }

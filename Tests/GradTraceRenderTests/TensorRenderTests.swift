@@ -67,7 +67,7 @@ struct TensorRenderTests {
         // Wider than asked: the warning gives the tensor remedy, not the scalar one.
         if c.width > 660.5 { #expect(d.fitWarning?.contains("--collapse module)") == true, "\(d.fitWarning ?? "no warning")") }
         #expect(f.height > 0)
-        func id(_ n: String) throws -> NodeID { try #require((0..<p.graph.count).first { p.graph.name(of: $0) == n }) }
+        func id(_ n: String) throws -> NodeID { try #require((0..<p.structure.count).first { p.structure.name(of: $0) == n }) }
         // A step of `attn.q = linear(ln1.out, attn.q.weight)`: the map names it, the panels show it and its two inputs whole.
         let q = try id("attn.q")
         let step = try #require((1...d.stepCount).first { d.scene(step: $0).activeNode == q })
@@ -212,7 +212,7 @@ struct TensorRenderTests {
         #expect(pairs == 24)
         #expect(aligned.count >= 22, "lined up \(aligned.count) of \(pairs); off: \(off)")
         // The unnamed steps of attention line up too (by the operands of their named consumers).
-        let repeats = Diagram.repeats(graph: d.graph, visible: visible)
+        let repeats = Diagram.repeats(graph: d.structure, visible: visible)
         #expect(repeats.contains { r in r.stacked && r.nodes.allSatisfy { t.graph.name(of: visible[$0]) == nil } })
         for a in boxes.indices {
             for b in boxes.indices where b > a {

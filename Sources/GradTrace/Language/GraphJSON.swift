@@ -711,7 +711,7 @@ public enum GraphJSON {
         }
         let name = outName ?? graph.name(of: out) ?? "v\(out)"
         let t = TensorProgram(graph: graph, output: out, outputName: name, bindings: bindings, seed: 0)
-        return Program(graph: graph.outline, output: out, outputName: name, bindings: bindings, tensor: t)
+        return Program(graph: Graph(), output: out, outputName: name, bindings: bindings, tensor: t)
     }
 }
 

@@ -6,7 +6,8 @@
 /// Trace(graph: p.graph, output: p.output).gradients[p.graph.input(named: "w")!]   // 1248
 /// ```
 public struct Program: Sendable {
-    /// The recorded graph.
+    /// The recorded scalar graph (empty for a tensor program: its graph is `tensor.graph`; ``structure``
+    /// is either).
     public var graph: Graph
     /// The result node: the last assignment, or the one `output:` named.
     public var output: NodeID
@@ -14,8 +15,7 @@ public struct Program: Sendable {
     public var outputName: String
     /// Every name and the node it is bound to at the end of the program, in order of first binding.
     public var bindings: [(name: String, node: NodeID)]
-    /// The tensor program, when the text uses tensors (literals `[…]`, `@`, tensor functions). `graph` is
-    /// then its outline (``TensorGraph/outline``): the same ids, inputs and names, for drawing structure.
+    /// The tensor program, when the text uses tensors (literals `[…]`, `@`, tensor functions).
     public var tensor: TensorProgram?
     /// A framework's own gradients read with a graph file (`"reference": {"grads": …}`), for `gradtrace check`.
     public var reference: ReferenceGradients?
@@ -30,6 +30,10 @@ public struct Program: Sendable {
 
     /// True for a tensor program.
     public var isTensor: Bool { tensor != nil }
+
+    /// The structure of the program's real graph, whichever engine recorded it: the scalar graph or the
+    /// tensor graph (names, operands, leaves), for what only needs structure (the size guard, grouping).
+    public var structure: any GraphStructure { tensor.map { $0.graph } ?? graph }
 
     /// Problems that are not the user's program text: bad `--at` or `--result` names, bad values.
     public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
@@ -97,7 +101,7 @@ public struct Program: Sendable {
         }
         var lowering = TensorLowering(syntax: syntax, lexer: lexer, overrides: values, seed: seed, memoryBudget: memoryBudget)
         let t = try lowering.run(outputName: output)
-        return Program(graph: t.graph.outline, output: t.output, outputName: t.outputName, bindings: t.bindings, tensor: t)
+        return Program(graph: Graph(), output: t.output, outputName: t.outputName, bindings: t.bindings, tensor: t)
     }
 
     /// The 1-based line of the first byte sequence that is not UTF-8, or nil when all is well.

@@ -70,7 +70,7 @@ public struct Grouping: Sendable {
     public let groupOf: [String?]
 
     /// Groups the nodes the output depends on. O(nodes).
-    public init(graph: Graph, output: NodeID, level: Level) {
+    public init(graph: some GraphStructure, output: NodeID, level: Level) {
         var group = [String?](repeating: nil, count: graph.count)
         for id in 0..<graph.count {
             guard let name = graph.name(of: id) else { continue }
@@ -95,9 +95,8 @@ public struct Grouping: Sendable {
         while id >= 0 {
             defer { id -= 1 }
             guard mask[id] else { continue }
-            let n = graph[id]
-            if graph.name(of: id) == nil && !n.op.isLeaf && !mixed[id] { group[id] = consumerGroup[id] }
-            for i in n.inputs {
+            if graph.name(of: id) == nil && !graph.isLeaf(id) && !mixed[id] { group[id] = consumerGroup[id] }
+            for i in graph.inputs(of: id) {
                 if let g = group[id] {
                     if consumerGroup[i] == nil && !mixed[i] { consumerGroup[i] = g } else if consumerGroup[i] != g { mixed[i] = true }
                 } else {

@@ -1,19 +1,31 @@
 /// Which pass a picture shows: the backward pass (gradients ∂L/∂v, output first) or the
-/// forward-mode pass (tangents dv/dx, from one input towards the output).
+/// forward-mode pass (tangents dv/dx, from one input towards the output), with the graph it ran on.
+///
+/// A pass is the one thing the drawing layer is given: its graph's structure (``structure``), its
+/// scenes, layout texts and captions all come from it, whichever engine traced it.
 public enum Pass: Sendable {
-    case reverse(Trace)
-    case forward(ForwardTrace, wiggle: Wiggle?)
+    case reverse(Trace, graph: Graph)
+    case forward(ForwardTrace, wiggle: Wiggle?, graph: Graph)
     /// The backward pass with neurons or layers drawn as single nodes.
-    case collapsed(CollapsedTrace)
-    /// The backward pass of a tensor program: a node per tensor op, heatmaps instead of numbers.
+    case collapsed(CollapsedTrace, graph: Graph)
+    /// The backward pass of a tensor program: a node per tensor op, heatmaps instead of numbers
+    /// (a collapsed view's trace holds its own graph of module nodes).
     case tensor(TensorTrace)
+
+    /// The structure of the graph drawn: the scalar graph, or the tensor trace's own graph.
+    public var structure: any GraphStructure {
+        switch self {
+        case .reverse(_, let g), .forward(_, _, let g), .collapsed(_, let g): return g
+        case .tensor(let t): return t.graph
+        }
+    }
 
     /// The node the pass is about.
     public var output: NodeID {
         switch self {
-        case .reverse(let t): return t.output
-        case .forward(let f, _): return f.output
-        case .collapsed(let c): return c.trace.output
+        case .reverse(let t, _): return t.output
+        case .forward(let f, _, _): return f.output
+        case .collapsed(let c, _): return c.trace.output
         case .tensor(let t): return t.output
         }
     }
@@ -21,9 +33,9 @@ public enum Pass: Sendable {
     /// Number of steps (frames are 0…stepCount).
     public var stepCount: Int {
         switch self {
-        case .reverse(let t): return t.steps.count
-        case .forward(let f, _): return f.steps.count
-        case .collapsed(let c): return c.steps.count
+        case .reverse(let t, _): return t.steps.count
+        case .forward(let f, _, _): return f.steps.count
+        case .collapsed(let c, _): return c.steps.count
         case .tensor(let t): return t.steps.count
         }
     }
@@ -35,11 +47,34 @@ public enum Pass: Sendable {
         return false
     }
 
-    /// True for a tensor pass.
-    public var isTensor: Bool {
-        if case .tensor = self { return true }
-        return false
+    /// The trace of a tensor pass (heatmaps, fused rows, modules); nil for scalar passes.
+    public var tensorTrace: TensorTrace? {
+        if case .tensor(let t) = self { return t }
+        return nil
     }
+
+    /// True for a tensor pass.
+    public var isTensor: Bool { tensorTrace != nil }
+
+    /// The same pass with element-wise chains fused into one node each (a tensor pass that is not a
+    /// collapsed view); nil for passes that have no chains to fuse.
+    public var fused: Pass? {
+        guard var t = tensorTrace, !t.isCollapsedView else { return nil }
+        t.fusesChains = true
+        return .tensor(t)
+    }
+
+    /// The node states a legend names, with the words for them: forward mode speaks of tangents.
+    public var legendStates: [(Scene.NodeState, String)] {
+        isForward ? [(.forward, "values only"), (.pending, "not reached"), (.done, "tangent known"), (.active, "active")]
+            : [(.forward, "forward"), (.pending, "pending"), (.accumulating, "accumulating"), (.done, "done"), (.active, "active")]
+    }
+
+    /// What the pass carries through the graph: `tangent` (forward mode) or `gradient`.
+    public var derivativeWord: String { isForward ? "tangent" : "gradient" }
+
+    /// `Forward` or `Backward`, as a picture's description names the pass.
+    public var directionWord: String { isForward ? "Forward" : "Backward" }
 
     /// True for forward mode.
     public var isForward: Bool {
@@ -50,9 +85,9 @@ public enum Pass: Sendable {
     /// Every node's final derivative: the gradient ∂L/∂v, or the tangent dv/dx (collapsed: each unit's gradient norm).
     public var finalDerivatives: [Double] {
         switch self {
-        case .reverse(let t): return t.gradients
-        case .forward(let f, _): return f.tangents
-        case .collapsed(let c):
+        case .reverse(let t, _): return t.gradients
+        case .forward(let f, _, _): return f.tangents
+        case .collapsed(let c, _):
             // Each unit's gradient norm at its representative node (colours compare magnitudes).
             var d = [Double](repeating: 0, count: c.unitOf.count)
             for (u, unit) in c.units.enumerated() { d[unit.id] = c.unitNorms[u] }
@@ -63,22 +98,22 @@ public enum Pass: Sendable {
 }
 
 extension Scene {
-    /// The scene of `step` of either pass.
-    public init(graph: Graph, pass: Pass, step: Int, title: String? = nil, summary: Bool = false) {
+    /// The scene of `step` of any pass.
+    public init(pass: Pass, step: Int, title: String? = nil, summary: Bool = false) {
         switch pass {
-        case .reverse(let t): self.init(graph: graph, trace: t, step: step, title: title, summary: summary)
-        case .forward(let f, let w): self.init(graph: graph, forward: f, wiggle: w, step: step, title: title, summary: summary)
-        case .collapsed(let c): self.init(graph: graph, collapsed: c, step: step, title: title, summary: summary)
+        case .reverse(let t, let graph): self.init(graph: graph, trace: t, step: step, title: title, summary: summary)
+        case .forward(let f, let w, let graph): self.init(graph: graph, forward: f, wiggle: w, step: step, title: title, summary: summary)
+        case .collapsed(let c, let graph): self.init(graph: graph, collapsed: c, step: step, title: title, summary: summary)
         case .tensor(let t): self.init(tensor: t, step: step, title: title, summary: summary)
         }
     }
 
-    /// The widest texts of either pass (see ``layoutText(graph:trace:)``).
-    public static func layoutText(graph: Graph, pass: Pass) -> (nodes: [[[String]]], edges: [[String]]) {
+    /// The widest texts of any pass (see ``layoutText(graph:trace:)``).
+    public static func layoutText(pass: Pass) -> (nodes: [[[String]]], edges: [[String]]) {
         switch pass {
-        case .reverse(let t): return layoutText(graph: graph, trace: t)
-        case .forward(let f, let w): return layoutText(graph: graph, forward: f, wiggle: w)
-        case .collapsed(let c): return layoutText(graph: graph, collapsed: c)
+        case .reverse(let t, let graph): return layoutText(graph: graph, trace: t)
+        case .forward(let f, let w, let graph): return layoutText(graph: graph, forward: f, wiggle: w)
+        case .collapsed(let c, let graph): return layoutText(graph: graph, collapsed: c)
         case .tensor(let t): return layoutText(tensor: t)
         }
     }

@@ -71,12 +71,12 @@ public struct PassRequest: Sendable, Equatable {
             }
             guard x <= program.output else { throw .inputAfterOutput(name: name, output: program.outputName) }
             return .forward(ForwardTrace(graph: graph, output: program.output, wrt: x),
-                            wiggle: wiggle.map { Wiggle(graph: graph, wrt: x, h: $0) })
+                            wiggle: wiggle.map { Wiggle(graph: graph, wrt: x, h: $0) }, graph: graph)
         }
         let trace = Trace(graph: graph, output: program.output, granularity: granularity)
-        guard let level = collapse else { return .reverse(trace) }
+        guard let level = collapse else { return .reverse(trace, graph: graph) }
         do {
-            return .collapsed(try CollapsedTrace(graph: graph, trace: trace, level: level))
+            return .collapsed(try CollapsedTrace(graph: graph, trace: trace, level: level), graph: graph)
         } catch let problem as CollapsedTrace.Problem {
             throw .collapse(problem.description)
         } catch {

@@ -276,8 +276,8 @@ struct TensorCaption {
 extension Scene {
     /// The inputs of a tensor pass in the order a learner looks for them: parameters, then data
     /// (class labels, which take no gradient, left out). Empty for scalar passes.
-    public static func inputsInReadingOrder(pass: Pass, graph: Graph) -> [NodeID] {
-        guard case .tensor(let t) = pass else { return [] }
+    public static func inputsInReadingOrder(pass: Pass) -> [NodeID] {
+        guard let t = pass.tensorTrace else { return [] }
         let (parameters, data) = TensorCaption(t).inputsInReadingOrder
         return parameters + data
     }

@@ -296,23 +296,29 @@ extension Scene {
 
     /// Every caption a pass shows: steps 0…N, then the summary of the final state. Cheaper than
     /// building each step's scene (no node or edge views): what a picture's footer is sized by.
-    public static func captions(graph: Graph, pass: Pass) -> [String] {
+    public static func captions(pass: Pass) -> [String] {
+        let text: any StepCaptions
         switch pass {
-        case .reverse(let t):
-            let text = SceneText(graph: graph, trace: t, consumers: SceneStructure(graph: graph, trace: t).consumers)
-            return (0...t.steps.count).map { text.caption(step: $0, summary: false) } + [text.caption(step: t.steps.count, summary: true)]
-        case .forward(let f, let w):
-            let text = ForwardText(graph: graph, forward: f, wiggle: w)
-            return (0...f.steps.count).map { text.caption(step: $0, summary: false) } + [text.caption(step: f.steps.count, summary: true)]
-        case .collapsed(let c):
-            let text = CollapsedText(graph: graph, collapsed: c)
-            return (0...c.steps.count).map { text.caption(step: $0, summary: false) } + [text.caption(step: c.steps.count, summary: true)]
-        case .tensor(let t):
-            let text = TensorCaption(t)
-            return (0...t.steps.count).map { text.caption(step: $0, summary: false) } + [text.caption(step: t.steps.count, summary: true)]
+        case .reverse(let t, let graph): text = SceneText(graph: graph, trace: t, consumers: SceneStructure(graph: graph, trace: t).consumers)
+        case .forward(let f, let w, let graph): text = ForwardText(graph: graph, forward: f, wiggle: w)
+        case .collapsed(let c, let graph): text = CollapsedText(graph: graph, collapsed: c)
+        case .tensor(let t): text = TensorCaption(t)
         }
+        let n = pass.stepCount
+        return (0...n).map { text.caption(step: $0, summary: false) } + [text.caption(step: n, summary: true)]
     }
 }
+
+/// What writes a pass's captions, one per step (each trace kind has one).
+protocol StepCaptions {
+    /// The caption of `step`; `summary` at the last step: the final state, every input's gradient.
+    func caption(step: Int, summary: Bool) -> String
+}
+
+extension SceneText: StepCaptions {}
+extension ForwardText: StepCaptions {}
+extension CollapsedText: StepCaptions {}
+extension TensorCaption: StepCaptions {}
 
 extension Scene {
     /// A node's gradient line shortened to its number, for nodes drawn as small boxes:
@@ -376,11 +382,11 @@ struct SceneStructure {
     }
 
     /// `firstRecord[id]`: where node `id`'s edge records start in the reverse trace (-1: none).
-    init(graph: Graph, output: NodeID, firstRecord: [Int]? = nil) {
+    init(graph: some GraphStructure, output: NodeID, firstRecord: [Int]? = nil) {
         let mask = graph.ancestors(of: output)
         var visible: [NodeID] = []
         // Constants are drawn inside their consumer's title (`3·x`), not as boxes of their own.
-        for id in 0..<graph.count where graph[id].op != .constant && ((id < mask.count && mask[id]) || graph[id].op == .input) {
+        for id in 0..<graph.count where !graph.isConstant(id) && ((id < mask.count && mask[id]) || graph.isInput(id)) {
             visible.append(id)
         }
         var isVisible = [Bool](repeating: false, count: graph.count)
@@ -388,8 +394,8 @@ struct SceneStructure {
         var edges: [Edge] = []
         var records: [Int?] = []
         var consumers = [Int](repeating: 0, count: graph.count)
-        for id in visible where !graph[id].op.isLeaf {
-            for (k, input) in graph[id].inputs.enumerated() where isVisible[input] {
+        for id in visible where !graph.isLeaf(id) {
+            for (k, input) in graph.inputs(of: id).enumerated() where isVisible[input] {
                 edges.append(Edge(from: input, to: id, operand: k))
                 if let f = firstRecord?[id], f >= 0 { records.append(f + k) } else { records.append(nil) }
                 if id < mask.count && mask[id] { consumers[input] += 1 }
@@ -521,7 +527,7 @@ extension Scene {
     }
 
     /// Estimates the layout work for the drawn graph. O(nodes + edges).
-    public static func layoutEstimate(graph: Graph, output: NodeID) -> LayoutEstimate {
+    public static func layoutEstimate(graph: some GraphStructure, output: NodeID) -> LayoutEstimate {
         let structure = SceneStructure(graph: graph, output: output)
         var rank = [Int](repeating: 0, count: graph.count)
         // Creation order is topological, and edges are listed by consumer in id order.

@@ -123,10 +123,6 @@ public struct TensorGraph: Sendable {
     /// Lists a node as an input leaf.
     mutating func registerInput(_ id: NodeID) { inputIDs.append(id) }
 
-    public func names(of id: NodeID) -> [String] { nameIndex.names(of: id) }
-
-    public func name(of id: NodeID) -> String? { nameIndex.name(of: id) }
-
     /// The input leaf named `name`, if any.
     public func input(named name: String) -> NodeID? { inputIDs.last { nameIndex.name(of: $0) == name } }
 
@@ -176,22 +172,5 @@ public struct TensorGraph: Sendable {
             for i in nodes[id].inputs { mask[i] = true }
         }
         return mask
-    }
-
-    /// The scalar outline of this graph: one node per tensor node with the same id, inputs and names,
-    /// for the parts of the renderer that only need structure and names (layout, frame names, groups).
-    /// Its values are each node's first element and mean nothing else.
-    public var outline: Graph {
-        var g = Graph()
-        for (id, n) in nodes.enumerated() {
-            switch n.op.arity {
-            case 0:
-                if n.op == .input { g.addInput(name(of: id) ?? "v\(id)", n.value.scalar) } else { g.addConstant(n.value.scalar) }
-            case 1: g.add(.neg, n.a)
-            default: g.add(.add, n.a, n.b)
-            }
-            for (k, nm) in names(of: id).enumerated() where !(k == 0 && n.op == .input) { g.setName(nm, for: id) }
-        }
-        return g
     }
 }

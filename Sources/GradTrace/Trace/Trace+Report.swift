@@ -307,7 +307,11 @@ public struct NameTable: Sendable {
     /// an unnamed operation (or input) is `t1`, `t2`, … in creation order, skipping any `tK`
     /// the graph already uses as a name, so a temporary never looks like a named node, and a
     /// graph written by ``ProgramWriter`` and parsed again keeps every node's name.
-    public init(graph: Graph) {
+    public init(graph: Graph) { self.init(structure: graph) }
+
+    /// The table of any graph's structure (a tensor graph's constants of more than one element are
+    /// named as operations are).
+    public init(structure graph: some GraphStructure) {
         var given = Set<String>()
         graph.nameIndex.forEachName { _, n in if n.hasPrefix("t") { given.insert(n) } }
         var names = [String](repeating: "", count: graph.count)
@@ -320,8 +324,8 @@ public struct NameTable: Sendable {
         // Constants repeat (a chain's 0.999999 a million times): their texts by bit pattern, direct-mapped.
         var constantKeys = [UInt64](repeating: 0, count: 64), constantTexts = [String?](repeating: nil, count: 64)
         for id in 0..<graph.count where !named[id] {
-            if graph[id].op == .constant {
-                let v = graph[id].value, slot = Int(truncatingIfNeeded: (v.bitPattern &* 0x9E37_79B9_7F4A_7C15) >> 58)
+            if let v = graph.constantNumber(id) {
+                let slot = Int(truncatingIfNeeded: (v.bitPattern &* 0x9E37_79B9_7F4A_7C15) >> 58)
                 if constantKeys[slot] != v.bitPattern || constantTexts[slot] == nil {
                     constantKeys[slot] = v.bitPattern
                     constantTexts[slot] = NumberFormat.short(v)

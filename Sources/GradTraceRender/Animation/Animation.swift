@@ -61,7 +61,7 @@ public enum Animation {
                 svgs.append((d.style.rankdir.rawValue, svg))
             }
             var source = Array(0...primary.stepCount)
-            if case .tensor(let t) = primary.pass, let view = t.collapse { source = view.sourceSteps }
+            if let view = primary.pass.tensorTrace?.collapse { source = view.sourceSteps }
             views.append(HTMLPlayer.View(module: module, svgs: svgs, captions: timeline.captions, sourceSteps: source))
         }
         return Array(HTMLPlayer.page(views: views, fps: fps, title: title, theme: diagram.style.theme).utf8)

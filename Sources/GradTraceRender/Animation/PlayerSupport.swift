@@ -69,7 +69,7 @@ enum PlayerSupport {
 
     /// The module targets of a picture, in drawing order (none unless the pass is a collapsed tensor view).
     static func moduleTargets(_ diagram: Diagram) -> [ModuleTarget] {
-        guard case .tensor(let t) = diagram.pass, let view = t.collapse else { return [] }
+        guard let t = diagram.pass.tensorTrace, let view = t.collapse else { return [] }
         let size = diagram.canvasSize
         let ox = (size.width - diagram.layout.graphWidth) / 2
         let oy = diagram.metrics.margin + diagram.metrics.headerHeight

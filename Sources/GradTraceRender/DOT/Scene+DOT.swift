@@ -130,7 +130,7 @@ extension Scene {
                 DOTAttribute("fontcolor", s.text.hex),
                 DOTAttribute("class", e.state.rawValue),
             ]
-            let label = style.outline ? [] : EdgeLabel.lines(e.lines, style: style, tensor: tensor).map(\.text)
+            let label = style.outline ? [] : EdgeLabel.lines(e.lines, style: style, whole: tensor).map(\.text)
             if !label.isEmpty { attrs.insert(DOTAttribute("label", label.joined(separator: "\n")), at: 0) }
             if let layout, e.index < layout.edges.count {
                 let path = layout.edges[e.index]

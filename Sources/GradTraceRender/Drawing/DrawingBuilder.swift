@@ -117,7 +117,7 @@ struct DrawingBuilder {
             fill: Drawing.Fill(color: theme.labelBackground, opacity: Self.labelOpacity),
             stroke: state == .active ? Drawing.Stroke(color: s.line, width: 1.2) : nil))]
         var y = y0 + m.labelPad
-        for line in EdgeLabel.lines(lines, style: diagram.style, tensor: diagram.pass.isTensor) {
+        for line in EdgeLabel.lines(lines, style: diagram.style, whole: diagram.pass.rules.wholeLedgers) {
             items.append(run(line.text, x: x0 + m.labelPad, y: y, size: line.size, bold: line.emphasis,
                              color: line.emphasis ? s.text : theme.mutedText))
             y += text.lineHeight(size: line.size)
@@ -199,11 +199,7 @@ struct DrawingBuilder {
 
     /// The legend of node states the pass shows (none when colour stands for the gradient).
     static func legendEntries(pass: Pass, style: RenderStyle) -> [(Scene.NodeState, String)] {
-        if style.colorByGradient { return [] }
-        if pass.isForward {
-            return [(.forward, "values only"), (.pending, "not reached"), (.done, "tangent known"), (.active, "active")]
-        }
-        return [(.forward, "forward"), (.pending, "pending"), (.accumulating, "accumulating"), (.done, "done"), (.active, "active")]
+        style.colorByGradient ? [] : pass.legendStates
     }
 
     static func legendWidth(pass: Pass, style: RenderStyle, text: TextEngine) -> Double {
@@ -217,7 +213,7 @@ struct DrawingBuilder {
             + text.measure(colorBarNote, size: style.edgeFontSize - 1).width + 8
     }
 
-    static func colorBarLabel(_ pass: Pass) -> String { pass.isForward ? "|tangent|" : "|gradient|" }
+    static func colorBarLabel(_ pass: Pass) -> String { "|" + pass.derivativeWord + "|" }
 
     /// The caption of a frame, wrapped onto as many lines as it needs (the footer has room for the
     /// longest caption of the pass: ``Diagram``'s `captionLines`).
@@ -396,8 +392,8 @@ struct DrawingBuilder {
             items.append(group(Timeline.Span(from: k, to: k + 1), captionItems(caption)))
         }
         items += footerItems(shown: Set(timeline.nodes.flatMap { $0.map(\.state) }))
-        let out = NameTable(graph: d.graph).name(of: d.pass.output)
-        return frame(items: items, title: d.title, description: "\(d.pass.isForward ? "Forward" : "Backward") pass of \(out), \(d.stepCount) steps",
+        let out = NameTable(structure: d.structure).name(of: d.pass.output)
+        return frame(items: items, title: d.title, description: "\(d.pass.directionWord) pass of \(out), \(d.stepCount) steps",
                      frames: timeline.frameCount)
     }
 }
@@ -494,12 +490,12 @@ enum EdgeLabel {
     /// `full`: the ledger as the scene words it (the local derivative, then the chain).
     /// `compact`: the numbers first (`624 × 2 = 1248`), the symbolic chain under them, smaller.
     /// `numbers`: the numbers alone.
-    /// A tensor edge's ledger (the VJP formula, the shapes, the broadcast sum) is shown whole in every mode:
-    /// it has no numbers to pull forward; the formula is the emphasised line.
-    static func lines(_ ledger: [String], style: RenderStyle, tensor: Bool = false) -> [Line] {
+    /// `whole` (tensor edges, ``PictureRules/wholeLedgers``): the ledger (the VJP formula, the shapes, the
+    /// broadcast sum) in every mode: it has no numbers to pull forward; the formula is the emphasised line.
+    static func lines(_ ledger: [String], style: RenderStyle, whole: Bool = false) -> [Line] {
         let fs = style.edgeFontSize
         guard let last = ledger.last else { return [] }
-        if tensor {
+        if whole {
             // The broadcast sum is emphasised too: it is the step learners forget.
             return ledger.enumerated().map {
                 Line(text: $0.element, size: $0.offset == 0 ? fs : max(6, fs - 1), emphasis: $0.offset == 0 || $0.element.hasPrefix("Σ"))

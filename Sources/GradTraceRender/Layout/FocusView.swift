@@ -28,9 +28,8 @@ struct FocusView: Sendable {
     let height: Double
     /// The inputs in reading order, shown at step 0 and in the final state.
     let inputs: [NodeID]
-    /// The pass whose steps the panels show, unfused (the map may draw chains fused), and its graph.
+    /// The pass whose steps the panels show, unfused (the map may draw chains fused).
     let pass: Pass
-    let graph: Graph
 
     /// Space between panels, across and down.
     static let gap = 10.0
@@ -40,15 +39,14 @@ struct FocusView: Sendable {
 
     /// Measures every step of `pass` and keeps the height of the tallest.
     /// Cost: O(steps × (nodes + edges)) scenes, as a timeline.
-    init(pass: Pass, graph: Graph, sizes: [NodeID: (width: Double, height: Double)], width: Double) {
+    init(pass: Pass, sizes: [NodeID: (width: Double, height: Double)], width: Double) {
         self.sizes = sizes
         self.width = width
         self.pass = pass
-        self.graph = graph
-        inputs = Scene.inputsInReadingOrder(pass: pass, graph: graph).filter { sizes[$0] != nil }
+        inputs = Scene.inputsInReadingOrder(pass: pass).filter { sizes[$0] != nil }
         var tallest = 0.0
         for k in 1...max(1, pass.stepCount) where k <= pass.stepCount {
-            let ids = FocusView.activeMembers(Scene(graph: graph, pass: pass, step: k))
+            let ids = FocusView.activeMembers(Scene(pass: pass, step: k))
             tallest = max(tallest, FocusView.flow(ids, sizes: sizes, width: width, maxHeight: nil).height)
         }
         // At least one row of inputs, so that step 0 and the final state show something whole.
@@ -59,7 +57,7 @@ struct FocusView: Sendable {
     /// The scene the panels of the frame showing `scene` come from: the same step, unfused.
     func panelScene(for scene: Scene) -> Scene {
         let summary = scene.step > 0 && scene.step == scene.stepCount && scene.activeNode == nil
-        return Scene(graph: graph, pass: pass, step: scene.step, summary: summary)
+        return Scene(pass: pass, step: scene.step, summary: summary)
     }
 
     /// The widest full-size panel of `sizes`: the canvas must be at least this wide (plus margins).

@@ -28,7 +28,7 @@ public struct MarkdownTransform: Sendable {
     public var defaultFormat: MarkdownBlockOptions.ImageFormat
     /// Called with each block's graph and output before anything is drawn; a thrown error is
     /// reported at the block's fence (the CLI refuses graphs Graphviz would take minutes over).
-    public var preflight: (@Sendable (Graph, NodeID) throws -> Void)?
+    public var preflight: (@Sendable (any GraphStructure, NodeID) throws -> Void)?
     /// Reads the program file of a `src=PATH` block: given the document's name and PATH, returns the name
     /// diagnostics give the file and its bytes; a thrown error is reported at the fence. nil: `src=` is refused.
     /// (The CLI resolves PATH relative to the Markdown file and refuses paths that leave the docs root.)
@@ -42,7 +42,7 @@ public struct MarkdownTransform: Sendable {
     public var sizedRasterImages = false
 
     public init(version: String, defaultFormat: MarkdownBlockOptions.ImageFormat = .svg,
-                preflight: (@Sendable (Graph, NodeID) throws -> Void)? = nil) {
+                preflight: (@Sendable (any GraphStructure, NodeID) throws -> Void)? = nil) {
         self.version = version
         self.defaultFormat = defaultFormat
         self.preflight = preflight
@@ -175,7 +175,7 @@ public struct MarkdownTransform: Sendable {
     /// stays wider than its `max-width=`. Located at the option on the fence's line.
     func widthWarning(_ block: Block, file: String) -> Diagnostic? {
         let o = block.options
-        guard o.width != nil || o.maxWidth != nil, let diagram = try? Self.diagram(for: o, program: block.program, pass: block.pass) else { return nil }
+        guard o.width != nil || o.maxWidth != nil, let diagram = try? Self.diagram(for: o, pass: block.pass) else { return nil }
         let fence = block.fence
         func at(_ option: String) -> Int { fence.infoColumn + (o.positions[option] ?? 0) }
         if let width = o.width {
@@ -293,7 +293,6 @@ public struct MarkdownTransform: Sendable {
         }
 
         // The pass.
-        let graph = program.graph
         let pass: Pass
         do {
             pass = try PassRequest(wrt: options.mode == .forward ? options.wrt : nil, wiggle: options.wiggle, collapse: options.collapse).pass(for: program)
@@ -307,7 +306,7 @@ public struct MarkdownTransform: Sendable {
         }
         if let preflight {
             do {
-                try preflight(graph, program.output)
+                try preflight(program.structure, program.output)
             } catch {
                 throw Self.located(fence, file: doc.name, column: atFence, "\(error)")
             }
@@ -324,7 +323,7 @@ public struct MarkdownTransform: Sendable {
         let base = "gradtrace-" + hash
         let ext = options.animate && format == .png ? "gif" : format.rawValue
         func caption(_ step: Int, summary: Bool = false) -> String {
-            Scene(graph: graph, pass: pass, step: step, summary: summary).caption
+            Scene(pass: pass, step: step, summary: summary).caption
         }
         var assets: [PlannedAsset] = []
         if options.animate {
@@ -350,7 +349,7 @@ public struct MarkdownTransform: Sendable {
         if sizedRasterImages && format == .png && options.width == nil {
             // The size each image shows at, from the same points as its SVG would have.
             do {
-                let diagram = try Self.diagram(for: options, program: program, pass: pass)
+                let diagram = try Self.diagram(for: options, pass: pass)
                 let plain = diagram.withoutLegend()
                 func css(_ d: Diagram) -> [Int] {
                     let c = d.canvasSize
@@ -475,7 +474,7 @@ public struct MarkdownTransform: Sendable {
     /// `gradtrace render` (stills), `gradtrace frames` (step=all) and `gradtrace animate` (GIF), so
     /// each image is byte for byte what those commands draw.
     static func draw(_ block: Block, _ assets: [PlannedAsset]) throws -> [RenderedAsset] {
-        let diagram = try diagram(for: block.options, program: block.program, pass: block.pass)
+        let diagram = try diagram(for: block.options, pass: block.pass)
         let plain = diagram.withoutLegend()  // step=all: the legend once, under the last frame,
         var last = diagram                    // naming every state the frames show
         if assets.contains(where: { if case .frame = $0.kind { return true } else { return false } }) {
@@ -500,11 +499,11 @@ public struct MarkdownTransform: Sendable {
     }
 
     /// A block's diagram, laid out as its options say.
-    static func diagram(for o: MarkdownBlockOptions, program: Program, pass: Pass) throws(RenderError) -> Diagram {
+    static func diagram(for o: MarkdownBlockOptions, pass: Pass) throws(RenderError) -> Diagram {
         var style = RenderStyle(rankdir: o.rankdir, theme: Theme.named(o.theme), colorByGradient: o.colorByGradient)
         style.labels = o.labels
         style.maxWidth = o.effectiveMaxWidth
-        return try Diagram(graph: program.graph, pass: pass, style: style, title: o.title)
+        return try Diagram(pass: pass, style: style, title: o.title)
     }
 
     /// Whether a file name is one the transform makes: `gradtrace-<16 hex>.EXT` or
