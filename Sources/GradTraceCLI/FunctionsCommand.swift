@@ -15,7 +15,7 @@ package struct FunctionsCommand: ParsableCommand {
 
     package func validate() throws {
         for n in names where !TensorFunctions.allNames.contains(n) {
-            throw ValidationError("unknown function '\(n)': the functions are \(TensorFunctions.allNames.joined(separator: ", "))")
+            throw ValidationError(TensorFunctions.unknownFunctionMessage(n))
         }
     }
 

@@ -45,7 +45,11 @@ private let malformedCases: [MalformedCase] = [
     MalformedCase(what: "empty parentheses", source: "x = 1\ny = ()", line: 2, column: 6,
                   fragment: "expected an operand before ')'"),
     MalformedCase(what: "unknown function", source: "x = 1\ny = foo(x)", line: 2, column: 5,
-                  fragment: "unknown function 'foo'"),
+                  fragment: "unknown function 'foo': `gradtrace functions` lists the"),
+    MalformedCase(what: "misspelt function", source: "x = 1\ny = tahn(x)", line: 2, column: 5,
+                  fragment: "unknown function 'tahn'; did you mean 'tanh'?"),
+    MalformedCase(what: "misspelt tensor function", source: "x = [1, 2]\ny = sum(softmx(x))", line: 2, column: 9,
+                  fragment: "unknown function 'softmx'; did you mean 'softmax'?"),
     MalformedCase(what: "undefined name", source: "x = 1\ny = z + 1", line: 2, column: 5,
                   fragment: "undefined name 'z'"),
     MalformedCase(what: "function used as a name", source: "x = 1\ny = x + sin", line: 2, column: 9,
@@ -382,5 +386,21 @@ struct LanguageTests {
         #expect(p.graph[p.output].value == Double(n))
         let g = Trace.gradients(graph: p.graph, output: p.output)
         #expect(g[p.graph.input(named: "x")!] == Double(n))
+    }
+}
+
+@Suite("did you mean")
+struct NameSuggestionTests {
+    @Test("a near name is suggested; a far one is not; ties go to the typed length, then alphabetical order")
+    func closest() {
+        let names = ["tanh", "sin", "sinh", "softmax", "relu", "log"]
+        #expect(NameSuggestion.closest(to: "tahn", among: names) == "tanh")      // a transposition is one edit
+        #expect(NameSuggestion.closest(to: "SOFTMX", among: names) == "softmax")
+        #expect(NameSuggestion.closest(to: "soft", among: names) == "softmax")   // a prefix
+        #expect(NameSuggestion.closest(to: "foo", among: names) == nil)          // 'log' is two edits away: too far for 3 letters
+        #expect(NameSuggestion.closest(to: "sinx", among: names) == "sinh")       // sin and sinh are both one edit: the typed length wins
+        #expect(NameSuggestion.closest(to: "sinx", among: names.reversed()) == "sinh")
+        #expect(NameSuggestion.closest(to: "sn", among: names) == "sin")
+        #expect(NameSuggestion.closest(to: "x", among: []) == nil)
     }
 }

@@ -305,7 +305,7 @@ struct Parser {
                     if after.kind == .lparen {
                         let paren = try next()
                         guard Parser.isScalarFunction(n) || TensorFunctions.allNames.contains(n) else {
-                            throw error(t, "unknown function '\(n)': the functions are \(TensorFunctions.allNames.joined(separator: ", "))")
+                            throw error(t, TensorFunctions.unknownFunctionMessage(n))
                         }
                         if TensorFunctions.isTensorOnly(n) { syntax.usesTensors = true }
                         pending.append(.call(intern(n), t, args: 0, parenColumn: paren.column, keyword: -1, start: nil, keywords: false))

@@ -422,7 +422,7 @@ struct TensorLowering {
                 return .constructed(TensorLowering.randn(dims, seed: seed, name: statementName, draw: draws), t)
             }
         default:
-            throw error(t, "unknown function '\(name)': the functions are \(TensorFunctions.allNames.joined(separator: ", "))")
+            throw error(t, TensorFunctions.unknownFunctionMessage(name))
         }
     }
 

@@ -628,6 +628,16 @@ public enum TensorFunctions {
         return out
     }
 
+    /// The message for a call of a name that is no function: the closest function when one is near
+    /// (`tahn` → `tanh`), else where to find the list (it is long: every builtin and registry function).
+    public static func unknownFunctionMessage(_ name: String) -> String {
+        let names = allNames
+        if let best = NameSuggestion.closest(to: name, among: names) {
+            return "unknown function '\(name)'; did you mean '\(best)'? (`gradtrace functions` lists all \(names.count))"
+        }
+        return "unknown function '\(name)': `gradtrace functions` lists the \(names.count) functions a program may call"
+    }
+
     /// True when `name` is a function only the tensor engine runs (not a scalar `Op`).
     static func isTensorOnly(_ name: String) -> Bool {
         name != "pow" && !Op.namedFunctions.contains { $0.name == name } && allNames.contains(name)
@@ -645,7 +655,7 @@ extension TensorFunctions {
     /// ```
     public static func op(named name: String, operandShapes shapes: [[Int]], options: [String: [Double]]) throws(TensorShapeError) -> TensorOp {
         guard let index = indexOf[name] else {
-            throw TensorShapeError("unknown function '\(name)': the registry's functions are \(table.map(\.name).joined(separator: ", "))")
+            throw TensorShapeError(unknownFunctionMessage(name))
         }
         let f = table[index]
         for key in options.keys.sorted() where !f.parameters.contains(where: { !$0.isTensor && $0.name == key }) {
