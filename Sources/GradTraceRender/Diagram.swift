@@ -128,8 +128,17 @@ public struct Diagram: Sendable {
         // The same pass with element-wise chains fused into one node each (tensor programs; prepared when a rung needs it).
         let fusedPass = unfusedPass.fused
         var fusedPrepared: Prepared?
-        func prepared(_ fused: Bool) -> Prepared {
+        var bandPrepared: Prepared?
+        // The split-by-module rungs keep each module's parameters as nodes of their own (``TensorTrace/placesParametersBeside``).
+        func prepared(_ fused: Bool, bands: Bool) -> Prepared {
             guard fused, let fusedPass else { return plain }
+            if bands, case .tensor(var t) = fusedPass {
+                if bandPrepared == nil {
+                    t.placesParametersBeside = false
+                    bandPrepared = Diagram.prepare(pass: .tensor(t), style: style, text: text)
+                }
+                return bandPrepared!
+            }
             if fusedPrepared == nil { fusedPrepared = Diagram.prepare(pass: fusedPass, style: style, text: text) }
             return fusedPrepared!
         }
@@ -155,7 +164,7 @@ public struct Diagram: Sendable {
         for rung in rungs {
             // Splitting by module is for pictures no rung before fits at any aspect.
             if rung.style.bands && tried.contains(where: { $0.width <= (style.maxWidth ?? .infinity) + 0.5 }) { break }
-            let prep = prepared(rung.fused)
+            let prep = prepared(rung.fused, bands: rung.style.bands)
             var bestInRung: Candidate?
             for d in directions {
                 var c = rung.style
@@ -191,7 +200,7 @@ public struct Diagram: Sendable {
             fitWarning = nil
         }
         guard let chosen = best else { throw RenderError.graphviz("no layout") }
-        let prep = prepared(chosen.fused)
+        let prep = prepared(chosen.fused, bands: chosen.style.bands)
         let pass = prep.pass
         self.pass = pass
         self.style = chosen.style

@@ -73,7 +73,7 @@ extension Scene {
                 rows[target] += 1
             }
             // Parameters beside the row they feed.
-            for id in visible where g[id].op == .input {
+            for id in visible where t.placesParametersBeside && g[id].op == .input {
                 let c = consumer[id]
                 guard c >= 0, uses[id] == 1, isVisible[c], id < labels.count, labels[id] == .none, t.consumers[id] == 1,
                       group[id] == group[c] else { continue }

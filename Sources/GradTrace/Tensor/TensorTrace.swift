@@ -51,6 +51,9 @@ public struct TensorTrace: Sendable {
     /// Pictures draw each element-wise chain as one node with a row per step (`h1 = tanh(X @ W1 + b1)`
     /// with the rows `X @ W1`, `X @ W1 + b1`, `h1`): a rung of the renderer's fitting ladder. Numbers are unchanged.
     public var fusesChains = false
+    /// With ``fusesChains``: a parameter read by one step is drawn beside that step's row instead of as a node of
+    /// its own. The split-by-module rungs turn it off (a band keeps its module's parameters as nodes).
+    public var placesParametersBeside = true
 
     /// A trace assembled from its parts (the collapsed view).
     init(graph: TensorGraph, output: NodeID, granularity: Granularity, steps: [TensorStep], edges: [TensorEdgeRecord],
