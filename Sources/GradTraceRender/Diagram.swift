@@ -76,12 +76,13 @@ public struct Diagram: Sendable {
     public let fitWarning: String?
 
     /// The focus view's panels (set when the width ladder ended on small boxes for a tensor picture).
-    let focus: FocusView?
+    private(set) var focus: FocusView?
 
     /// The rungs of the width ladder, in order: the labels asked for; numbers only; numbers with tight
     /// spacing; and nodes as small labelled boxes with unlabelled edges, the caption telling each
     /// step's chain (tensor pictures add the focus view: the step's nodes at full size under the
-    /// map, see ``FocusView``). Without `maxWidth` only the first rung is drawn. Tensor programs add a
+    /// map, see ``FocusView``); last, the graph split by module into bands (``Bands``), with the nodes as
+    /// the tight rung draws them, then as small boxes. Without `maxWidth` only the first rung is drawn. Tensor programs add a
     /// rung after the first: the same picture with element-wise chains fused into one node each, and
     /// keep them fused on the later rungs (the focus view's map).
     static func ladder(_ style: RenderStyle, rules: PictureRules) -> [RenderStyle] {
@@ -92,7 +93,13 @@ public struct Diagram: Sendable {
         if rules.numbersRung && s.labels != .numbers { s.labels = .numbers; rungs.append(s) }
         s.tight = true
         rungs.append(s)
+        var banded = s
         s.outline = true
+        rungs.append(s)
+        // Split by module (``Bands``): the nodes as drawn on the rung before small boxes, then small boxes.
+        banded.bands = true
+        rungs.append(banded)
+        s.bands = true
         rungs.append(s)
         return rungs
     }
@@ -144,14 +151,19 @@ public struct Diagram: Sendable {
         // Tensor programs fuse their element-wise chains on every rung after the first.
         var rungs = Diagram.ladder(style, rules: rules).enumerated().map { (style: $0.element, fused: fusedPass != nil && $0.offset > 0) }
         if fusedPass != nil { rungs.insert((style, true), at: min(1, rungs.count)) }
+        var splitTried = false
         for rung in rungs {
+            // Splitting by module is for pictures no rung before fits at any aspect.
+            if rung.style.bands && tried.contains(where: { $0.width <= (style.maxWidth ?? .infinity) + 0.5 }) { break }
             let prep = prepared(rung.fused)
             var bestInRung: Candidate?
             for d in directions {
                 var c = rung.style
                 c.rankdir = d
-                let (m, layout) = try Diagram.lay(pass: prep.pass, style: c, title: title, text: text, first: prep.first,
-                                                  layoutText: prep.layoutText, panels: prep.panels, rows: prep.rows, scales: tensorScales)
+                guard let laid = try Diagram.lay(pass: prep.pass, style: c, title: title, text: text, first: prep.first,
+                                                 layoutText: prep.layoutText, panels: prep.panels, rows: prep.rows, scales: tensorScales) else { continue }
+                let (m, layout) = laid
+                splitTried = splitTried || c.bands
                 // The focus view needs room for its widest panel (its height is estimated as the map's third).
                 let focused = c.outline && rules.focusView
                 let w = max(layout.graphWidth, m.legendWidth, focused ? widestPanel : 0) + 2 * m.margin
@@ -172,7 +184,9 @@ public struct Diagram: Sendable {
             ?? tried.min { $0.width < $1.width - 1e-9 }
         if let maxWidth = style.maxWidth, let b = best, b.width > maxWidth + 0.5 {
             fitWarning = "the picture is \(Int(b.width.rounded(.up))) pt wide, more than the \(Int(maxWidth)) pt asked for, even with "
-                + rules.lastRung + ": draw a part of it (--result NAME), collapse it (" + rules.collapseAdvice + "), or allow more width"
+                + rules.lastRung
+                + (splitTried ? ", and the graph split by module into bands" : " (no modules to split it by: name parts with dots, as l1.n0.w0 or attn.q.weight)")
+                + ": draw a part of it (--result NAME), collapse it (" + rules.collapseAdvice + "), or allow more width"
         } else {
             fitWarning = nil
         }
@@ -316,10 +330,11 @@ public struct Diagram: Sendable {
         return tb < lr ? .TB : .LR
     }
 
-    /// Measures the texts for `style` and lays the graph out in its direction.
+    /// Measures the texts for `style` and lays the graph out in its direction; split by module with
+    /// `style.bands` (nil when the graph has no two modules to split it into, see ``Bands``).
     private static func lay(pass: Pass, style: RenderStyle, title: String?, text: TextEngine, first: Scene,
                             layoutText: (nodes: [[[String]]], edges: [[String]]), panels: [NodeID: Heatmap.Panel] = [:],
-                            rows: [NodeID: Heatmap.Rows] = [:], scales: Heatmap.Scales? = nil) throws(RenderError) -> (Metrics, Layout) {
+                            rows: [NodeID: Heatmap.Rows] = [:], scales: Heatmap.Scales? = nil) throws(RenderError) -> (Metrics, Layout)? {
         let nodeLine = text.lineHeight(size: style.nodeFontSize)
         let edgeLine = text.lineHeight(size: style.edgeFontSize)
         let titleLine = text.lineHeight(size: style.titleFontSize)
@@ -363,7 +378,10 @@ public struct Diagram: Sendable {
                 continue
             }
             if style.outline {
-                for c in lines[0] { w = max(w, text.measure(Typography.picture(Scene.outlineTitle(c)), size: style.nodeFontSize, bold: true).width) }
+                for c in lines[0] {
+                    let title = style.bands ? Bands.name(c) : Scene.outlineTitle(c)
+                    w = max(w, text.measure(Typography.picture(title), size: style.nodeFontSize, bold: true).width)
+                }
                 for c in lines[2] { w = max(w, text.measure(Typography.picture(Scene.outlineGrad(c)), size: style.nodeFontSize).width) }
                 sizes.append((w + 2 * m.nodePadX + 6, 2 * nodeLine + 2 * m.nodePadY))
                 continue
@@ -399,7 +417,29 @@ public struct Diagram: Sendable {
             request.clusters = view.expanded.map { m in (m.name, m.members.compactMap { $0 < index.count && index[$0] >= 0 ? index[$0] : nil }) }
         }
         request.repeats = Diagram.repeats(graph: graph, visible: visible)
-        return (m, try Graphviz.shared.layout(request))
+        guard style.bands else { return (m, try Graphviz.shared.layout(request)) }
+        // Split by module (the last rung): bands within the width, each edge drawn from its node or its proxy.
+        guard !pass.isCollapsed else { return nil }
+        let ends = edges.map { (from: $0.from, to: $0.to) }
+        let banded = try Bands.layout(request, units: { members, depth in
+            Bands.units(graph: graph, output: pass.output, visible: visible, members: members, depth: depth, edges: ends)
+        }, limit: (style.maxWidth ?? 900) - 2 * m.margin, proxySize: { k in
+            // A small box: the node's name after an arrow, and its gradient (a tensor's shape and gradient size).
+            var w = 0.0
+            let lines = nodeTexts[k]
+            if case .tensor(let t) = pass {
+                let shape = t.graph[visible[k]].value.shape
+                for c in lines[0] { w = max(w, text.measure(Typography.picture(Bands.proxyTitle(c, above: true)), size: style.nodeFontSize, bold: true).width) }
+                for c in lines[2] + ["", "grad ‖88.888‖"] {
+                    w = max(w, text.measure(Typography.picture(Scene.outlineTensorLine(shape: shape, gradText: c)), size: style.edgeFontSize).width)
+                }
+                return (w + 2 * m.nodePadX + 6, nodeLine + edgeLine + 2 * m.nodePadY)
+            }
+            for c in lines[0] { w = max(w, text.measure(Typography.picture(Bands.proxyTitle(c, above: true)), size: style.nodeFontSize, bold: true).width) }
+            for c in lines[1] + lines[2] { w = max(w, text.measure(Typography.picture(Scene.outlineGrad(c)), size: style.nodeFontSize).width) }
+            return (w + 2 * m.nodePadX + 6, 2 * nodeLine + 2 * m.nodePadY)
+        }, lay: { r throws(RenderError) in try Graphviz.shared.layout(r) })
+        return banded.map { (m, $0) }
     }
 
     /// A tensor node's full-size box: its title (the widest of `titles`), shape line, and the value
@@ -425,6 +465,27 @@ public struct Diagram: Sendable {
         let m = metrics
         let w = m.canvasWidth(graphWidth: layout.graphWidth)
         return (w.rounded(.up), (layout.graphHeight + 2 * m.margin + m.headerHeight + m.focusHeight + m.footerHeight).rounded(.up))
+    }
+
+    /// How far the caption and legend of the frame showing `scene` move up from the foot of the canvas: the
+    /// focus view's area is as tall as the step with the most panels (every frame keeps one canvas), and a
+    /// step with fewer panels has its caption right under them, its spare room below the legend. 0 without
+    /// a focus view.
+    func footerLift(_ scene: Scene) -> Double {
+        guard let f = focus else { return 0 }
+        return max(0, f.height - f.usedHeight(f.panelScene(for: scene))).rounded(.down)
+    }
+
+    /// The diagram a single picture of one step is drawn with: the same layout, its canvas as tall as that
+    /// step needs (a focus view's panel area sized to the step's own panels). Animations keep one canvas
+    /// for every frame; `gradtrace render --step K` and a fence's `step=K` draw with this.
+    public func still(step: Int, summary: Bool = false) -> Diagram {
+        guard let f = focus else { return self }
+        var d = self
+        let used = f.height - footerLift(scene(step: step, summary: summary))
+        d.focus?.height = used
+        d.metrics.focusHeight = FocusView.top + used + FocusView.bottom
+        return d
     }
 
     /// Pixel size of a PNG at `scale`.
@@ -464,12 +525,13 @@ public struct Diagram: Sendable {
         try Painter(diagram: self).encodeTime(scene(step: step), scale: scale, compression: compression)
     }
 
-    /// DOT text of one step; `pinned` adds the shared layout as `pos` attributes.
+    /// DOT text of one step; `pinned` adds the shared layout as `pos` attributes. A graph split by module
+    /// (``Bands``) is always pinned, with its proxies: `dot` cannot stack bands, `neato -n2` redraws them.
     public func dot(step: Int, pinned: Bool, summary: Bool = false) -> String {
         let s = scene(step: step, summary: summary)
         let clusters = style.clusters && !pass.isCollapsed
             ? Diagram.clusters(graph: structure, output: pass.output, visible: s.nodes.map(\.id)) : []
-        return s.dot(style: style, layout: pinned ? layout : nil, colorScale: colorScale, clusters: clusters).text
+        return s.dot(style: style, layout: pinned || !layout.bands.isEmpty ? layout : nil, colorScale: colorScale, clusters: clusters).text
     }
 }
 

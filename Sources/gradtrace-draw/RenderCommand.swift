@@ -159,8 +159,9 @@ struct RenderCommand: ParsableCommand {
         } else {
             try LargeGraphGuard.check(pass: pass, force: force)
             drawing.checkFonts()
-            let diagram = try Diagram(pass: pass, style: drawing.style, title: drawing.title)
-            drawing.warnIfTooWide(diagram)
+            let laid = try Diagram(pass: pass, style: drawing.style, title: drawing.title)
+            drawing.warnIfTooWide(laid)
+            let diagram = laid.still(step: step, summary: summary)  // one picture: as tall as its step needs
             switch format {
             case .png:
                 let wanted = drawing.scale ?? 2

@@ -340,7 +340,7 @@ struct CLITests {
         // Drawing options take their help from the one option table that fences read too (OptionSchema).
         let r = try gradtrace(["render", "--help"])
         let words = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        #expect(words.contains("for large tensor graphs, nodes drawn as small boxes with each step's nodes in full under them"))
+        #expect(words.contains("nodes drawn as small boxes (tensor graphs: with each step's nodes in full under them) and, last, the graph split by module into bands"))
         #expect(words.contains("Node colours: state (default) or grad"))
         let v = try gradtrace(["--version"])
         #expect(v.status == 0)

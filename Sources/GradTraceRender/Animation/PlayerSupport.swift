@@ -23,7 +23,12 @@ enum PlayerSupport {
             let b = diagram.layout.nodes[i]
             add(b.x, b.y, b.width, b.height)
             for e in scene.edges where e.state == .active && e.index < diagram.layout.edges.count {
-                if let j = index[e.from], j < diagram.layout.nodes.count {
+                // An edge from another band of a graph split by module starts at its proxy: the region stays in one band.
+                let proxy = e.index < diagram.layout.edgeProxy.count ? diagram.layout.edgeProxy[e.index] : -1
+                if proxy >= 0 {
+                    let n = diagram.layout.proxies[proxy].box
+                    add(n.x, n.y, n.width, n.height)
+                } else if let j = index[e.from], j < diagram.layout.nodes.count {
                     let n = diagram.layout.nodes[j]
                     add(n.x, n.y, n.width, n.height)
                 }

@@ -27,6 +27,9 @@ public struct RenderStyle: Sendable {
     /// Nodes as small labelled boxes (the title and the gradient), edges without labels: each step's
     /// chain is told by the caption. The last rung of ``Diagram``'s width ladder.
     public var outline = false
+    /// The graph split by module into bands stacked top to bottom, each within the width (see `Bands`):
+    /// the rung of ``Diagram``'s width ladder after small boxes.
+    public var bands = false
     /// Every element of a tensor in a cell of its own with its number (`--cells all`); by default
     /// numbers are written up to 16 elements and larger tensors show colours and a stats line.
     public var allCells = false
@@ -85,7 +88,12 @@ extension Scene {
         if let layout {
             g.attributes.append(DOTAttribute("bb", "0,0,\(DOTEscaping.number(layout.graphWidth)),\(DOTEscaping.number(layout.graphHeight))"))
         }
-        g.attributes.append(DOTAttribute("comment", "step \(step) of \(stepCount): \(caption)"))
+        var comment = "step \(step) of \(stepCount): \(caption)"
+        if let layout, !layout.bands.isEmpty {
+            comment += "; split by module into bands: " + layout.bands.map { $0.label.isEmpty ? "-" : $0.label }.joined(separator: " | ")
+                + " (positions pinned: draw with neato -n2)"
+        }
+        g.attributes.append(DOTAttribute("comment", comment))
         g.nodeDefaults = [
             DOTAttribute("shape", "box"), DOTAttribute("fontname", style.fontFamily),
             DOTAttribute("fontsize", DOTEscaping.number(style.nodeFontSize)), DOTAttribute("fontcolor", theme.text.hex),
@@ -102,7 +110,7 @@ extension Scene {
             if s.dashed { styles.append("dashed") }
             if n.isOutput { styles.append("bold") }
             var attrs = [
-                DOTAttribute("label", (style.outline ? Scene.outlineLines(n) : n.lines)
+                DOTAttribute("label", (style.outline ? Scene.outlineLines(n).enumerated().map { style.bands && $0.offset == 0 ? Bands.name($0.element) : $0.element } : n.lines)
                     .filter { !$0.isEmpty }.joined(separator: "\n")),
                 DOTAttribute("style", styles.joined(separator: ",")),
                 DOTAttribute("fillcolor", colors.fill.hex),
@@ -122,6 +130,26 @@ extension Scene {
             }
             g.statements.append(.node(Scene.dotID(n.id), attrs))
         }
+        if let layout, !layout.bands.isEmpty {
+            // Split by module: each band's modules, and the proxies that edges from other bands start at.
+            for (k, p) in layout.proxies.enumerated() where p.node < nodes.count {
+                let n = nodes[p.node]
+                let lines = Scene.outlineLines(n)
+                let title = Bands.proxyTitle(n.title, above: p.above)
+                let s = theme.style(n.state)
+                g.statements.append(.node(Scene.dotID(n.id) + "_proxy\(k)", [
+                    DOTAttribute("label", ([title] + lines.dropFirst()).filter { !$0.isEmpty }.joined(separator: "\n")),
+                    DOTAttribute("style", "rounded,filled,dashed"),
+                    DOTAttribute("fillcolor", style.nodeColors(n, scale: colorScale).fill.hex),
+                    DOTAttribute("color", s.border.hex),
+                    DOTAttribute("class", "proxy " + n.state.rawValue),
+                    DOTAttribute("pos", "\(DOTEscaping.number(p.box.x)),\(DOTEscaping.number(layout.graphHeight - p.box.y))!"),
+                    DOTAttribute("width", DOTEscaping.number(p.box.width / 72, decimals: 4)),
+                    DOTAttribute("height", DOTEscaping.number(p.box.height / 72, decimals: 4)),
+                    DOTAttribute("fixedsize", "true"),
+                ]))
+            }
+        }
         for e in edges {
             let s = theme.style(e.state)
             var attrs = [
@@ -140,7 +168,9 @@ extension Scene {
                 if !spline.isEmpty { attrs.append(DOTAttribute("pos", spline)) }
                 if let lp = path.labelCenter { attrs.append(DOTAttribute("lp", pt(lp))) }
             }
-            g.statements.append(.edge(Scene.dotID(e.from), Scene.dotID(e.to), attrs))
+            // An edge from another band starts at its proxy there.
+            let proxy = layout.map { e.index < $0.edgeProxy.count ? $0.edgeProxy[e.index] : -1 } ?? -1
+            g.statements.append(.edge(proxy >= 0 ? Scene.dotID(e.from) + "_proxy\(proxy)" : Scene.dotID(e.from), Scene.dotID(e.to), attrs))
         }
         return g
     }

@@ -87,6 +87,34 @@ struct DrawingBuilder {
         return items
     }
 
+    /// The bands of a graph split by module (``Bands``): a rule between two bands and each band's modules
+    /// named over it (drawn once: the layout is every frame's).
+    func bandItems() -> [Drawing.Item] {
+        let theme = diagram.style.theme, o = origin, w = diagram.layout.graphWidth
+        var items: [Drawing.Item] = []
+        for (b, band) in diagram.layout.bands.enumerated() {
+            if b > 0 {
+                let y = o.y + band.y - Bands.gap / 2
+                items.append(.curve(Drawing.Curve(pieces: [[Point(o.x, y), Point(o.x, y), Point(o.x + w, y), Point(o.x + w, y)]],
+                                                  stroke: Drawing.Stroke(color: theme.mutedText, width: 0.6, dash: Self.clusterDash, opacity: 0.6))))
+            }
+            if !band.label.isEmpty {
+                items.append(run(band.label, x: o.x + 2, y: o.y + band.y + 1, size: diagram.style.edgeFontSize, bold: true,
+                                 color: theme.mutedText, maxWidth: w - 4))
+            }
+        }
+        return items
+    }
+
+    /// A proxy (``Layout/Proxy``): the node it stands for as a small box, its name after an arrow to its band.
+    func proxyItems(_ p: Layout.Proxy, node n: Scene.NodeView, parts: NodeParts = .all) -> [Drawing.Item] {
+        let o = origin
+        var v = n
+        v.title = Bands.proxyTitle(n.title, above: p.above)
+        v.isOutput = false
+        return nodeItems(v, at: Layout.Box(x: o.x + p.box.x, y: o.y + p.box.y, width: p.box.width, height: p.box.height), parts: parts, small: true)
+    }
+
     /// An edge's line and arrowhead in a state.
     func edgeItems(index: Int, state: Scene.EdgeState) -> [Drawing.Item] {
         let path = diagram.layout.edges[index], o = origin
@@ -170,7 +198,8 @@ struct DrawingBuilder {
         let fs = diagram.style.nodeFontSize
         if small {
             // A small labelled box: the title and the gradient's number (the caption tells the chain).
-            let lines = Scene.outlineLines(n)
+            var lines = Scene.outlineLines(n)
+            if diagram.style.bands { lines[0] = Bands.name(lines[0]) }  // a split graph's boxes: the name alone
             if parts.contains(.title), !lines[0].isEmpty {
                 items.append(run(lines[0], x: cx, y: y0 + m.nodePadY, size: fs, bold: true, color: colors.text, centered: true))
             }
@@ -216,12 +245,13 @@ struct DrawingBuilder {
     static func colorBarLabel(_ pass: Pass) -> String { "|" + pass.derivativeWord + "|" }
 
     /// The caption of a frame, wrapped onto as many lines as it needs (the footer has room for the
-    /// longest caption of the pass: ``Diagram``'s `captionLines`).
-    func captionItems(_ caption: String) -> [Drawing.Item] {
+    /// longest caption of the pass: ``Diagram``'s `captionLines`), `lift` points above the footer's place
+    /// (``Diagram/footerLift(_:)``: right under a focus view's panels).
+    func captionItems(_ caption: String, lift: Double = 0) -> [Drawing.Item] {
         let m = diagram.metrics, size = diagram.canvasSize, fs = diagram.style.edgeFontSize + 1
         let lines = Self.wrap(caption, width: size.width - 2 * m.margin, size: fs, text: text)
         return lines.enumerated().map { k, line in
-            run(line, x: m.margin, y: size.height - m.footerHeight + 4 + Double(k) * m.captionLine, size: fs, color: diagram.style.theme.text)
+            run(line, x: m.margin, y: size.height - m.footerHeight - lift + 4 + Double(k) * m.captionLine, size: fs, color: diagram.style.theme.text)
         }
     }
 
@@ -250,12 +280,13 @@ struct DrawingBuilder {
         return lines
     }
 
-    /// The legend and colour bar under the caption; the legend names only the node states in `shown`.
-    func footerItems(shown: Set<Scene.NodeState>) -> [Drawing.Item] {
+    /// The legend and colour bar under the caption (`lift` points above the foot, with it); the legend names
+    /// only the node states in `shown`.
+    func footerItems(shown: Set<Scene.NodeState>, lift: Double = 0) -> [Drawing.Item] {
         guard diagram.style.showsLegend else { return [] }  // a strip draws it once (Diagram.withoutLegend)
         let theme = diagram.style.theme, m = diagram.metrics, size = diagram.canvasSize
         let fs = diagram.style.edgeFontSize
-        var y = size.height - m.footerHeight + 4 + Double(m.captionLines) * m.captionLine + 4
+        var y = size.height - m.footerHeight - lift + 4 + Double(m.captionLines) * m.captionLine + 4
         var items: [Drawing.Item] = []
         var cx = m.margin
         let entries = Self.legendEntries(pass: diagram.pass, style: diagram.style).filter { shown.contains($0.0) }
@@ -291,7 +322,7 @@ struct DrawingBuilder {
         if let note = diagram.note {
             // The symbols and scales explained, at the foot of the picture.
             let lines = Self.wrap(note, width: size.width - 2 * m.margin, size: fs, text: text)
-            var ny = size.height - Double(lines.count) * m.edgeLine - 6
+            var ny = size.height - lift - Double(lines.count) * m.edgeLine - 6
             for line in lines {
                 items.append(run(line, x: m.margin, y: ny, size: fs, color: theme.mutedText))
                 ny += m.edgeLine
@@ -311,18 +342,21 @@ struct DrawingBuilder {
     /// The drawing of one scene.
     func drawing(_ scene: Scene) -> Drawing {
         var items = titleItems(scene.title)
+        items += bandItems()
         items += clusterItems()
         // Idle edges first, then done, then active on top.
         for state in [Scene.EdgeState.idle, .done, .active] {
             for e in scene.edges where e.state == state { items += edgeItems(index: e.index, state: e.state) }
         }
         for (k, n) in scene.nodes.enumerated() { items += nodeItems(n, index: k) }
+        for p in diagram.layout.proxies where p.node < scene.nodes.count { items += proxyItems(p, node: scene.nodes[p.node]) }
         for state in [Scene.EdgeState.done, .active] {
             for e in scene.edges where e.state == state { items += edgeLabelItems(index: e.index, lines: e.lines, state: e.state, contribution: e.contribution) }
         }
         items += focusItems(scene)
-        items += captionItems(Self.captionHead(step: scene.step, of: scene.stepCount) + scene.caption)
-        items += footerItems(shown: diagram.legendStates ?? Set(scene.nodes.map(\.state)))
+        let lift = diagram.footerLift(scene)
+        items += captionItems(Self.captionHead(step: scene.step, of: scene.stepCount) + scene.caption, lift: lift)
+        items += footerItems(shown: diagram.legendStates ?? Set(scene.nodes.map(\.state)), lift: lift)
         return frame(items: items, title: scene.title, description: scene.caption)
     }
 
@@ -357,6 +391,7 @@ struct DrawingBuilder {
     func drawing(_ timeline: Timeline) -> Drawing {
         let d = diagram
         var items = titleItems(d.title)
+        items += bandItems()
         items += clusterItems()
         func group(_ span: Timeline.Span, _ inner: [Drawing.Item]) -> Drawing.Item {
             let all = span.from == 0 && span.to >= timeline.frameCount
@@ -377,6 +412,9 @@ struct DrawingBuilder {
                 items.append(changing ? group(run.span, inner) : .group(Drawing.Group(span: nil, items: inner)))
             }
         }
+        for p in d.layout.proxies where p.node < timeline.nodes.count {
+            for run in timeline.nodes[p.node] { items.append(group(run.span, proxyItems(p, node: timeline.view(node: p.node, run: run)))) }
+        }
         for (i, runs) in timeline.edges.enumerated() where !d.style.outline {
             for run in runs where !run.lines.isEmpty {
                 items.append(group(run.span, edgeLabelItems(index: i, lines: run.lines, state: run.state, contribution: run.contribution)))
@@ -388,10 +426,21 @@ struct DrawingBuilder {
                 items.append(group(Timeline.Span(from: k, to: k + 1), focusItems(d.scene(step: k), rule: false)))
             }
         }
+        // Under a focus view the caption and legend sit right under each step's panels: the legend is drawn
+        // once per run of frames with the same place.
+        let lifts = (0..<timeline.frameCount).map { d.focus == nil ? 0 : d.footerLift(d.scene(step: $0)) }
         for (k, caption) in timeline.captions.enumerated() {
-            items.append(group(Timeline.Span(from: k, to: k + 1), captionItems(caption)))
+            items.append(group(Timeline.Span(from: k, to: k + 1), captionItems(caption, lift: k < lifts.count ? lifts[k] : 0)))
         }
-        items += footerItems(shown: Set(timeline.nodes.flatMap { $0.map(\.state) }))
+        let shown = Set(timeline.nodes.flatMap { $0.map(\.state) })
+        var start = 0
+        if Set(lifts).count <= 1 { items += footerItems(shown: shown, lift: lifts.first ?? 0); start = lifts.count }
+        while start < lifts.count {
+            var end = start + 1
+            while end < lifts.count && lifts[end] == lifts[start] { end += 1 }
+            items.append(group(Timeline.Span(from: start, to: end), footerItems(shown: shown, lift: lifts[start])))
+            start = end
+        }
         let out = NameTable(structure: d.structure).name(of: d.pass.output)
         return frame(items: items, title: d.title, description: "\(d.pass.directionWord) pass of \(out), \(d.stepCount) steps",
                      frames: timeline.frameCount)

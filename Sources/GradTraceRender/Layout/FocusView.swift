@@ -24,8 +24,8 @@ struct FocusView: Sendable {
     let sizes: [NodeID: (width: Double, height: Double)]
     /// The width panels are flowed in (the canvas less its margins).
     let width: Double
-    /// The area's height: room for every active step's panels.
-    let height: Double
+    /// The area's height: room for every active step's panels (a still of one step: its own panels').
+    var height: Double
     /// The inputs in reading order, shown at step 0 and in the final state.
     let inputs: [NodeID]
     /// The pass whose steps the panels show, unfused (the map may draw chains fused).
@@ -79,6 +79,14 @@ struct FocusView: Sendable {
         let active = FocusView.activeMembers(scene)
         if !active.isEmpty { return FocusView.flow(active, sizes: sizes, width: width, maxHeight: nil).placed }
         return FocusView.flow(inputs, sizes: sizes, width: width, maxHeight: height).placed
+    }
+
+    /// The height the panels of `scene` take (at most ``height``): the caption is drawn right under them,
+    /// so a step with fewer panels leaves its spare room at the foot of the canvas, not above the caption.
+    func usedHeight(_ scene: Scene) -> Double {
+        let active = FocusView.activeMembers(scene)
+        if !active.isEmpty { return min(height, FocusView.flow(active, sizes: sizes, width: width, maxHeight: nil).height) }
+        return FocusView.flow(inputs, sizes: sizes, width: width, maxHeight: height).height
     }
 
     /// Panels left to right, a new row when the next would pass `width`, rows centred; with `maxHeight`,

@@ -42,9 +42,32 @@ public struct Layout: Sendable, Hashable {
         public var depth: Int
     }
 
+    /// A stand-in, at the head of a band of a layout split by module, for a node laid out in another band
+    /// (the last rung of ``Diagram``'s width ladder): every edge is drawn, with its label, inside the band of
+    /// the node it leads to, from the node itself or from its proxy (a small box with its name and state).
+    public struct Proxy: Sendable, Hashable {
+        /// The node it stands for (an index into ``Layout/nodes``).
+        public var node: Int
+        public var box: Box
+        /// Whether that node is in a band above this one (else below).
+        public var above: Bool
+    }
+
+    /// One band of a layout split by module: the modules it holds, and its top and height (with its label).
+    public struct Band: Sendable, Hashable {
+        public var label: String
+        public var y: Double
+        public var height: Double
+    }
+
     public var nodes: [Box]
     public var edges: [Path]
     public var clusters: [Cluster] = []
+    /// Bands, top to bottom, when the graph is split by module (else empty), and their proxies.
+    public var bands: [Band] = []
+    public var proxies: [Proxy] = []
+    /// Per edge, the proxy (index into ``proxies``) it is drawn from, or -1 (empty when not split).
+    public var edgeProxy: [Int] = []
     /// The size of the graph drawing (Graphviz's bounding box), in points.
     public var graphWidth: Double
     public var graphHeight: Double

@@ -358,6 +358,8 @@ public struct MarkdownTransform: Sendable {
                 for i in assets.indices {
                     if case .frame(let k) = assets[i].kind, k != pass.stepCount {
                         assets[i].displaySize = css(plain)
+                    } else if case .still(let k, let summary) = assets[i].kind {
+                        assets[i].displaySize = css(diagram.still(step: k, summary: summary))
                     } else {
                         assets[i].displaySize = css(diagram)
                     }
@@ -485,8 +487,9 @@ public struct MarkdownTransform: Sendable {
             let bytes: [UInt8]
             switch a.kind {
             case .still(let step, let summary):
-                let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.markdownPixels)) : .svg
-                bytes = try diagram.render(step: step, format: format, summary: summary)
+                let still = diagram.still(step: step, summary: summary)
+                let format: Diagram.Format = png ? .png(scale: still.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.markdownPixels)) : .svg
+                bytes = try still.render(step: step, format: format, summary: summary)
             case .frame(let step):
                 let format: Diagram.Format = png ? .png(scale: diagram.fittingScale(2, maxSide: RasterLimits.markdownSide, maxPixels: RasterLimits.framePixels), compression: RasterLimits.frameLevel) : .svg
                 bytes = try (step == block.pass.stepCount ? last : plain).render(step: step, format: format)

@@ -78,7 +78,7 @@ public enum OptionSchema {
         OptionSpec(fence: "labels", cli: "labels", help: "Edge labels: compact (default: numbers, then the symbolic chain smaller), numbers, or full.",
                    valueName: nil, example: "numbers", key: { o, _ in "labels=\(o.labels.rawValue)\n" }),
         OptionSpec(fence: "max-width", cli: "max-width",
-                   help: "The widest picture wanted, in points: labels are compacted, the direction switched and, for large tensor graphs, nodes drawn as small boxes with each step's nodes in full under them (fences: the column, 660 pt, unless max-width=none).",
+                   help: "The widest picture wanted, in points: labels are compacted, the direction switched, nodes drawn as small boxes (tensor graphs: with each step's nodes in full under them) and, last, the graph split by module into bands stacked top to bottom (fences: the column, 660 pt, unless max-width=none).",
                    valueName: "pt", example: "600", key: { o, _ in "max-width=\(o.effectiveMaxWidth.map { "\($0)" } ?? "none")\n" }),
         OptionSpec(fence: "width", cli: nil, help: "The displayed width: N pixels or N% (the block becomes <img … width=\"N\">).", valueName: nil, example: "600", key: nil),
         OptionSpec(fence: "id", cli: nil, help: "A name for this block's program, so later blocks can reuse it with ref=.", valueName: nil, example: "neuron", key: nil),

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// Splitting by module through the command line: `render --max-width` as SVG and DOT, and a Markdown fence,
+/// on the scalar MLP demo and two transformer blocks (both wider than 660 pt even as small boxes).
+@Suite(.serialized)
+struct BandsCLITests {
+    func folder() throws -> URL {
+        let d = try scratchDirectory().appendingPathComponent("bands", isDirectory: true)
+        try? FileManager.default.removeItem(at: d)
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    /// The SVG's width in points.
+    func svgWidth(_ url: URL) throws -> Double {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let w = try #require(text.firstRange(of: "width=\""))
+        let rest = text[w.upperBound...]
+        return try #require(Double(rest.prefix { $0.isNumber || $0 == "." }))
+    }
+
+    @Test func modulePicturesFitTheirWidthWithoutAWarning() throws {
+        let d = try folder()
+        for sample in ["samples/mlp-demo.grad", "samples/tensors/two-blocks.grad"] {
+            let svg = d.appendingPathComponent("p.svg"), dot = d.appendingPathComponent("p.dot")
+            let r = try gradtrace(["render", sample, "--max-width", "660", "-o", svg.path], timeout: 120)
+            #expect(r.status == 0 && r.stderr.isEmpty, "\(sample): \(r.stderr)")
+            #expect(try svgWidth(svg) <= 660, "\(sample)")
+            // DOT honours the same rung: the bands, pinned, with their proxies.
+            let g = try gradtrace(["render", sample, "--max-width", "660", "-o", dot.path], timeout: 120)
+            #expect(g.status == 0 && g.stderr.isEmpty, "\(sample): \(g.stderr)")
+            let text = try String(contentsOf: dot, encoding: .utf8)
+            #expect(text.contains("split by module into bands") && text.contains("_proxy") && text.contains("neato -n2"), "\(sample)")
+        }
+        // A fence within the column (its default max-width) draws the same bands, with no warning.
+        let md = d.appendingPathComponent("doc.md")
+        let program = try String(contentsOf: packageRoot.appendingPathComponent("samples/tensors/two-blocks.grad"), encoding: .utf8)
+        try ("# Two blocks\n\n```gradtrace max-width=660\n" + program + "```\n").write(to: md, atomically: true, encoding: .utf8)
+        let out = d.appendingPathComponent("out.md")
+        let m = try gradtrace(["markdown", md.path, "-o", out.path], timeout: 120)
+        #expect(m.status == 0 && !m.stderr.contains("warning"), "\(m.stderr)")
+    }
+}
