@@ -25,7 +25,8 @@ func readmeSnippets() throws {
         let (graph, output) = L.graph                      // the graph L depends on
         let diagram = try Diagram(graph: graph, trace: Trace(graph: graph, output: output), style: RenderStyle())
         let svg = try diagram.render(format: .svg)         // [UInt8]: the final state, as `gradtrace render`
-        let png = try diagram.render(step: 2, format: .png(scale: 2))
+        let png = try diagram.render(step: 2, format: .png(scale: 2))   // [UInt8]: step 2, 2 px per point
+        print(svg.count, png.count)                        // bytes to write to a file or serve
         print(ProgramWriter.source(of: L))                 // the program text, for the CLI
         let mlp = MLP(inputs: 3, layers: [4, 4, 1], seed: 1337)
         var losses: [Double] = []

@@ -290,7 +290,8 @@ public enum TensorFunctions {
                derivative: { x, _, o in x > 0 ? 1 : o[0] },
                local: { x, _, o in "(1 if \(x) > 0, else \(NumberFormat.short(o[0])))" }),
         // Masks and selections.
-        .comparison(.lt, <), .comparison(.le, <=), .comparison(.gt, >), .comparison(.ge, >=), .comparison(.eq, ==), .comparison(.ne, !=),
+        .comparison(.lt, { $0 < $1 }), .comparison(.le, { $0 <= $1 }), .comparison(.gt, { $0 > $1 }), .comparison(.ge, { $0 >= $1 }),
+        .comparison(.eq, { $0 == $1 }), .comparison(.ne, { $0 != $1 }),
         .broadcasting("where", ["condition", "a", "b"], summary: "a where condition ≠ 0, else b (torch.where)", kink: true, noGradient: [0],
                       value: { $0[0] != 0 ? $0[1] : $0[2] },
                       partial: { k, v, _ in k == 0 ? 0 : (k == 1 ? (v[0] != 0 ? 1 : 0) : (v[0] != 0 ? 0 : 1)) },

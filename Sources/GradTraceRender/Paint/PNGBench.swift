@@ -28,7 +28,7 @@ extension Diagram {
         let colors = PNGEncoder.indexedRows(data, width: w, height: h, stride: Int(cairo_image_surface_get_stride(s)), filter: .none)?.palette.count
         if let path = ProcessInfo.processInfo.environment["GRADTRACE_BENCH_DUMP"] {
             let n = h * Int(cairo_image_surface_get_stride(s))
-            FileManager.default.createFile(atPath: path + "-\(step)-\(w)x\(h).raw", contents: Data(bytes: data, count: n))
+            _ = FileManager.default.createFile(atPath: path + "-\(step)-\(w)x\(h).raw", contents: Data(bytes: data, count: n))
         }
         typealias M = PNGEncoder.Method
         var methods: [M] = [.libpng(level: 1), .libpng(level: 6)]
@@ -53,7 +53,7 @@ extension Diagram {
                 bestTime = min(bestTime, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
                 size = bytes.count
                 if let path = ProcessInfo.processInfo.environment["GRADTRACE_BENCH_DUMP"] {
-                    FileManager.default.createFile(atPath: path + "-\(step)-m\(rows.count).png", contents: Data(bytes))
+                    _ = FileManager.default.createFile(atPath: path + "-\(step)-m\(rows.count).png", contents: Data(bytes))
                 }
             }
             var label = m.description
