@@ -23,7 +23,11 @@ public final class Graphviz: @unchecked Sendable {
         if context == nil { context = gvContext() }
         guard let gvc = context else { throw RenderError.graphviz("could not create a Graphviz context") }
         let text = request.dot().text
-        guard let g = text.withCString({ agmemread($0) }) else {
+        // Read with object ids counted in the order objects are made (gt_read_dot), not cgraph's default
+        // ids (the addresses of interned names), by which dot orders cluster members: clustered layouts
+        // otherwise changed with the heap, from run to run and from one call to the next.
+        var utf8 = text
+        guard let g = utf8.withUTF8({ u in u.withMemoryRebound(to: CChar.self) { gt_read_dot($0.baseAddress, $0.count) } }) else {
             throw RenderError.graphviz("Graphviz could not read the layout graph")
         }
         defer { agclose(g) }
