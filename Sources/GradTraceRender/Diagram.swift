@@ -194,8 +194,11 @@ public struct Diagram: Sendable {
         if let maxWidth = style.maxWidth, let b = best, b.width > maxWidth + 0.5 {
             fitWarning = "the picture is \(Int(b.width.rounded(.up))) pt wide, more than the \(Int(maxWidth)) pt asked for, even with "
                 + rules.lastRung
-                + (splitTried ? ", and the graph split by module into bands" : " (no modules to split it by: name parts with dots, as l1.n0.w0 or attn.q.weight)")
-                + ": draw a part of it (--result NAME), collapse it (" + rules.collapseAdvice + "), or allow more width"
+                + (splitTried ? ", and the graph split by module into bands"
+                   : unfusedPass.isCollapsed ? " (a collapsed view is not split by module: drawn whole, it can be)"
+                   : " (no modules to split it by: name parts with dots, as l1.n0.w0 or attn.q.weight)")
+                + (unfusedPass.isCollapsed ? ": draw a part of it (--result NAME) or allow more width"
+                   : ": draw a part of it (--result NAME), collapse it (" + rules.collapseAdvice + "), or allow more width")
         } else {
             fitWarning = nil
         }
@@ -213,7 +216,7 @@ public struct Diagram: Sendable {
             let layoutText = prep.layoutText
             let shownTexts = captions + (chosen.style.outline ? [] : layoutText.edges.flatMap { $0 } + prep.ledgers)
                 + layoutText.nodes.flatMap { $0.flatMap { $0 } }
-            noteText = Glossary.note(texts: shownTexts, tensor: rules.heatmapNote)
+            noteText = Glossary.note(texts: shownTexts, tensor: rules.heatmapNote, edgeSquares: !chosen.style.outline)
         }
         note = noteText
         func footer(_ m: inout Metrics) {

@@ -20,6 +20,16 @@ struct BandsCLITests {
         return try #require(Double(rest.prefix { $0.isNumber || $0 == "." }))
     }
 
+    /// A collapsed view that cannot fit is not told to collapse, and is told why it was not split.
+    @Test func aCollapsedViewsWarningAdvisesWhatItCanDo() throws {
+        let svg = try folder().appendingPathComponent("c.svg")
+        for (sample, level) in [("samples/mlp-demo.grad", "neuron"), ("samples/tensors/transformer-block.grad", "module")] {
+            let r = try gradtrace(["render", sample, "--collapse", level, "--max-width", "300", "-o", svg.path], timeout: 120)
+            #expect(r.status == 0 && r.stderr.contains("a collapsed view is not split by module"), "\(sample): \(r.stderr)")
+            #expect(!r.stderr.contains("collapse it ("), "\(sample): \(r.stderr)")
+        }
+    }
+
     @Test func modulePicturesFitTheirWidthWithoutAWarning() throws {
         let d = try folder()
         for sample in ["samples/mlp-demo.grad", "samples/tensors/two-blocks.grad"] {

@@ -102,6 +102,16 @@ struct BandsTests {
         #expect(plain.layout.bands.isEmpty && plain.fitWarning?.contains("no modules to split it by") == true, "\(plain.fitWarning ?? "")")
     }
 
+    /// The note under a tensor picture explains the squares beside edges only where edges carry them: the
+    /// focus view's map has none.
+    @Test func theNoteExplainsEdgeSquaresOnlyWhenDrawn() throws {
+        let full = try tensorDiagram("tensors/mlp-demo", maxWidth: nil)
+        #expect(full.focus == nil && full.note?.contains("Squares beside an edge") == true, "\(full.note ?? "")")
+        let focus = try tensorDiagram("tensors/mlp-demo", maxWidth: 660)
+        #expect(focus.focus != nil && focus.note?.contains("Squares beside an edge") == false, "\(focus.note ?? "")")
+        #expect(focus.note?.contains("log scale") == true)
+    }
+
     /// The focus view keeps one canvas per animation, with the caption right under each step's panels (the
     /// spare room falls below the legend); a single picture of a step is as tall as that step needs.
     @Test func theFocusViewCaptionSitsUnderTheStepsPanels() throws {

@@ -481,11 +481,12 @@ enum Glossary {
         ("grad Σ", "grad Σ: the sum of the gradients leaving a group", false),
     ]
 
-    /// The note under a picture: the tensor colour scale and thumbnails, then the symbols used in `texts`.
-    static func note(texts: [String], tensor: Bool) -> String? {
+    /// The note under a picture: the tensor colour scale and, when edges carry them (`edgeSquares`; the focus
+    /// view's map has none), the contribution thumbnails, then the symbols used in `texts`.
+    static func note(texts: [String], tensor: Bool, edgeSquares: Bool = true) -> String? {
         var parts: [String] = []
         if tensor {
-            parts.append("Squares beside an edge: the contribution sent back, on the gradient scale. "
+            parts.append((edgeSquares ? "Squares beside an edge: the contribution sent back, on the gradient scale. " : "")
                          + "Colours: log scale, ticks at 1/10 and 1/100 of the largest.")
         }
         // A plain byte search (this scans every label of the pass).
