@@ -116,8 +116,9 @@ public struct Diagram: Sendable {
     /// for larger ones the direction is estimated from the ranks) and the one whose picture is nearer a page's shape wins: within
     /// the width limit (`maxWidth`, else 900 pt preferred) first, then the aspect nearer 4:3. With
     /// `maxWidth` set and full labels too wide, labels are compacted before giving up.
-    /// A picture split by module into bands taller than this many times its width fits its column but reads
-    /// as a long strip: it comes with a warning that advises collapsing it.
+    /// A scalar picture split by module into bands taller than this many times its width fits its column but
+    /// reads as a long strip: it comes with a warning that advises collapsing it (tensor pictures: beyond their
+    /// shape limit, ``PictureRules/tallest``).
     static let longestSplit = 4.0
 
     public init(pass unfusedPass: Pass, style: RenderStyle, title: String? = nil) throws(RenderError) {
@@ -203,7 +204,7 @@ public struct Diagram: Sendable {
                    : " (no modules to split it by: name parts with dots, as l1.n0.w0 or attn.q.weight)")
                 + (unfusedPass.isCollapsed ? ": draw a part of it (--result NAME) or allow more width"
                    : ": draw a part of it (--result NAME), collapse it (" + rules.collapseAdvice + "), or allow more width")
-        } else if let b = best, b.style.bands, b.height > Diagram.longestSplit * b.width, !unfusedPass.isCollapsed {
+        } else if let b = best, b.style.bands, b.height > (rules.tallest ?? Diagram.longestSplit) * b.width, !unfusedPass.isCollapsed {
             // It fits, but as a long strip of bands: say so, and what draws the story shorter.
             fitWarning = "split by module into \(b.layout.bands.count) bands to fit \(Int(style.maxWidth ?? b.width)) pt, the picture is about "
                 + "\(Int((b.height / b.width).rounded())) times as tall as it is wide: collapse it ("
