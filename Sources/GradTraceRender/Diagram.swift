@@ -137,11 +137,8 @@ public struct Diagram: Sendable {
         // The split-by-module rungs keep each module's parameters as nodes of their own (``TensorTrace/placesParametersBeside``).
         func prepared(_ fused: Bool, bands: Bool) -> Prepared {
             guard fused, let fusedPass else { return plain }
-            if bands, case .tensor(var t) = fusedPass {
-                if bandPrepared == nil {
-                    t.placesParametersBeside = false
-                    bandPrepared = Diagram.prepare(pass: .tensor(t), style: style, text: text)
-                }
+            if bands {
+                if bandPrepared == nil { bandPrepared = Diagram.prepare(pass: fusedPass.parametersAsNodes, style: style, text: text) }
                 return bandPrepared!
             }
             if fusedPrepared == nil { fusedPrepared = Diagram.prepare(pass: fusedPass, style: style, text: text) }
@@ -461,15 +458,14 @@ public struct Diagram: Sendable {
             // A small box: the node's name after an arrow, and its gradient (a tensor's shape and gradient size).
             var w = 0.0
             let lines = nodeTexts[k]
-            if case .tensor(let t) = pass {
+            for c in lines[0] { w = max(w, text.measure(Typography.picture(Bands.proxyTitle(c, above: true)), size: style.nodeFontSize, bold: true).width) }
+            if let t = pass.tensorTrace {
                 let shape = t.graph[visible[k]].value.shape
-                for c in lines[0] { w = max(w, text.measure(Typography.picture(Bands.proxyTitle(c, above: true)), size: style.nodeFontSize, bold: true).width) }
                 for c in lines[2] + ["", "grad ‖88.888‖"] {
                     w = max(w, text.measure(Typography.picture(Scene.outlineTensorLine(shape: shape, gradText: c)), size: style.edgeFontSize).width)
                 }
                 return (w + 2 * m.nodePadX + 6, nodeLine + edgeLine + 2 * m.nodePadY)
             }
-            for c in lines[0] { w = max(w, text.measure(Typography.picture(Bands.proxyTitle(c, above: true)), size: style.nodeFontSize, bold: true).width) }
             for c in lines[1] + lines[2] { w = max(w, text.measure(Typography.picture(Scene.outlineGrad(c)), size: style.nodeFontSize).width) }
             return (w + 2 * m.nodePadX + 6, 2 * nodeLine + 2 * m.nodePadY)
         }, lay: { r throws(RenderError) in try Graphviz.shared.layout(r) })

@@ -64,6 +64,14 @@ public enum Pass: Sendable {
         return .tensor(t)
     }
 
+    /// The same pass with every parameter drawn as a node of its own rather than beside the fused row it
+    /// feeds (``TensorTrace/placesParametersBeside``): the split-by-module rungs use it. Other passes: itself.
+    public var parametersAsNodes: Pass {
+        guard var t = tensorTrace else { return self }
+        t.placesParametersBeside = false
+        return .tensor(t)
+    }
+
     /// The node states a legend names, with the words for them: forward mode speaks of tangents.
     public var legendStates: [(Scene.NodeState, String)] {
         isForward ? [(.forward, "values only"), (.pending, "not reached"), (.done, "tangent known"), (.active, "active")]
